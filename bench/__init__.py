@@ -1,0 +1,1 @@
+"""dynamokit benchmarks: `python -m bench` (see docs/benchmarks.md)."""

@@ -1,0 +1,3 @@
+from .engine_bench import main
+
+main()

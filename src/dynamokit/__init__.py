@@ -1,0 +1,13 @@
+"""dynamokit: serverless data layers on Amazon DynamoDB, with an embedded DynamoDB-compatible engine."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+from .client import client, resource
+from .engine import DynamoDBError, Engine
+
+try:
+    __version__ = version("dynamokit")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = ["DynamoDBError", "Engine", "__version__", "client", "resource"]

@@ -1,0 +1,85 @@
+"""The `dynamokit` command line. Commands are added to the `main` group with `@main.command()`."""
+
+from __future__ import annotations
+
+import ipaddress
+import signal
+import sqlite3
+import threading
+
+import click
+
+from . import __version__
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dynamokit")
+def main() -> None:
+    """dynamokit: serverless data layers on Amazon DynamoDB, with an embedded DynamoDB-compatible engine."""
+
+
+def is_loopback(host: str) -> bool:
+    """True when `host` only accepts connections from this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=click.IntRange(0, 65535),
+              help="Port to listen on (0: any free port).")
+@click.option("--db", "db_path", default=":memory:", show_default=True,
+              help="SQLite database file; :memory: keeps data only while the server runs.")
+@click.option("--region", default="us-east-1", show_default=True, help="Region the endpoint reports.")
+def serve(host: str, port: int, db_path: str, region: str) -> None:
+    """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM)."""
+    from .engine import Engine
+    from .server.http import Server
+
+    try:
+        engine = Engine(db_path, region=region)
+    except (sqlite3.Error, OSError) as error:
+        raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
+    server = Server(engine, host, port, region=region)
+    try:
+        server.start()
+    except OSError as error:
+        engine.close()
+        reason = error.strerror or str(error)
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+    try:
+        announce(server.url, host, db_path, region)
+        wait_for_signal()
+    finally:
+        server.stop()
+        engine.close()
+    click.echo("dynamokit: stopped")
+
+
+def announce(url: str, host: str, db_path: str, region: str) -> None:
+    click.echo(f"dynamokit: DynamoDB endpoint at {url} (db: {db_path}, region: {region})")
+    click.echo(f"  use it with: boto3.client('dynamodb', endpoint_url='{url}', region_name='{region}') "
+               f"or: aws dynamodb list-tables --endpoint-url {url}  (any credentials)")
+    if not is_loopback(host):
+        click.secho(f"WARNING: listening on {host}, not loopback: there is NO authentication, anyone who can "
+                    f"reach this address can read, change and delete every table.", fg="red", bold=True, err=True)
+
+
+def wait_for_signal() -> None:
+    """Block until SIGINT or SIGTERM."""
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stop.set()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, on_signal)
+    stop.wait()
+
+
+if __name__ == "__main__":
+    main()

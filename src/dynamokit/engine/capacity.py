@@ -1,0 +1,85 @@
+"""Capacity units by DynamoDB's rules, and the ConsumedCapacity shapes of ReturnConsumedCapacity."""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+from .errors import validation
+
+READ_UNIT = 4096
+WRITE_UNIT = 1024
+
+
+def read_units(size: int, consistent: bool, transactional: bool = False) -> float:
+    """Units for reading `size` bytes: 4 KB steps (at least one), halved if eventual, doubled if transactional."""
+    units = float(max(1, math.ceil(size / READ_UNIT)))
+    if transactional:
+        return units * 2
+    return units if consistent else units / 2
+
+
+def write_units(old_size: int, new_size: int, transactional: bool = False) -> float:
+    """Units for a write: 1 KB steps of the larger of the old and new item, at least one."""
+    units = float(max(1, math.ceil(max(old_size, new_size) / WRITE_UNIT)))
+    return units * 2 if transactional else units
+
+
+class Consumed:
+    """Capacity consumed by one request on one table, split by table and index."""
+
+    __slots__ = ("table", "indexes", "is_write")
+
+    def __init__(self, is_write: bool) -> None:
+        self.table = 0.0
+        self.indexes: dict[str, tuple[bool, float]] = {}
+        self.is_write = is_write
+
+    def add_index(self, name: str, is_global: bool, units: float) -> None:
+        prior = self.indexes.get(name, (is_global, 0.0))[1]
+        self.indexes[name] = (is_global, prior + units)
+
+    def shape(self, table_name: str, mode: str) -> dict[str, Any]:
+        """The ConsumedCapacity object for ReturnConsumedCapacity TOTAL or INDEXES."""
+        total = self.table + sum(units for _, units in self.indexes.values())
+        out: dict[str, Any] = {"TableName": table_name, "CapacityUnits": total}
+        if mode == "INDEXES":
+            out["Table"] = {"CapacityUnits": self.table}
+            for key, is_global in (("GlobalSecondaryIndexes", True), ("LocalSecondaryIndexes", False)):
+                found = {n: {"CapacityUnits": u} for n, (g, u) in self.indexes.items() if g is is_global}
+                if found:
+                    out[key] = found
+        return out
+
+
+def wanted(request: dict[str, Any]) -> str | None:
+    """TOTAL or INDEXES when the request asks for consumed capacity, else None."""
+    mode = request.get("ReturnConsumedCapacity", "NONE")
+    if mode in ("TOTAL", "INDEXES"):
+        return str(mode)
+    if mode != "NONE":
+        raise validation(f"1 validation error detected: Value '{mode}' at 'returnConsumedCapacity' failed to "
+                         "satisfy constraint: Member must satisfy enum value set: [INDEXES, TOTAL, NONE]")
+    return None
+
+
+class Usage:
+    """Running totals of consumed read and write units per table and index, for cost reports."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.read: dict[str, float] = {}
+        self.write: dict[str, float] = {}
+
+    def add(self, table: str, consumed: Consumed) -> None:
+        totals = self.write if consumed.is_write else self.read
+        with self._lock:
+            totals[table] = totals.get(table, 0.0) + consumed.table
+            for name, (_, units) in consumed.indexes.items():
+                key = f"{table}/index/{name}"
+                totals[key] = totals.get(key, 0.0) + units
+
+    def snapshot(self) -> dict[str, dict[str, float]]:
+        with self._lock:
+            return {"read": dict(self.read), "write": dict(self.write)}

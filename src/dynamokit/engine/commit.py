@@ -1,0 +1,117 @@
+"""Applying one item change inside a write transaction: the item row, its index entries, its stream record."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from .capacity import Consumed, write_units
+from .keys import partition_hash
+from .schema import Index, Table
+
+if TYPE_CHECKING:
+    from .core import Engine
+
+IndexKey = tuple[int, bytes, bytes]  # (partition hash, hash key, range key) in the index
+
+
+@dataclass(slots=True)
+class Stored:
+    """An item as stored: its table key encoding, size and value."""
+
+    phash: int
+    hk: bytes
+    rk: bytes
+    size: int
+    item: dict[str, Any]
+
+
+def locate(table: Table, hk: bytes, rk: bytes) -> tuple[int, bytes, bytes]:
+    return partition_hash(hk), hk, rk
+
+
+def load(conn: sqlite3.Connection, table: Table, key: tuple[int, bytes, bytes]) -> Stored | None:
+    """The stored item at a table key, or None."""
+    row = conn.execute("SELECT size, item FROM items WHERE tid = ? AND phash = ? AND hk = ? AND rk = ?",
+                       (table.tid, *key)).fetchone()
+    if row is None:
+        return None
+    return Stored(key[0], key[1], key[2], row[0], orjson.loads(row[1]))
+
+
+def index_key(table: Table, index: Index, item: dict[str, Any] | None) -> IndexKey | None:
+    """Where `item` sits in `index`: None when a key attribute is missing (sparse index)."""
+    if item is None:
+        return None
+    schema = index.key
+    hv = item.get(schema.hash.name)
+    if hv is None:
+        return None
+    rk = b""
+    if schema.range is not None:
+        rv = item.get(schema.range.name)
+        if rv is None:
+            return None
+        rk = schema.encode_attr(schema.range, rv, False, index.name)
+    hk = schema.encode_attr(schema.hash, hv, True, index.name)
+    return partition_hash(hk), hk, rk
+
+
+def check_index_keys(table: Table, item: dict[str, Any]) -> None:
+    """Raise DynamoDB's ValidationException if an index key attribute of `item` has a wrong type or is empty."""
+    for index in table.indexes.values():
+        index_key(table, index, item)
+
+
+def _projected_changed(table: Table, index: Index, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    names = index.projected_names(table.key)
+    if names is None:
+        return old != new
+    return any(old.get(n) != new.get(n) for n in names)
+
+
+def commit(engine: Engine, conn: sqlite3.Connection, table: Table, key: tuple[int, bytes, bytes],
+           old: Stored | None, new_item: dict[str, Any] | None, new_size: int,
+           consumed: Consumed | None = None, *, transactional: bool = False,
+           service: bool = False) -> None:
+    """Write (or delete, when `new_item` is None) one item with its index entries and stream record.
+
+    The caller holds the write transaction and has validated `new_item` (including index keys).
+    """
+    tid = table.tid
+    old_item = old.item if old is not None else None
+    if new_item is None:
+        if old is not None:
+            conn.execute("DELETE FROM items WHERE tid = ? AND phash = ? AND hk = ? AND rk = ?", (tid, *key))
+    else:
+        conn.execute("INSERT OR REPLACE INTO items(tid, phash, hk, rk, size, item) VALUES (?, ?, ?, ?, ?, ?)",
+                     (tid, *key, new_size, orjson.dumps(new_item)))
+    old_size = old.size if old is not None else 0
+    if consumed is not None:
+        consumed.table += write_units(old_size, new_size, transactional)
+    for index in table.indexes.values():
+        before = index_key(table, index, old_item)
+        after = index_key(table, index, new_item)
+        if before != after:
+            if before is not None:
+                conn.execute("DELETE FROM index_entries WHERE tid = ? AND iid = ? AND phash = ? AND ihk = ? "
+                             "AND irk = ? AND tphash = ? AND hk = ? AND rk = ?", (tid, index.iid, *before, *key))
+            if after is not None:
+                conn.execute("INSERT INTO index_entries(tid, iid, phash, ihk, irk, tphash, hk, rk) "
+                             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (tid, index.iid, *after, *key))
+        if consumed is not None and (before is not None or after is not None):
+            # An index write is charged when the entry appears, disappears, moves, or its projection changes.
+            if before != after:
+                units = (write_units(old_size, 0, transactional) if before is not None else 0.0) + (
+                    write_units(0, new_size, transactional) if after is not None else 0.0)
+            elif _projected_changed(table, index, old_item or {}, new_item or {}):
+                units = write_units(old_size, new_size, transactional)
+            else:
+                units = 0.0
+            if units:
+                consumed.add_index(index.name, index.is_global, units)
+    if table.stream_view_type is not None and old_item != new_item:
+        engine.streams.record(conn, table, old_item, new_item, service)

@@ -1,0 +1,145 @@
+"""The Engine: one DynamoDB-compatible database, answering operations in DynamoDB's wire shape."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import orjson
+
+from . import batches, control, indexes, items, reads, streams, tags, transactions, ttl
+from .capacity import Consumed, Usage
+from .errors import DynamoDBError, resource_not_found, validation
+from .schema import Table
+from .storage import Storage
+
+Operation = Callable[["Engine", dict[str, Any]], dict[str, Any]]
+
+OPERATIONS: dict[str, Operation] = {
+    "CreateTable": control.create_table,
+    "DescribeTable": control.describe_table,
+    "ListTables": control.list_tables,
+    "UpdateTable": control.update_table,
+    "DeleteTable": control.delete_table,
+    "PutItem": items.put_item,
+    "GetItem": items.get_item,
+    "UpdateItem": items.update_item,
+    "DeleteItem": items.delete_item,
+    "Query": reads.query,
+    "Scan": reads.scan,
+    **batches.OPERATIONS,
+    **transactions.OPERATIONS,
+    **ttl.OPERATIONS,
+    **tags.OPERATIONS,
+    **streams.OPERATIONS,
+}
+
+
+class Engine:
+    """A DynamoDB-compatible database stored in one SQLite file (or a throwaway one for ":memory:").
+
+    `call(operation, request)` takes and returns DynamoDB's JSON wire shapes and raises
+    `DynamoDBError` for anything DynamoDB would answer with an error.
+    """
+
+    def __init__(self, path: str = ":memory:", *, region: str = "us-east-1",
+                 account_id: str = "123456789012", clock: Callable[[], float] = time.time,
+                 resume_backfills: bool = True) -> None:
+        self.storage = Storage(path)
+        self.region = region
+        self.account_id = account_id
+        self.clock = clock
+        self._tables: dict[str, Table] = {}
+        self._catalog_version = -1
+        self._catalog_lock = threading.Lock()
+        self._seen = threading.local()
+        self.operations: dict[str, Operation] = dict(OPERATIONS)
+        self.usage = Usage()
+        self.streams = streams.StreamLog(self)
+        self.ttl = ttl.TimeToLive(self)
+        self.backfills: list[threading.Thread] = []
+        if resume_backfills:
+            self.backfills += indexes.resume_backfills(self)
+
+    # -- the one entry point ---------------------------------------------------------------------------
+    def call(self, operation: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Run one DynamoDB operation; `request` and the result are in DynamoDB's JSON wire shape."""
+        handler = self.operations.get(operation)
+        if handler is None:
+            raise DynamoDBError("UnknownOperationException", f"Unknown operation: {operation}")
+        if request is None:
+            request = {}
+        elif not isinstance(request, dict):
+            raise DynamoDBError("SerializationException", "Request body must be a JSON object")
+        try:
+            return handler(self, request)
+        except DynamoDBError:
+            raise
+        except (KeyError, TypeError, AttributeError, ValueError) as error:
+            # Malformed shapes that slipped past validation: a client error, never a crash.
+            raise DynamoDBError("SerializationException", f"Malformed request: {error!r}") from error
+
+    def close(self) -> None:
+        self.ttl.stop()
+        self.storage.close()
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- catalog ----------------------------------------------------------------------------------------
+    def table(self, name: Any, missing: str = "Requested resource not found") -> Table:
+        """The table called `name`, from a cache that follows changes made by any connection or process."""
+        if not isinstance(name, str):
+            raise validation("1 validation error detected: Value null at 'tableName' failed to satisfy "
+                             "constraint: Member must not be null")
+        self._refresh_catalog()
+        table = self._tables.get(name)
+        if table is None:
+            raise resource_not_found(missing)
+        return table
+
+    def _refresh_catalog(self) -> None:
+        conn = self.storage.connection()
+        data_version = conn.execute("PRAGMA data_version").fetchone()[0]
+        if getattr(self._seen, "data_version", None) == data_version and self._catalog_version >= 0:
+            return
+        self._seen.data_version = data_version
+        row = conn.execute("SELECT value FROM counters WHERE name = 'catalog'").fetchone()
+        version = row[0] if row else 0
+        if version == self._catalog_version:
+            return
+        with self._catalog_lock:
+            tables = {}
+            for name, tid, description in conn.execute("SELECT name, tid, description FROM catalog"):
+                tables[name] = Table.from_description(tid, orjson.loads(description))
+            self._tables = tables
+            self._catalog_version = version
+
+    def catalog_changed(self, conn: Any) -> None:
+        """Mark the catalog changed (inside the write transaction that changed it)."""
+        self.storage.next_counter(conn, "catalog")
+        self._catalog_version = -1
+
+    def table_arn(self, name: str) -> str:
+        return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"
+
+    # -- hooks of later layers ------------------------------------------------------------------------
+    def charge(self, table: Table, consumed: Consumed) -> None:
+        """Add a request's consumed capacity to the running totals."""
+        self.usage.add(table.name, consumed)
+
+
+    def tables(self) -> dict[str, Table]:
+        """Every table, by name."""
+        self._refresh_catalog()
+        return self._tables
+
+    def wait_for_backfills(self, timeout: float | None = None) -> None:
+        """Block until the index backfills this engine started have finished."""
+        for thread in list(self.backfills):
+            thread.join(timeout)

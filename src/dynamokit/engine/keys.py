@@ -1,0 +1,108 @@
+"""Key attributes: validation against a key schema and the order-preserving byte encoding used for storage."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+from . import numbers
+from .errors import invalid_parameter, validation
+from .values import decode_binary
+
+MAX_HASH_KEY = 2048
+MAX_RANGE_KEY = 1024
+
+
+def encode_scalar(kind: str, value: Any) -> bytes:
+    """Bytes whose unsigned order is DynamoDB's order for a key value of type `kind` (S, N or B)."""
+    if kind == "S":
+        return value.encode()
+    if kind == "N":
+        return numbers.encode(numbers.parse(value))
+    return decode_binary(value)
+
+
+def partition_hash(hk: bytes) -> int:
+    """A 32-bit hash of an encoded partition key: the scan order and the parallel-scan segment space."""
+    return int.from_bytes(hashlib.blake2b(hk, digest_size=4).digest(), "big")
+
+
+@dataclass(frozen=True)
+class KeyAttr:
+    name: str
+    kind: str  # S | N | B
+
+
+@dataclass(frozen=True)
+class KeySchema:
+    """The hash and optional range key of a table or an index."""
+
+    hash: KeyAttr
+    range: KeyAttr | None
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (self.hash.name,) if self.range is None else (self.hash.name, self.range.name)
+
+    def encode_attr(self, attr: KeyAttr, value: Any, is_hash: bool, index: str | None = None) -> bytes:
+        """Encode one key attribute of an item, enforcing type, emptiness and size rules."""
+        kind = next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
+        if kind != attr.kind:
+            actual = kind or "?"
+            if index is not None:
+                raise invalid_parameter(
+                    f"Type mismatch for Index Key {attr.name} Expected: {attr.kind} Actual: {actual}"
+                    f" IndexName: {index}"
+                )
+            raise invalid_parameter(
+                f"Type mismatch for key {attr.name} expected: {attr.kind} actual: {actual}"
+            )
+        encoded = encode_scalar(kind, value[kind])
+        if not encoded and kind != "N":
+            if index is not None:
+                raise validation(
+                    "One or more parameter values are not valid. A value specified for a secondary index"
+                    " key is not supported. The AttributeValue for a key attribute cannot contain an empty"
+                    f" {'string' if kind == 'S' else 'binary'} value. IndexName: {index}, IndexKey: {attr.name}"
+                )
+            raise validation(
+                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot"
+                f" contain an empty {'string' if kind == 'S' else 'binary'} value. Key: {attr.name}"
+            )
+        raw_len = len(value[kind].encode()) if kind == "S" else len(encoded)
+        if is_hash and raw_len > MAX_HASH_KEY:
+            raise invalid_parameter(
+                "Size of hashkey has exceeded the maximum size limit of2048 bytes"
+            )
+        if not is_hash and raw_len > MAX_RANGE_KEY:
+            raise invalid_parameter("Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+        return encoded
+
+    def of_item(self, item: dict[str, Any]) -> tuple[bytes, bytes]:
+        """(hash, range) encodings of a full item; ValidationException if a key attribute is missing."""
+        hv = item.get(self.hash.name)
+        if hv is None:
+            raise invalid_parameter(f"Missing the key {self.hash.name} in the item")
+        hk = self.encode_attr(self.hash, hv, True)
+        if self.range is None:
+            return hk, b""
+        rv = item.get(self.range.name)
+        if rv is None:
+            raise invalid_parameter(f"Missing the key {self.range.name} in the item")
+        return hk, self.encode_attr(self.range, rv, False)
+
+    def of_key(self, key: Any) -> tuple[bytes, bytes]:
+        """(hash, range) encodings of a request's Key, which must hold exactly the key attributes."""
+        if not isinstance(key, dict) or len(key) != len(self.names) or any(n not in key for n in self.names):
+            raise validation("The provided key element does not match the schema")
+        try:
+            return self.of_item(key)
+        except Exception as error:
+            if getattr(error, "code", None) == "ValidationException" and "Type mismatch" in str(error):
+                raise validation("The provided key element does not match the schema") from None
+            raise
+
+    def key_of(self, item: dict[str, Any]) -> dict[str, Any]:
+        """The key attributes of an item."""
+        return {name: item[name] for name in self.names}

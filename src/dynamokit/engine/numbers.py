@@ -1,0 +1,94 @@
+"""DynamoDB numbers: parsing, limits, canonical text, exact arithmetic and an order-preserving key encoding."""
+
+from __future__ import annotations
+
+import decimal
+from decimal import Decimal
+
+from .errors import validation
+
+# Enough precision for any exact sum of two in-range numbers; traps make inexact results visible.
+_CONTEXT = decimal.Context(prec=200, Emax=decimal.MAX_EMAX, Emin=decimal.MIN_EMIN, traps=[decimal.Inexact])
+_MAX_DIGITS = 38
+_MAX_ADJUSTED = 125  # magnitudes below 1e126
+_MIN_ADJUSTED = -130  # magnitudes at or above 1e-130
+_ZERO = Decimal(0)
+
+
+def parse(text: object) -> Decimal:
+    """The Decimal a wire number stands for, within DynamoDB's limits; ValidationException otherwise."""
+    if not isinstance(text, str):
+        raise validation("A value provided cannot be converted into a number")
+    try:
+        value = Decimal(text)
+    except decimal.InvalidOperation:
+        raise validation("A value provided cannot be converted into a number") from None
+    if not value.is_finite() or text != text.strip():
+        raise validation("A value provided cannot be converted into a number")
+    check(value)
+    return value
+
+
+def check(value: Decimal) -> Decimal:
+    """Apply DynamoDB's precision and range limits to a computed number."""
+    if not value:
+        return value
+    value = value.normalize(_CONTEXT)
+    if len(value.as_tuple().digits) > _MAX_DIGITS:
+        raise validation("Attempting to store more than 38 significant digits in a Number")
+    adjusted = value.adjusted()
+    if adjusted > _MAX_ADJUSTED:
+        raise validation(
+            "Number overflow. Attempting to store a number with magnitude larger than supported range"
+        )
+    if adjusted < _MIN_ADJUSTED:
+        raise validation(
+            "Number underflow. Attempting to store a number with magnitude smaller than supported range"
+        )
+    return value
+
+
+def canonical(text: str) -> str:
+    """The text DynamoDB answers for a stored number (`001.500` -> `1.5`)."""
+    return render(parse(text))
+
+
+def render(value: Decimal) -> str:
+    if not value:
+        return "0"
+    return format(value.normalize(_CONTEXT), "f")
+
+
+def add(a: str, b: str, subtract: bool = False) -> str:
+    """Exact `a + b` (or `a - b`) of two wire numbers, checked against the limits."""
+    x, y = parse(a), parse(b)
+    if x and y and abs(x.adjusted() - y.adjusted()) > _MAX_DIGITS + 2:
+        # The exact result needs more than 38 digits; don't compute a giant Decimal to find out.
+        raise validation("Attempting to store more than 38 significant digits in a Number")
+    try:
+        result = _CONTEXT.subtract(x, y) if subtract else _CONTEXT.add(x, y)
+    except decimal.Inexact:
+        raise validation("Attempting to store more than 38 significant digits in a Number") from None
+    return render(check(result))
+
+
+def encode(value: Decimal) -> bytes:
+    """Bytes whose unsigned order equals numeric order: sign, biased exponent, digits (complemented if < 0)."""
+    if not value:
+        return b"\x80"
+    sign, digits, _ = value.normalize(_CONTEXT).as_tuple()
+    exponent = value.adjusted() + 1000  # 870..1125, two bytes
+    body = bytes(48 + d for d in digits)
+    if sign:
+        return (
+            b"\x40"
+            + (0xFFFF - exponent).to_bytes(2, "big")
+            + bytes(0xFF - c for c in body)
+            + b"\xff"
+        )
+    return b"\xc0" + exponent.to_bytes(2, "big") + body
+
+
+def compare_key(text: str) -> Decimal:
+    """Sort key for a wire number (used where Python compares values in memory)."""
+    return Decimal(text)

@@ -1,0 +1,339 @@
+"""Query and Scan: key ranges read straight from SQLite's B-trees, paged by Limit and 1 MB."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from . import capacity
+from . import expressions as ex
+from .errors import validation
+from .keys import KeySchema, encode_scalar, partition_hash
+from .requests import Expressions, choice, prepare
+from .schema import Index, Table
+from .values import item_size
+
+if TYPE_CHECKING:
+    from .core import Engine
+
+PAGE_BYTES = 1024 * 1024
+MAX_SEGMENTS = 1_000_000
+_SPACE = 1 << 32  # the partition-hash space that parallel scan segments divide
+_SELECTS = ("SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES")
+
+Row = tuple[tuple[Any, ...], int, bytes]  # (position, size, item json)
+
+
+def _index(table: Table, request: dict[str, Any]) -> Index | None:
+    name = request.get("IndexName")
+    if name is None:
+        return None
+    index = table.indexes.get(name)
+    if index is None:
+        raise validation(f"The table does not have the specified index: {name}")
+    if not index.active:
+        raise validation(f"Cannot read from backfilling global secondary index: {name}")
+    if index.is_global and request.get("ConsistentRead"):
+        raise validation("Consistent reads are not supported on global secondary indexes")
+    return index
+
+
+def _select(request: dict[str, Any], exprs: Expressions, table: Table, index: Index | None) -> str:
+    has_projection = exprs.get("ProjectionExpression") is not None
+    default = "SPECIFIC_ATTRIBUTES" if has_projection else (
+        "ALL_PROJECTED_ATTRIBUTES" if index is not None else "ALL_ATTRIBUTES")
+    select = choice(request, "Select", _SELECTS, default)
+    wanted = "only the Count" if select == "COUNT" else select
+    if has_projection and select != "SPECIFIC_ATTRIBUTES":
+        raise validation(f"1 validation error detected: Cannot specify the ProjectionExpression when choosing "
+                         f"to get {wanted}")
+    if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
+        raise validation("1 validation error detected: ALL_PROJECTED_ATTRIBUTES can be used only when Querying "
+                         "using an IndexName")
+    if select == "ALL_ATTRIBUTES" and index is not None and index.is_global and index.projection != "ALL":
+        raise validation(f"One or more parameter values were invalid: Select type ALL_ATTRIBUTES is not "
+                         f"supported for global secondary index {index.name} because its projection type is "
+                         "not ALL")
+    if select == "SPECIFIC_ATTRIBUTES" and not has_projection:
+        raise validation("1 validation error detected: Must specify the AttributesToGet or ProjectionExpression "
+                         "when choosing to get SPECIFIC_ATTRIBUTES")
+    return select
+
+
+def _limit(request: dict[str, Any]) -> int | None:
+    limit = request.get("Limit")
+    if limit is None:
+        return None
+    if not isinstance(limit, int) or isinstance(limit, bool) or limit < 1:
+        raise validation(f"1 validation error detected: Value '{limit}' at 'limit' failed to satisfy "
+                         "constraint: Member must have value greater than or equal to 1")
+    return limit
+
+
+def _start(request: dict[str, Any], table: Table, index: Index | None) -> tuple[Any, ...] | None:
+    """The storage position of ExclusiveStartKey: table key, plus index key for index reads."""
+    start = request.get("ExclusiveStartKey")
+    if start is None:
+        return None
+    if not isinstance(start, dict):
+        raise validation("The provided starting key is invalid")
+    names = set(table.key.names) | (set(index.key.names) if index else set())
+    if set(start) != names:
+        raise validation("The provided starting key is invalid: The provided key element does not match the "
+                         "schema")
+    hk, rk = table.key.of_item(start)
+    position: tuple[Any, ...] = (partition_hash(hk), hk, rk)
+    if index is not None:
+        ihk, irk = index.key.of_item(start)
+        position = (partition_hash(ihk), ihk, irk) + position
+    return position
+
+
+class _Page:
+    """Collects one page of a Query or Scan: Limit, 1 MB, filter, projection, LastEvaluatedKey."""
+
+    def __init__(self, engine: Engine, request: dict[str, Any], table: Table, index: Index | None,
+                 exprs: Expressions, select: str) -> None:
+        self.table, self.index, self.exprs, self.select = table, index, exprs, select
+        self.limit = _limit(request)
+        self.filter = exprs.get("FilterExpression")
+        self.projection = exprs.get("ProjectionExpression")
+        # Index reads return only the projected attributes (an LSI read of ALL_ATTRIBUTES fetches the rest).
+        fetch_all = index is None or (select == "ALL_ATTRIBUTES" and not index.is_global)
+        self.projected = None if fetch_all else index.projected_names(table.key)
+        self.items: list[dict[str, Any]] = []
+        self.count = 0
+        self.scanned = 0
+        self.bytes = 0
+        self.last: dict[str, Any] | None = None
+
+    def run(self, rows: Iterator[tuple[int, bytes]]) -> None:
+        limit = self.limit
+        item: dict[str, Any] | None = None
+        for size, raw in rows:
+            item = orjson.loads(raw)
+            if self.projected is not None:
+                item = {k: v for k, v in item.items() if k in self.projected}
+                size = item_size(item)
+            self.scanned += 1
+            self.bytes += size
+            if self.filter is None or ex.evaluate_condition(self.filter, item, self.exprs.names,
+                                                             self.exprs.values):
+                self.count += 1
+                if self.select != "COUNT":
+                    if self.projection is not None:
+                        item = ex.project(self.projection, item, self.exprs.names)
+                    self.items.append(item)
+            if (limit is not None and self.scanned >= limit) or self.bytes >= PAGE_BYTES:
+                self.last = self._key_of(raw)
+                break
+
+    def _key_of(self, raw: bytes) -> dict[str, Any]:
+        full = orjson.loads(raw)
+        names = self.table.key.names + (self.index.key.names if self.index is not None else ())
+        return {n: full[n] for n in names}
+
+    def result(self, request: dict[str, Any], consistent: bool) -> dict[str, Any]:
+        out: dict[str, Any] = {"Count": self.count, "ScannedCount": self.scanned}
+        if self.select != "COUNT":
+            out["Items"] = self.items
+        if self.last is not None:
+            out["LastEvaluatedKey"] = self.last
+        mode = capacity.wanted(request)
+        consumed = capacity.Consumed(is_write=False)
+        units = float(max(1, math.ceil(self.bytes / capacity.READ_UNIT)))
+        units = units if consistent else units / 2
+        if self.index is not None:
+            consumed.add_index(self.index.name, self.index.is_global, units)
+        else:
+            consumed.table = units
+        self.consumed = consumed
+        if mode is not None:
+            out["ConsumedCapacity"] = consumed.shape(self.table.name, mode)
+        return out
+
+
+def _range_sql(column: str, op: str, operands: list[bytes]) -> tuple[str, list[bytes]]:
+    """SQL over encoded sort keys for a key-condition operator."""
+    if op == "BEGINS_WITH":
+        prefix = operands[0]
+        upper = _successor(prefix)
+        if upper is None:
+            return f" AND {column} >= ?", [prefix]
+        return f" AND {column} >= ? AND {column} < ?", [prefix, upper]
+    if op == "BETWEEN":
+        return f" AND {column} >= ? AND {column} <= ?", operands
+    sql_op = {"EQ": "=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">="}[op]
+    return f" AND {column} {sql_op} ?", operands
+
+
+def _successor(prefix: bytes) -> bytes | None:
+    """The smallest byte string greater than every string that starts with `prefix`."""
+    trimmed = prefix.rstrip(b"\xff")
+    if not trimmed:
+        return None
+    return trimmed[:-1] + bytes([trimmed[-1] + 1])
+
+
+def _key_condition(exprs: Expressions, schema: KeySchema) -> tuple[bytes, str | None, list[bytes]]:
+    """The partition key and the sort-key operator of a KeyConditionExpression, checked against `schema`."""
+    ast = exprs.get("KeyConditionExpression")
+    if ast is None:
+        raise validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in "
+                         "the request.")
+    conditions = ex.key_conditions(ast, exprs.names, exprs.values)
+    by_name: dict[str, tuple[str, list[dict[str, Any]]]] = {}
+    for name, op, operands in conditions:
+        if name in by_name:
+            raise validation("KeyConditionExpressions must only contain one condition per key")
+        by_name[name] = (op, operands)
+    hash_cond = by_name.pop(schema.hash.name, None)
+    if hash_cond is None:
+        raise validation(f"Query condition missed key schema element: {schema.hash.name}")
+    if hash_cond[0] != "EQ":
+        raise validation("Query key condition not supported")
+    range_name = schema.range.name if schema.range is not None else None
+    range_cond = by_name.pop(range_name, None) if range_name else None
+    if by_name:
+        if range_name is None or range_cond is not None:
+            raise validation("Query key condition not supported")
+        raise validation(f"Query condition missed key schema element: {range_name}")
+    hk = _operand(schema, schema.hash.kind, hash_cond[1][0], True)
+    if range_cond is None or schema.range is None:
+        return hk, None, []
+    op, operands = range_cond
+    if op == "BEGINS_WITH" and schema.range.kind == "N":
+        raise validation("Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
+                         "operator or function: begins_with, operand type: N")
+    encoded = [_operand(schema, schema.range.kind, o, False) for o in operands]
+    if op == "BETWEEN" and encoded[0] > encoded[1]:
+        raise validation("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be "
+                         "greater than or equal to lower bound; lower operand: AttributeValue: "
+                         f"{_show(operands[0])}, upper operand: AttributeValue: {_show(operands[1])}")
+    return hk, op, encoded
+
+
+def _show(value: dict[str, Any]) -> str:
+    ((kind, inner),) = value.items()
+    return f"{{{kind}:{inner}}}"
+
+
+def _operand(schema: KeySchema, kind: str, value: dict[str, Any], is_hash: bool) -> bytes:
+    actual = next(iter(value))
+    if actual != kind:
+        raise validation("One or more parameter values were invalid: Condition parameter type does not match "
+                         "schema type")
+    encoded = encode_scalar(kind, value[kind])
+    if not encoded and kind != "N" and is_hash:
+        raise validation("One or more parameter values are not valid. The AttributeValue for a key attribute "
+                         f"cannot contain an empty {'string' if kind == 'S' else 'binary'} value. Key: "
+                         f"{schema.hash.name}")
+    return encoded
+
+
+def query(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    table = engine.table(request.get("TableName"))
+    index = _index(table, request)
+    exprs = prepare(request, "KeyConditionExpression", "FilterExpression", "ProjectionExpression")
+    select = _select(request, exprs, table, index)
+    schema = index.key if index is not None else table.key
+    hk, op, operands = _key_condition(exprs, schema)
+    forward = request.get("ScanIndexForward", True)
+    if not isinstance(forward, bool):
+        raise validation("ScanIndexForward must be a boolean")
+    start = _start(request, table, index)
+    if start is not None and start[1] != hk:
+        raise validation("The provided starting key is outside query boundaries based on provided conditions")
+    page = _Page(engine, request, table, index, exprs, select)
+    order = "" if forward else " DESC"
+    phash = partition_hash(hk)
+    conn = engine.storage.connection()
+    if index is None:
+        sql = "SELECT size, item FROM items WHERE tid = ? AND phash = ? AND hk = ?"
+        args: list[Any] = [table.tid, phash, hk]
+        if op is not None:
+            extra, values = _range_sql("rk", op, operands)
+            sql += extra
+            args += values
+        if start is not None:
+            sql += " AND rk > ?" if forward else " AND rk < ?"
+            args.append(start[2])
+        sql += f" ORDER BY rk{order}"
+    else:
+        sql = ("SELECT i.size, i.item FROM index_entries e JOIN items i ON i.tid = e.tid AND i.phash = e.tphash "
+               "AND i.hk = e.hk AND i.rk = e.rk WHERE e.tid = ? AND e.iid = ? AND e.phash = ? AND e.ihk = ?")
+        args = [table.tid, index.iid, phash, hk]
+        if op is not None:
+            extra, values = _range_sql("e.irk", op, operands)
+            sql += extra
+            args += values
+        if start is not None:
+            sql += " AND (e.irk, e.tphash, e.hk, e.rk) " + (">" if forward else "<") + " (?, ?, ?, ?)"
+            args += [start[2], start[3], start[4], start[5]]
+        sql += f" ORDER BY e.irk{order}, e.tphash{order}, e.hk{order}, e.rk{order}"
+    with engine.storage.snapshot():
+        page.run(conn.execute(sql, args))
+    out = page.result(request, bool(request.get("ConsistentRead", False)))
+    engine.charge(table, page.consumed)
+    return out
+
+
+def _segment(request: dict[str, Any]) -> tuple[int, int] | None:
+    segment, total = request.get("Segment"), request.get("TotalSegments")
+    if segment is None and total is None:
+        return None
+    if total is None:
+        raise validation("The TotalSegments parameter is required but was not present in the request when "
+                         "Segment parameter is present")
+    if segment is None:
+        raise validation("The Segment parameter is required but was not present in the request when "
+                         "parameter TotalSegments is present")
+    if not isinstance(total, int) or not 1 <= total <= MAX_SEGMENTS:
+        raise validation(f"1 validation error detected: Value '{total}' at 'totalSegments' failed to satisfy "
+                         f"constraint: Member must have value {'less than or equal to 1000000' if isinstance(total, int) and total > 1 else 'greater than or equal to 1'}")
+    if not isinstance(segment, int) or segment < 0:
+        raise validation(f"1 validation error detected: Value '{segment}' at 'segment' failed to satisfy "
+                         "constraint: Member must have value greater than or equal to 0")
+    if segment >= total:
+        raise validation(f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "
+                         f"Segment: {segment} is not less than TotalSegments: {total}")
+    return segment * _SPACE // total, (segment + 1) * _SPACE // total
+
+
+def scan(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    table = engine.table(request.get("TableName"))
+    index = _index(table, request)
+    exprs = prepare(request, "FilterExpression", "ProjectionExpression")
+    select = _select(request, exprs, table, index)
+    segment = _segment(request)
+    start = _start(request, table, index)
+    page = _Page(engine, request, table, index, exprs, select)
+    conn = engine.storage.connection()
+    if index is None:
+        sql = "SELECT size, item FROM items WHERE tid = ?"
+        args: list[Any] = [table.tid]
+        order = " ORDER BY phash, hk, rk"
+        position = "(phash, hk, rk)"
+        column = "phash"
+    else:
+        sql = ("SELECT i.size, i.item FROM index_entries e JOIN items i ON i.tid = e.tid AND i.phash = e.tphash "
+               "AND i.hk = e.hk AND i.rk = e.rk WHERE e.tid = ? AND e.iid = ?")
+        args = [table.tid, index.iid]
+        order = " ORDER BY e.phash, e.ihk, e.irk, e.tphash, e.hk, e.rk"
+        position = "(e.phash, e.ihk, e.irk, e.tphash, e.hk, e.rk)"
+        column = "e.phash"
+    if segment is not None:
+        sql += f" AND {column} >= ? AND {column} < ?"
+        args += list(segment)
+    if start is not None:
+        sql += f" AND {position} > ({', '.join('?' * len(start))})"
+        args += list(start)
+    with engine.storage.snapshot():
+        page.run(conn.execute(sql + order, args))
+    out = page.result(request, bool(request.get("ConsistentRead", False)))
+    engine.charge(table, page.consumed)
+    return out
+

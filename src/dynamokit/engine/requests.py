@@ -1,0 +1,78 @@
+"""Request parameters shared by item and read operations: expressions with their names and values."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from . import expressions as ex
+from .errors import DynamoDBError, validation
+from .values import check_value
+
+_PARSERS = {
+    "ConditionExpression": ex.parse_condition,
+    "FilterExpression": ex.parse_condition,
+    "UpdateExpression": ex.parse_update,
+    "ProjectionExpression": ex.parse_projection,
+    "KeyConditionExpression": ex.parse_key_condition,
+}
+
+
+@dataclass
+class Expressions:
+    """The parsed expressions of one request, with their ExpressionAttributeNames and -Values."""
+
+    asts: dict[str, Any]
+    names: dict[str, str]
+    values: dict[str, Any]
+
+    def get(self, parameter: str) -> Any:
+        return self.asts.get(parameter)
+
+
+def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
+    """Parse the expression parameters an operation accepts and check names and values against them."""
+    asts: dict[str, Any] = {}
+    for parameter in parameters:
+        text = request.get(parameter)
+        if text is None:
+            continue
+        if not isinstance(text, str):
+            raise DynamoDBError("SerializationException", f"{parameter} must be a string")
+        asts[parameter] = _PARSERS[parameter](text, parameter)
+    names = request.get("ExpressionAttributeNames")
+    values = request.get("ExpressionAttributeValues")
+    if not asts:
+        used = " and ".join(parameters[:2]) if len(parameters) > 1 else (parameters[0] if parameters else "")
+        verb = "are" if len(parameters) > 1 else "is"
+        if names is not None:
+            raise validation("ExpressionAttributeNames can only be specified when using expressions")
+        if values is not None:
+            raise validation(f"ExpressionAttributeValues can only be specified when using expressions: "
+                             f"{used} {verb} null")
+        return Expressions(asts, {}, {})
+    if names is not None and not isinstance(names, dict):
+        raise DynamoDBError("SerializationException", "ExpressionAttributeNames must be a map")
+    if values is not None and not isinstance(values, dict):
+        raise DynamoDBError("SerializationException", "ExpressionAttributeValues must be a map")
+    ex.check_placeholders(asts, names, values)
+    checked: dict[str, Any] = {}
+    for key, value in (values or {}).items():
+        try:
+            checked[key] = check_value(value)[0]
+        except DynamoDBError as error:
+            if error.code != "ValidationException":
+                raise
+            raise validation(f"ExpressionAttributeValues contains invalid value: {error.message} for key {key}"
+                             ) from None
+    return Expressions(asts, names or {}, checked)
+
+
+def choice(request: dict[str, Any], parameter: str, allowed: tuple[str, ...], default: str) -> str:
+    """An enum parameter, validated as DynamoDB does."""
+    value = request.get(parameter, default)
+    if value not in allowed:
+        where = parameter[0].lower() + parameter[1:]
+        raise validation(f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy "
+                         f"constraint: Member must satisfy enum value set: [{', '.join(allowed)}]")
+    return str(value)

@@ -1,0 +1,135 @@
+"""SQLite storage: one database file (or memory) holds every table, index entry and stream record."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS catalog (
+  name TEXT PRIMARY KEY,
+  tid INTEGER NOT NULL UNIQUE,
+  description BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS items (
+  tid INTEGER NOT NULL,
+  phash INTEGER NOT NULL,
+  hk BLOB NOT NULL,
+  rk BLOB NOT NULL,
+  size INTEGER NOT NULL,
+  item BLOB NOT NULL,
+  PRIMARY KEY (tid, phash, hk, rk)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS index_entries (
+  tid INTEGER NOT NULL,
+  iid INTEGER NOT NULL,
+  phash INTEGER NOT NULL,
+  ihk BLOB NOT NULL,
+  irk BLOB NOT NULL,
+  tphash INTEGER NOT NULL,
+  hk BLOB NOT NULL,
+  rk BLOB NOT NULL,
+  PRIMARY KEY (tid, iid, phash, ihk, irk, tphash, hk, rk)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+"""
+
+
+class Storage:
+    """Per-thread SQLite connections to one database, with serialized write transactions.
+
+    Writers in this process take a lock before `BEGIN IMMEDIATE` so that threads queue instead of
+    spinning in SQLite's busy handler; other processes on the same file are serialized by SQLite itself.
+    """
+
+    def __init__(self, path: str = ":memory:") -> None:
+        self._scratch: str | None = None
+        if path == ":memory:":
+            # A throwaway file (in RAM where /dev/shm exists) gives threads the same WAL semantics as disk.
+            self._scratch = tempfile.mkdtemp(prefix="dynamokit-", dir=_scratch_root())
+            path = os.path.join(self._scratch, "engine.db")
+        self.path = path
+        self.durable = self._scratch is None
+        self._local = threading.local()
+        self._write_lock = threading.RLock()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        with self.write() as conn:
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                   timeout=60.0, cached_statements=256)
+            conn.execute("PRAGMA journal_mode=WAL")
+            # NORMAL: a commit survives the process being killed; OFF for throwaway databases.
+            conn.execute("PRAGMA synchronous=" + ("NORMAL" if self.durable else "OFF"))
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    @contextmanager
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction: all or nothing, serialized against every other writer."""
+        conn = self.connection()
+        with self._write_lock:
+            if conn.in_transaction:  # nested use joins the outer transaction
+                yield conn
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    @contextmanager
+    def snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: every read inside sees one consistent state."""
+        conn = self.connection()
+        if conn.in_transaction:
+            yield conn
+            return
+        conn.execute("BEGIN")
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def next_counter(self, conn: sqlite3.Connection, name: str) -> int:
+        """Increment and return a named counter (inside a write transaction)."""
+        row = conn.execute(
+            "INSERT INTO counters(name, value) VALUES (?, 1) "
+            "ON CONFLICT(name) DO UPDATE SET value = value + 1 RETURNING value",
+            (name,),
+        ).fetchone()
+        return int(row[0])
+
+    def close(self) -> None:
+        with self._all_lock:
+            for conn in self._all:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:
+                    pass
+            self._all.clear()
+        self._local = threading.local()
+        if self._scratch is not None:
+            shutil.rmtree(self._scratch, ignore_errors=True)
+            self._scratch = None
+
+
+def _scratch_root() -> str | None:
+    return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else None

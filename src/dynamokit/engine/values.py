@@ -1,0 +1,162 @@
+"""Attribute values in DynamoDB's wire shape: validation, canonical numbers and item size."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Any
+
+from . import numbers
+from .errors import DynamoDBError, invalid_parameter, validation
+
+Item = dict[str, Any]
+MAX_ITEM_SIZE = 400 * 1024
+MAX_DEPTH = 32
+_SCALARS = frozenset(("S", "N", "B", "BOOL", "NULL"))
+_SET_NAMES = {"SS": "string", "NS": "number", "BS": "binary"}
+
+
+def decode_binary(text: object) -> bytes:
+    """The bytes of a wire B value (base64 text); raw bytes pass through for in-process callers."""
+    if isinstance(text, (bytes, bytearray)):
+        return bytes(text)
+    if not isinstance(text, str):
+        raise DynamoDBError("SerializationException", "Base64 encoded binary value expected")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise DynamoDBError("SerializationException", "Base64 encoded binary value is invalid") from None
+
+
+def encode_binary(data: bytes) -> str:
+    return base64.b64encode(data).decode("ascii")
+
+
+def _number_size(text: str) -> int:
+    digits = text.replace("-", "").replace(".", "").strip("0")
+    return (len(digits) + 1) // 2 + 1
+
+
+def _check_set(kind: str, members: Any) -> tuple[list[Any], int]:
+    if not isinstance(members, list):
+        raise DynamoDBError("SerializationException", f"Unexpected value type for {kind}")
+    if not members:
+        raise invalid_parameter(f"An {_SET_NAMES[kind]} set  may not be empty")
+    size = 0
+    if kind == "NS":
+        members = [numbers.render(numbers.parse(m)) for m in members]
+        keys: list[Any] = members
+        size = sum(_number_size(m) for m in members)
+    elif kind == "SS":
+        for m in members:
+            if not isinstance(m, str):
+                raise DynamoDBError("SerializationException", "String set members must be strings")
+            size += len(m.encode())
+        keys = members
+    else:
+        keys = [decode_binary(m) for m in members]
+        members = [encode_binary(k) for k in keys]
+        size = sum(len(k) for k in keys)
+    if len(set(keys)) != len(keys):
+        shown = ", ".join(str(m) for m in members)
+        raise invalid_parameter(f"Input collection [{shown}] contains duplicates.")
+    return members, size
+
+
+def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
+    """Validate one attribute value; return it with canonical numbers, and its size in bytes."""
+    if not isinstance(value, dict) or not value:
+        raise validation(
+            "Supplied AttributeValue is empty, must contain exactly one of the supported datatypes"
+        )
+    if len(value) != 1:
+        raise validation(
+            "Supplied AttributeValue has more than one datatypes set, must contain exactly one of the"
+            " supported datatypes"
+        )
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        if not isinstance(inner, str):
+            raise DynamoDBError("SerializationException", "Unexpected value type for S")
+        return value, len(inner.encode())
+    if kind == "N":
+        text = numbers.render(numbers.parse(inner))
+        return (value if text == inner else {"N": text}), _number_size(text)
+    if kind == "B":
+        data = decode_binary(inner)
+        return (value if isinstance(inner, str) else {"B": encode_binary(data)}), len(data)
+    if kind in ("BOOL", "NULL"):
+        if not isinstance(inner, bool) or (kind == "NULL" and inner is not True):
+            if kind == "NULL":
+                raise invalid_parameter("Null attribute value types must have the value of true")
+            raise DynamoDBError("SerializationException", "Unexpected value type for BOOL")
+        return value, 1
+    if kind in _SET_NAMES:
+        members, size = _check_set(kind, inner)
+        return {kind: members}, size
+    if depth >= MAX_DEPTH:
+        raise invalid_parameter("Nesting Levels have exceeded supported limits")
+    if kind == "L":
+        if not isinstance(inner, list):
+            raise DynamoDBError("SerializationException", "Unexpected value type for L")
+        out_list = []
+        size = 3
+        for element in inner:
+            checked, n = check_value(element, depth + 1)
+            out_list.append(checked)
+            size += n + 1
+        return {"L": out_list}, size
+    if kind == "M":
+        if not isinstance(inner, dict):
+            raise DynamoDBError("SerializationException", "Unexpected value type for M")
+        out_map = {}
+        size = 3
+        for name, element in inner.items():
+            checked, n = check_value(element, depth + 1)
+            out_map[name] = checked
+            size += len(name.encode()) + n + 1
+        return {"M": out_map}, size
+    raise DynamoDBError("SerializationException", f"Unknown attribute value type: {kind}")
+
+
+def check_item(item: Any) -> tuple[Item, int]:
+    """Validate a whole item (PutItem's Item): canonical copy and DynamoDB size in bytes."""
+    if not isinstance(item, dict):
+        raise DynamoDBError("SerializationException", "Item must be a map of attribute values")
+    out: Item = {}
+    size = 0
+    for name, value in item.items():
+        if not name:
+            raise invalid_parameter("An attribute name may not be empty")  # pragma: no cover - rare
+        checked, n = check_value(value)
+        out[name] = checked
+        size += len(name.encode()) + n
+    if size > MAX_ITEM_SIZE:
+        raise validation("Item size has exceeded the maximum allowed size")
+    return out, size
+
+
+def item_size(item: Item) -> int:
+    """DynamoDB's size of an already-validated item."""
+    return sum(len(name.encode()) + value_size(value) for name, value in item.items())
+
+
+def value_size(value: dict[str, Any]) -> int:
+    ((kind, inner),) = value.items()
+    if kind == "S":
+        return len(inner.encode())
+    if kind == "N":
+        return _number_size(inner)
+    if kind == "B":
+        return len(decode_binary(inner))
+    if kind in ("BOOL", "NULL"):
+        return 1
+    if kind == "SS":
+        return sum(len(m.encode()) for m in inner)
+    if kind == "NS":
+        return sum(_number_size(m) for m in inner)
+    if kind == "BS":
+        return sum(len(decode_binary(m)) for m in inner)
+    if kind == "L":
+        return 3 + sum(value_size(v) + 1 for v in inner)
+    return 3 + sum(len(k.encode()) + value_size(v) + 1 for k, v in inner.items())

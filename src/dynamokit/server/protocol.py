@@ -1,0 +1,73 @@
+"""DynamoDB's JSON 1.0 protocol: one request body in, one response (status, headers, body) out."""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import uuid
+import zlib
+from typing import Any, Protocol
+
+import orjson
+
+from ..engine.errors import DynamoDBError
+
+log = logging.getLogger("dynamokit.server")
+
+TARGET_PREFIXES = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
+CONTENT_TYPE = "application/x-amz-json-1.0"
+
+
+class Backend(Protocol):
+    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+def operation_of(target: str | None) -> str:
+    """The operation named by an X-Amz-Target header."""
+    if target:
+        for prefix in TARGET_PREFIXES:
+            if target.startswith(prefix):
+                return target[len(prefix):]
+    raise DynamoDBError("UnknownOperationException", "")
+
+
+def decode_body(body: bytes, content_encoding: str | None = None) -> dict[str, Any]:
+    if content_encoding and "gzip" in content_encoding.lower():
+        try:
+            body = gzip.decompress(body)
+        except (OSError, EOFError, zlib.error):
+            raise DynamoDBError("SerializationException", "Request body is not valid gzip") from None
+    if not body:
+        return {}
+    try:
+        request = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise DynamoDBError("SerializationException", "Start of structure or map found where not expected")
+    if not isinstance(request, dict):
+        raise DynamoDBError("SerializationException", "Start of structure or map found where not expected")
+    return request
+
+
+def respond(status: int, payload: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    body = orjson.dumps(payload)
+    headers = [
+        ("Content-Type", CONTENT_TYPE),
+        ("x-amzn-RequestId", uuid.uuid4().hex.upper()),
+        ("x-amz-crc32", str(zlib.crc32(body))),
+        ("Content-Length", str(len(body))),
+    ]
+    return status, headers, body
+
+
+def handle(backend: Backend, target: str | None, body: bytes,
+           content_encoding: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Answer one request: 200 with the result, 400 with DynamoDB's error body, 500 only for our own bugs."""
+    try:
+        operation = operation_of(target)
+        result = backend.call(operation, decode_body(body, content_encoding))
+        return respond(200, result)
+    except DynamoDBError as error:
+        return respond(error.status, error.wire())
+    except Exception:  # a bug of ours: log it, answer as DynamoDB's internal error
+        log.exception("internal error answering %s", target)
+        return respond(500, DynamoDBError("InternalServerError", "Internal server error", 500).wire())
