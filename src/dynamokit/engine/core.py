@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from . import batches, control, indexes, items, reads, streams, tags, transactions, ttl
+from . import batches, control, shapes, indexes, items, reads, streams, tags, transactions, ttl
 from .capacity import Consumed, Usage
 from .errors import DynamoDBError, resource_not_found, validation
 from .schema import Table
@@ -75,11 +75,12 @@ class Engine:
             raise DynamoDBError("SerializationException", "Request body must be a JSON object")
         try:
             return handler(self, request)
-        except DynamoDBError:
-            raise
-        except (KeyError, TypeError, AttributeError, ValueError) as error:
-            # Malformed shapes that slipped past validation: a client error, never a crash.
-            raise DynamoDBError("SerializationException", f"Malformed request: {error!r}") from error
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+            # A wrong JSON type tripped an operation: name it as DynamoDB does. Anything else is our bug.
+            found = shapes.problem(operation, request)
+            if found is None:
+                raise
+            raise DynamoDBError("SerializationException", found) from None
 
     def close(self) -> None:
         self.ttl.stop()
@@ -104,9 +105,10 @@ class Engine:
         return table
 
     def _refresh_catalog(self) -> None:
+        # data_version changes when another connection commits; this thread's own DDL resets `_seen`.
         conn = self.storage.connection()
         data_version = conn.execute("PRAGMA data_version").fetchone()[0]
-        if getattr(self._seen, "data_version", None) == data_version and self._catalog_version >= 0:
+        if getattr(self._seen, "data_version", None) == data_version:
             return
         self._seen.data_version = data_version
         row = conn.execute("SELECT value FROM counters WHERE name = 'catalog'").fetchone()
@@ -123,7 +125,7 @@ class Engine:
     def catalog_changed(self, conn: Any) -> None:
         """Mark the catalog changed (inside the write transaction that changed it)."""
         self.storage.next_counter(conn, "catalog")
-        self._catalog_version = -1
+        self._seen.data_version = None
 
     def table_arn(self, name: str) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"

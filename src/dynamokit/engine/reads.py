@@ -48,8 +48,8 @@ def _select(request: dict[str, Any], exprs: Expressions, table: Table, index: In
     select = choice(request, "Select", _SELECTS, default)
     wanted = "only the Count" if select == "COUNT" else select
     if has_projection and select != "SPECIFIC_ATTRIBUTES":
-        raise validation(f"1 validation error detected: Cannot specify the ProjectionExpression when choosing "
-                         f"to get {wanted}")
+        given = "AttributesToGet" if "AttributesToGet" in request else "ProjectionExpression"
+        raise validation(f"1 validation error detected: Cannot specify the {given} when choosing to get {wanted}")
     if select == "ALL_PROJECTED_ATTRIBUTES" and index is None:
         raise validation("1 validation error detected: ALL_PROJECTED_ATTRIBUTES can be used only when Querying "
                          "using an IndexName")
@@ -208,17 +208,7 @@ def _key_condition(exprs: Expressions, schema: KeySchema) -> tuple[bytes, str | 
     if op == "BEGINS_WITH" and schema.range.kind == "N":
         raise validation("Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
                          "operator or function: begins_with, operand type: N")
-    encoded = [_operand(schema, schema.range.kind, o, False) for o in operands]
-    if op == "BETWEEN" and encoded[0] > encoded[1]:
-        raise validation("Invalid KeyConditionExpression: The BETWEEN operator requires upper bound to be "
-                         "greater than or equal to lower bound; lower operand: AttributeValue: "
-                         f"{_show(operands[0])}, upper operand: AttributeValue: {_show(operands[1])}")
-    return hk, op, encoded
-
-
-def _show(value: dict[str, Any]) -> str:
-    ((kind, inner),) = value.items()
-    return f"{{{kind}:{inner}}}"
+    return hk, op, [_operand(schema, schema.range.kind, o, False) for o in operands]
 
 
 def _operand(schema: KeySchema, kind: str, value: dict[str, Any], is_hash: bool) -> bytes:

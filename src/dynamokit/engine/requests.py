@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import expressions as ex
+from . import legacy
 from .errors import DynamoDBError, validation
 from .values import check_value
 
@@ -31,7 +32,11 @@ class Expressions:
 
 
 def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
-    """Parse the expression parameters an operation accepts and check names and values against them."""
+    """Parse the expression parameters an operation accepts and check names and values against them.
+
+    Legacy parameters (Expected, AttributesToGet, KeyConditions, ...) are translated to expressions first.
+    """
+    request = legacy.translate(request)
     asts: dict[str, Any] = {}
     for parameter in parameters:
         text = request.get(parameter)

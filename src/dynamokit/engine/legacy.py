@@ -1,0 +1,180 @@
+"""Legacy (pre-expression) parameters, translated into the equivalent expressions.
+
+AttributesToGet, Expected/ConditionalOperator, KeyConditions, QueryFilter, ScanFilter and AttributeUpdates
+become Projection-, Condition-, KeyCondition-, Filter- and UpdateExpressions with generated placeholders,
+so one evaluator serves both styles. Mixing the two styles in one request is DynamoDB's ValidationException.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .errors import invalid_parameter, validation
+
+# legacy parameter -> the expression parameter it becomes
+_TARGETS = {
+    "AttributesToGet": "ProjectionExpression",
+    "Expected": "ConditionExpression",
+    "KeyConditions": "KeyConditionExpression",
+    "QueryFilter": "FilterExpression",
+    "ScanFilter": "FilterExpression",
+    "AttributeUpdates": "UpdateExpression",
+}
+_EXPRESSION_PARAMETERS = ("ProjectionExpression", "ConditionExpression", "KeyConditionExpression",
+                          "FilterExpression", "UpdateExpression", "ExpressionAttributeNames",
+                          "ExpressionAttributeValues")
+_ARITY = {"EQ": 1, "NE": 1, "LE": 1, "LT": 1, "GE": 1, "GT": 1, "NOT_NULL": 0, "NULL": 0, "CONTAINS": 1,
+          "NOT_CONTAINS": 1, "BEGINS_WITH": 1, "BETWEEN": 2}
+_SYMBOLS = {"EQ": "=", "NE": "<>", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">"}
+
+
+class _Builder:
+    """Generated placeholders for one request."""
+
+    def __init__(self) -> None:
+        self.names: dict[str, str] = {}
+        self.values: dict[str, Any] = {}
+
+    def name(self, attribute: str) -> str:
+        for key, known in self.names.items():
+            if known == attribute:
+                return key
+        key = f"#legacy{len(self.names)}"
+        self.names[key] = attribute
+        return key
+
+    def value(self, value: Any) -> str:
+        key = f":legacy{len(self.values)}"
+        self.values[key] = value
+        return key
+
+
+def translate(request: dict[str, Any]) -> dict[str, Any]:
+    """`request` with its legacy parameters replaced by expressions (unchanged when it has none)."""
+    legacy = [p for p in _TARGETS if p in request]
+    if not legacy:
+        return request
+    modern = [p for p in _EXPRESSION_PARAMETERS if p in request]
+    if modern:
+        raise validation("Can not use both expression and non-expression parameters in the same request: "
+                         f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: "
+                         f"{{{', '.join(modern)}}}")
+    out = {k: v for k, v in request.items() if k not in _TARGETS and k != "ConditionalOperator"}
+    build = _Builder()
+    joiner = request.get("ConditionalOperator", "AND")
+    if joiner not in ("AND", "OR"):
+        raise validation(f"1 validation error detected: Value '{joiner}' at 'conditionalOperator' failed to "
+                         "satisfy constraint: Member must satisfy enum value set: [AND, OR]")
+    for parameter in legacy:
+        spec = request[parameter]
+        target = _TARGETS[parameter]
+        if parameter == "AttributesToGet":
+            text = _projection(spec, build)
+        elif parameter == "AttributeUpdates":
+            text = _updates(spec, build)
+        elif parameter == "Expected":
+            text = _conditions(spec, build, joiner, expected=True)
+        else:
+            text = _conditions(spec, build, "AND" if parameter == "KeyConditions" else joiner, expected=False)
+        if text:
+            out[target] = text
+    if build.names:
+        out["ExpressionAttributeNames"] = build.names
+    if build.values:
+        out["ExpressionAttributeValues"] = build.values
+    return out
+
+
+def _projection(names: Any, build: _Builder) -> str:
+    if not isinstance(names, list) or not names:
+        raise validation("1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy "
+                         "constraint: Member must have length greater than or equal to 1")
+    if len(set(names)) != len(names):
+        raise validation(f"One or more parameter values were invalid: Duplicate value in attribute name: "
+                         f"{next(n for n in names if names.count(n) > 1)}")
+    return ", ".join(build.name(n) for n in names)
+
+
+def _updates(updates: Any, build: _Builder) -> str:
+    if not isinstance(updates, dict):
+        raise validation("AttributeUpdates must be a map")
+    clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
+    for attribute, update in updates.items():
+        action = update.get("Action", "PUT")
+        value = update.get("Value")
+        name = build.name(attribute)
+        if action == "PUT":
+            if value is None:
+                raise invalid_parameter(f"Only DELETE action is allowed when no attribute value is specified: "
+                                        f"{attribute}")
+            clauses["SET"].append(f"{name} = {build.value(value)}")
+        elif action == "DELETE":
+            if value is None:
+                clauses["REMOVE"].append(name)
+            else:
+                clauses["DELETE"].append(f"{name} {build.value(value)}")
+        elif action == "ADD":
+            if value is None:
+                raise invalid_parameter(f"Only DELETE action is allowed when no attribute value is specified: "
+                                        f"{attribute}")
+            if "L" in value:
+                empty = build.value({"L": []})
+                clauses["SET"].append(f"{name} = list_append(if_not_exists({name}, {empty}), {build.value(value)})")
+            else:
+                clauses["ADD"].append(f"{name} {build.value(value)}")
+        else:
+            raise validation(f"1 validation error detected: Value '{action}' at 'attributeUpdates.{attribute}."
+                             "member.action' failed to satisfy constraint: Member must satisfy enum value set: "
+                             "[ADD, PUT, DELETE]")
+    return " ".join(f"{verb} {', '.join(parts)}" for verb, parts in clauses.items() if parts)
+
+
+def _conditions(spec: Any, build: _Builder, joiner: str, expected: bool) -> str:
+    if not isinstance(spec, dict):
+        raise validation("Conditions must be a map")
+    parts = [_condition(attribute, condition, build, expected) for attribute, condition in spec.items()]
+    if len(parts) == 1:
+        return parts[0]
+    return f" {joiner} ".join(f"({p})" for p in parts)
+
+
+def _condition(attribute: str, condition: dict[str, Any], build: _Builder, expected: bool) -> str:
+    name = build.name(attribute)
+    operator = condition.get("ComparisonOperator")
+    if operator is None and expected:
+        exists = condition.get("Exists", True)
+        if "Value" in condition:
+            if exists is False:
+                raise invalid_parameter(f"Value cannot be used when Exists is false for Attribute: {attribute}")
+            return f"{name} = {build.value(condition['Value'])}"
+        if exists is False:
+            return f"attribute_not_exists({name})"
+        raise invalid_parameter(f"Value must be provided when Exists is true for Attribute: {attribute}")
+    if expected and ("Value" in condition or "Exists" in condition):
+        raise invalid_parameter("Exists and Value cannot be used with ComparisonOperator for Attribute: "
+                                f"{attribute}")
+    values = condition.get("AttributeValueList", [])
+    if operator == "IN":
+        if not values:
+            raise invalid_parameter("Invalid number of argument(s) for the IN ComparisonOperator")
+        return f"{name} IN ({', '.join(build.value(v) for v in values)})"
+    if operator not in _ARITY:
+        raise validation(f"1 validation error detected: Value '{operator}' at 'comparisonOperator' failed to "
+                         "satisfy constraint: Member must satisfy enum value set: [IN, NULL, BETWEEN, LT, "
+                         "NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]")
+    if len(values) != _ARITY[operator]:
+        raise invalid_parameter(f"Invalid number of argument(s) for the {operator} ComparisonOperator")
+    placeholders = [build.value(v) for v in values]
+    if operator in _SYMBOLS:
+        return f"{name} {_SYMBOLS[operator]} {placeholders[0]}"
+    if operator == "NOT_NULL":
+        return f"attribute_exists({name})"
+    if operator == "NULL":
+        return f"attribute_not_exists({name})"
+    if operator == "CONTAINS":
+        return f"contains({name}, {placeholders[0]})"
+    if operator == "NOT_CONTAINS":
+        return f"attribute_exists({name}) AND NOT contains({name}, {placeholders[0]})"
+    if operator == "BEGINS_WITH":
+        return f"begins_with({name}, {placeholders[0]})"
+    return f"{name} BETWEEN {placeholders[0]} AND {placeholders[1]}"

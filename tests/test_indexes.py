@@ -1,0 +1,163 @@
+"""Secondary indexes: GSIs and LSIs, projections, sparse entries, index reads and online index creation."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from dynamokit import DynamoDBError, Engine
+
+from .conftest import Caller, create
+
+
+def _error(ddb: Caller, operation: str, **request: Any) -> DynamoDBError:
+    with pytest.raises(DynamoDBError) as caught:
+        ddb(operation, **request)
+    return caught.value
+
+
+@pytest.fixture
+def t(ddb: Caller) -> Caller:
+    """Table idx: pk/sk; GSI by_owner (owner, created) KEYS_ONLY-plus-title; LSI by_rank (pk, rank) ALL."""
+    create(ddb, "idx", range_key="sk", index_types={"created": "N", "rank": "N"},
+           GlobalSecondaryIndexes=[{
+               "IndexName": "by_owner",
+               "KeySchema": [{"AttributeName": "owner", "KeyType": "HASH"},
+                             {"AttributeName": "created", "KeyType": "RANGE"}],
+               "Projection": {"ProjectionType": "INCLUDE", "NonKeyAttributes": ["title"]}}],
+           LocalSecondaryIndexes=[{
+               "IndexName": "by_rank",
+               "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "rank", "KeyType": "RANGE"}],
+               "Projection": {"ProjectionType": "ALL"}}])
+    for n in range(6):
+        item = {"pk": {"S": "p"}, "sk": {"S": f"s{n}"}, "title": {"S": f"t{n}"}, "body": {"S": "b"},
+                "rank": {"N": str(10 - n)}, "created": {"N": str(n)}}
+        if n % 3 != 2:  # every third item has no owner: absent from the sparse GSI
+            item["owner"] = {"S": "alice" if n % 2 == 0 else "bob"}
+        ddb("PutItem", TableName="idx", Item=item)
+    return ddb
+
+
+def test_gsi_query_returns_projection_in_index_order(t: Caller) -> None:
+    """Rule: a GSI query returns only projected attributes (keys + INCLUDE), sorted by the index sort key."""
+    out = t("Query", TableName="idx", IndexName="by_owner", KeyConditionExpression="#o = :o",
+            ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":o": {"S": "alice"}})
+    assert [i["created"]["N"] for i in out["Items"]] == ["0", "4"]
+    assert set(out["Items"][0]) == {"pk", "sk", "owner", "created", "title"}
+
+
+def test_sparse_index_scan(t: Caller) -> None:
+    """Rule: items without the index key attributes are not in the index."""
+    out = t("Scan", TableName="idx", IndexName="by_owner")
+    assert out["Count"] == 4
+
+
+def test_index_paging_carries_table_and_index_keys(t: Caller) -> None:
+    """Rule: LastEvaluatedKey of an index read holds the table key and the index key."""
+    out = t("Query", TableName="idx", IndexName="by_rank", KeyConditionExpression="pk = :p", Limit=2,
+            ExpressionAttributeValues={":p": {"S": "p"}})
+    assert set(out["LastEvaluatedKey"]) == {"pk", "sk", "rank"}
+    assert [i["rank"]["N"] for i in out["Items"]] == ["5", "6"]
+    rest = t("Query", TableName="idx", IndexName="by_rank", KeyConditionExpression="pk = :p",
+             ExclusiveStartKey=out["LastEvaluatedKey"], ExpressionAttributeValues={":p": {"S": "p"}})
+    assert [i["rank"]["N"] for i in rest["Items"]] == ["7", "8", "9", "10"]
+
+
+def test_consistent_read_rejected_on_gsi(t: Caller) -> None:
+    """Rule: GSIs are eventually consistent; ConsistentRead=true on a GSI is a ValidationException."""
+    error = _error(t, "Query", TableName="idx", IndexName="by_owner", ConsistentRead=True,
+                   KeyConditionExpression="#o = :o", ExpressionAttributeNames={"#o": "owner"},
+                   ExpressionAttributeValues={":o": {"S": "alice"}})
+    assert error.message == "Consistent reads are not supported on global secondary indexes"
+
+
+def test_index_key_type_checked_on_write(t: Caller) -> None:
+    """Rule: an index key attribute of the wrong type fails the base-table write."""
+    error = _error(t, "PutItem", TableName="idx", Item={"pk": {"S": "p"}, "sk": {"S": "x"}, "created": {"S": "no"},
+                                                        "owner": {"S": "a"}})
+    assert error.message == ("One or more parameter values were invalid: Type mismatch for Index Key created "
+                             "Expected: N Actual: S IndexName: by_owner")
+
+
+def test_index_follows_updates_and_deletes(t: Caller) -> None:
+    """Index entries move when an index key changes and vanish when the item or the key attribute goes."""
+    key = {"pk": {"S": "p"}, "sk": {"S": "s0"}}
+    t("UpdateItem", TableName="idx", Key=key, UpdateExpression="SET #o = :b", ExpressionAttributeNames={"#o": "owner"},
+      ExpressionAttributeValues={":b": {"S": "bob"}})
+    bob = t("Query", TableName="idx", IndexName="by_owner", KeyConditionExpression="#o = :o",
+            ExpressionAttributeNames={"#o": "owner"}, ExpressionAttributeValues={":o": {"S": "bob"}})
+    assert [i["sk"]["S"] for i in bob["Items"]] == ["s0", "s1", "s3", "s5"][:bob["Count"]]
+    t("UpdateItem", TableName="idx", Key=key, UpdateExpression="REMOVE #o", ExpressionAttributeNames={"#o": "owner"})
+    t("DeleteItem", TableName="idx", Key={"pk": {"S": "p"}, "sk": {"S": "s1"}})
+    assert t("Scan", TableName="idx", IndexName="by_owner")["Count"] == 2
+
+
+def test_describe_reports_indexes(t: Caller) -> None:
+    """DescribeTable lists each index with its key, projection, status, item count and ARN."""
+    table = t("DescribeTable", TableName="idx")["Table"]
+    gsi = table["GlobalSecondaryIndexes"][0]
+    assert gsi["IndexName"] == "by_owner" and gsi["IndexStatus"] == "ACTIVE" and gsi["ItemCount"] == 4
+    assert gsi["IndexArn"].endswith("/index/by_owner")
+    assert table["LocalSecondaryIndexes"][0]["ItemCount"] == 6
+
+
+def test_gsi_added_later_is_backfilled(engine: Engine) -> None:
+    """A GSI added by UpdateTable to a populated table becomes ACTIVE and answers like one declared at creation."""
+    items = 100_000
+    for name, gsi in (("later", None), ("early", True)):
+        request: dict[str, Any] = {
+            "TableName": name, "BillingMode": "PAY_PER_REQUEST",
+            "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+            "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}
+        if gsi:
+            request["AttributeDefinitions"].append({"AttributeName": "g", "AttributeType": "S"})
+            request["GlobalSecondaryIndexes"] = [{"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                                                  "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}]
+        engine.call("CreateTable", request)
+    with engine.storage.write():  # load both tables in one transaction (fast)
+        for n in range(items):
+            item = {"pk": {"S": f"k{n}"}, "g": {"S": f"g{n % 500}"}}
+            engine.call("PutItem", {"TableName": "later", "Item": item})
+            engine.call("PutItem", {"TableName": "early", "Item": item})
+    out = engine.call("UpdateTable", {
+        "TableName": "later", "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],
+        "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                                                    "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}}]})
+    assert out["TableDescription"]["GlobalSecondaryIndexes"][0]["IndexStatus"] == "CREATING"
+    engine.call("PutItem", {"TableName": "later", "Item": {"pk": {"S": "during"}, "g": {"S": "g7"}}})
+    engine.call("PutItem", {"TableName": "early", "Item": {"pk": {"S": "during"}, "g": {"S": "g7"}}})
+    engine.wait_for_backfills(timeout=120)
+    gsi = engine.call("DescribeTable", {"TableName": "later"})["Table"]["GlobalSecondaryIndexes"][0]
+    assert gsi["IndexStatus"] == "ACTIVE" and "Backfilling" not in gsi
+    for g in ("g0", "g7", "g499"):
+        answers = [engine.call("Query", {"TableName": name, "IndexName": "by_g", "KeyConditionExpression": "g = :g",
+                                         "ExpressionAttributeValues": {":g": {"S": g}}})["Items"]
+                   for name in ("later", "early")]
+        assert answers[0] == answers[1] and len(answers[0]) >= 200
+
+
+def test_query_on_backfilling_index_rejected(engine: Engine) -> None:
+    """Rule: a GSI that is still backfilling cannot be read."""
+    engine.call("CreateTable", {"TableName": "backfilling", "BillingMode": "PAY_PER_REQUEST",
+                                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]})
+    with engine.storage.write():
+        engine.call("UpdateTable", {
+            "TableName": "backfilling", "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],
+            "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                                                        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}}]})
+        with pytest.raises(DynamoDBError) as caught:
+            engine.call("Query", {"TableName": "backfilling", "IndexName": "by_g", "KeyConditionExpression": "g = :g",
+                                  "ExpressionAttributeValues": {":g": {"S": "x"}}})
+    assert caught.value.message == "Cannot read from backfilling global secondary index: by_g"
+    engine.wait_for_backfills(timeout=60)
+
+
+def test_delete_gsi(t: Caller) -> None:
+    """UpdateTable can delete a GSI; its entries go with it."""
+    out = t("UpdateTable", TableName="idx", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by_owner"}}])
+    assert "GlobalSecondaryIndexes" not in out["TableDescription"]
+    assert _error(t, "Query", TableName="idx", IndexName="by_owner", KeyConditionExpression="#o = :o",
+                  ExpressionAttributeNames={"#o": "owner"},
+                  ExpressionAttributeValues={":o": {"S": "a"}}).code == "ValidationException"
