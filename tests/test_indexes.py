@@ -161,3 +161,53 @@ def test_delete_gsi(t: Caller) -> None:
     assert _error(t, "Query", TableName="idx", IndexName="by_owner", KeyConditionExpression="#o = :o",
                   ExpressionAttributeNames={"#o": "owner"},
                   ExpressionAttributeValues={":o": {"S": "a"}}).code == "ValidationException"
+
+
+@pytest.fixture
+def multi(ddb: Caller) -> Caller:
+    """GSI with a multi-attribute key: (region, team) HASH, (level S, score N) RANGE."""
+    create(ddb, "multi", index_types={"score": "N"}, GlobalSecondaryIndexes=[{
+        "IndexName": "by_team", "Projection": {"ProjectionType": "ALL"},
+        "KeySchema": [{"AttributeName": "region", "KeyType": "HASH"}, {"AttributeName": "team", "KeyType": "HASH"},
+                      {"AttributeName": "level", "KeyType": "RANGE"}, {"AttributeName": "score", "KeyType": "RANGE"}]}])
+    rows = [("1", "eu", "red", "a", 100), ("2", "eu", "red", "a", 200), ("3", "eu", "red", "a", 300),
+            ("4", "eu", "red", "b", 150), ("5", "eu", "blue", "a", 250), ("6", "eu", "red", "a\x00z", 5),
+            ("7", "eu", "red", "a", -7)]
+    for pk, region, team, level, score in rows:
+        ddb("PutItem", TableName="multi", Item={"pk": {"S": pk}, "region": {"S": region}, "team": {"S": team},
+                                                "level": {"S": level}, "score": {"N": str(score)}})
+    ddb("PutItem", TableName="multi", Item={"pk": {"S": "8"}, "region": {"S": "eu"}, "team": {"S": "red"}})
+    return ddb
+
+
+@pytest.mark.parametrize("condition, values, expected", [
+    ("", {}, ["7", "1", "2", "3", "6", "4"]),
+    ("AND #l = :a", {":a": {"S": "a"}}, ["7", "1", "2", "3"]),
+    ("AND #l > :a", {":a": {"S": "a"}}, ["6", "4"]),
+    ("AND #l = :a AND score > :n", {":a": {"S": "a"}, ":n": {"N": "100"}}, ["2", "3"]),
+    ("AND #l = :a AND score BETWEEN :n AND :m", {":a": {"S": "a"}, ":n": {"N": "-10"}, ":m": {"N": "200"}},
+     ["7", "1", "2"]),
+    ("AND #l = :a AND score <= :n", {":a": {"S": "a"}, ":n": {"N": "100"}}, ["7", "1"]),
+    ("AND begins_with(#l, :a)", {":a": {"S": "a"}}, ["7", "1", "2", "3", "6"]),
+])
+def test_multi_attribute_gsi_query(multi: Caller, condition: str, values: dict[str, Any], expected: list[str]) -> None:
+    """Rule: multi-attribute GSI keys: every partition attribute by equality; sort attributes left to right,
+    equality on a prefix and an optional range operator on the last one; results sorted by the tuple."""
+    out = multi("Query", TableName="multi", IndexName="by_team",
+                KeyConditionExpression=f"#r = :r AND team = :t {condition}",
+                ExpressionAttributeNames={"#r": "region", **({"#l": "level"} if "#l" in condition else {})},
+                ExpressionAttributeValues={":r": {"S": "eu"}, ":t": {"S": "red"}, **values})
+    assert [i["pk"]["S"] for i in out["Items"]] == expected
+
+
+def test_multi_attribute_gsi_rules(multi: Caller) -> None:
+    """Rule: a skipped sort attribute or a range operator before the last given one is a ValidationException."""
+    base = {"TableName": "multi", "IndexName": "by_team", "ExpressionAttributeNames": {"#r": "region"}}
+    error = _error(multi, "Query", KeyConditionExpression="#r = :r AND team = :t AND score > :n",
+                   ExpressionAttributeValues={":r": {"S": "eu"}, ":t": {"S": "red"}, ":n": {"N": "1"}}, **base)
+    assert "level" in error.message
+    error = _error(multi, "Query", KeyConditionExpression="#r = :r AND score > :n",
+                   ExpressionAttributeValues={":r": {"S": "eu"}, ":n": {"N": "1"}}, **base)
+    assert "team" in error.message
+    table = multi("DescribeTable", TableName="multi")["Table"]
+    assert len(table["GlobalSecondaryIndexes"][0]["KeySchema"]) == 4

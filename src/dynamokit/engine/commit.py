@@ -46,18 +46,10 @@ def index_key(table: Table, index: Index, item: dict[str, Any] | None) -> IndexK
     """Where `item` sits in `index`: None when a key attribute is missing (sparse index)."""
     if item is None:
         return None
-    schema = index.key
-    hv = item.get(schema.hash.name)
-    if hv is None:
+    where = index.key.position(item, index.name)
+    if where is None:
         return None
-    rk = b""
-    if schema.range is not None:
-        rv = item.get(schema.range.name)
-        if rv is None:
-            return None
-        rk = schema.encode_attr(schema.range, rv, False, index.name)
-    hk = schema.encode_attr(schema.hash, hv, True, index.name)
-    return partition_hash(hk), hk, rk
+    return partition_hash(where[0]), where[0], where[1]
 
 
 def check_index_keys(table: Table, item: dict[str, Any]) -> None:

@@ -89,7 +89,8 @@ def _indexes(engine: Engine, request: dict[str, Any], types: dict[str, str], bil
             if name in names:
                 raise invalid_parameter(f"Duplicate index name: {name}")
             names.add(name)
-            key = check_key_schema(spec.get("KeySchema"), f"{here}.keySchema", types)
+            key = check_key_schema(spec.get("KeySchema"), f"{here}.keySchema", types,
+                                   multi=kind == "GlobalSecondaryIndexes")
             if kind == "LocalSecondaryIndexes":
                 if len(key) != 2:
                     raise invalid_parameter(f"Index KeySchema does not have a range key for index: {name}")

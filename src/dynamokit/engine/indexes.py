@@ -55,7 +55,7 @@ def plan_updates(engine: Engine, table: Table, description: dict[str, Any], requ
                 raise DynamoDBError("LimitExceededException",
                                     f"Subscriber limit exceeded: GlobalSecondaryIndexes count exceeds the "
                                     f"maximum of {MAX_GSIS}")
-            key = check_key_schema(spec.get("KeySchema"), f"{where}.keySchema", types)
+            key = check_key_schema(spec.get("KeySchema"), f"{where}.keySchema", types, multi=True)
             iid = max([g["_iid"] for g in gsis] + [g["_iid"] for g in description.get("LocalSecondaryIndexes", [])]
                       + [0]) + 1
             gsis.append({

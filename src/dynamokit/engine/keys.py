@@ -34,16 +34,41 @@ class KeyAttr:
     kind: str  # S | N | B
 
 
+def compose(parts: list[bytes]) -> bytes:
+    """Concatenate encoded key parts so that byte order is the order of the tuple of parts.
+
+    Each part has 0x00 escaped as 0x00 0xFF and ends with 0x00 0x00, which sorts below any continuation.
+    """
+    return b"".join(part.replace(b"\x00", b"\x00\xff") + b"\x00\x00" for part in parts)
+
+
+def escape(part: bytes) -> bytes:
+    """A part as it appears inside `compose`, without its terminator (for prefix ranges)."""
+    return part.replace(b"\x00", b"\x00\xff")
+
+
 @dataclass(frozen=True)
 class KeySchema:
-    """The hash and optional range key of a table or an index."""
+    """The partition and sort key of a table or an index.
 
-    hash: KeyAttr
-    range: KeyAttr | None
+    Tables and LSIs have one partition and at most one sort attribute; a GSI may have up to four of each
+    (multi-attribute keys), stored as composed encodings.
+    """
+
+    hashes: tuple[KeyAttr, ...]
+    ranges: tuple[KeyAttr, ...] = ()
+
+    @property
+    def hash(self) -> KeyAttr:
+        return self.hashes[0]
+
+    @property
+    def range(self) -> KeyAttr | None:
+        return self.ranges[0] if self.ranges else None
 
     @property
     def names(self) -> tuple[str, ...]:
-        return (self.hash.name,) if self.range is None else (self.hash.name, self.range.name)
+        return tuple(a.name for a in self.hashes + self.ranges)
 
     def encode_attr(self, attr: KeyAttr, value: Any, is_hash: bool, index: str | None = None) -> bytes:
         """Encode one key attribute of an item, enforcing type, emptiness and size rules."""
@@ -79,18 +104,26 @@ class KeySchema:
             raise invalid_parameter("Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
         return encoded
 
-    def of_item(self, item: dict[str, Any]) -> tuple[bytes, bytes]:
+    def of_item(self, item: dict[str, Any], index: str | None = None) -> tuple[bytes, bytes]:
         """(hash, range) encodings of a full item; ValidationException if a key attribute is missing."""
-        hv = item.get(self.hash.name)
-        if hv is None:
-            raise invalid_parameter(f"Missing the key {self.hash.name} in the item")
-        hk = self.encode_attr(self.hash, hv, True)
-        if self.range is None:
-            return hk, b""
-        rv = item.get(self.range.name)
-        if rv is None:
-            raise invalid_parameter(f"Missing the key {self.range.name} in the item")
-        return hk, self.encode_attr(self.range, rv, False)
+        for attr in self.hashes + self.ranges:
+            if attr.name not in item:
+                raise invalid_parameter(f"Missing the key {attr.name} in the item")
+        return self._encode(self.hashes, item, True, index), self._encode(self.ranges, item, False, index)
+
+    def position(self, item: dict[str, Any], index: str) -> tuple[bytes, bytes] | None:
+        """Where `item` sits in an index with this key: None when a key attribute is missing (sparse)."""
+        for attr in self.hashes + self.ranges:
+            if attr.name not in item:
+                return None
+        return self._encode(self.hashes, item, True, index), self._encode(self.ranges, item, False, index)
+
+    def _encode(self, attrs: tuple[KeyAttr, ...], item: dict[str, Any], is_hash: bool, index: str | None) -> bytes:
+        if not attrs:
+            return b""
+        if len(attrs) == 1:
+            return self.encode_attr(attrs[0], item[attrs[0].name], is_hash, index)
+        return compose([self.encode_attr(a, item[a.name], is_hash, index) for a in attrs])
 
     def of_key(self, key: Any) -> tuple[bytes, bytes]:
         """(hash, range) encodings of a request's Key, which must hold exactly the key attributes."""

@@ -11,7 +11,7 @@ import orjson
 from . import capacity
 from . import expressions as ex
 from .errors import validation
-from .keys import KeySchema, encode_scalar, partition_hash
+from .keys import KeyAttr, KeySchema, compose, encode_scalar, escape, partition_hash
 from .requests import Expressions, choice, prepare
 from .schema import Index, Table
 from .values import item_size
@@ -156,18 +156,18 @@ class _Page:
         return out
 
 
-def _range_sql(column: str, op: str, operands: list[bytes]) -> tuple[str, list[bytes]]:
-    """SQL over encoded sort keys for a key-condition operator."""
-    if op == "BEGINS_WITH":
-        prefix = operands[0]
-        upper = _successor(prefix)
-        if upper is None:
-            return f" AND {column} >= ?", [prefix]
-        return f" AND {column} >= ? AND {column} < ?", [prefix, upper]
-    if op == "BETWEEN":
-        return f" AND {column} >= ? AND {column} <= ?", operands
-    sql_op = {"EQ": "=", "LT": "<", "LE": "<=", "GT": ">", "GE": ">="}[op]
-    return f" AND {column} {sql_op} ?", operands
+Bound = tuple[bytes, bool] | None  # (encoded sort key, inclusive)
+
+
+def _bounds_sql(column: str, lower: Bound, upper: Bound) -> tuple[str, list[bytes]]:
+    sql, args = "", []
+    if lower is not None:
+        sql += f" AND {column} >{'=' if lower[1] else ''} ?"
+        args.append(lower[0])
+    if upper is not None:
+        sql += f" AND {column} <{'=' if upper[1] else ''} ?"
+        args.append(upper[0])
+    return sql, args
 
 
 def _successor(prefix: bytes) -> bytes | None:
@@ -178,49 +178,96 @@ def _successor(prefix: bytes) -> bytes | None:
     return trimmed[:-1] + bytes([trimmed[-1] + 1])
 
 
-def _key_condition(exprs: Expressions, schema: KeySchema) -> tuple[bytes, str | None, list[bytes]]:
-    """The partition key and the sort-key operator of a KeyConditionExpression, checked against `schema`."""
+def _below(prefix: bytes) -> Bound:
+    """The exclusive upper bound of every key starting with `prefix` (None: unbounded)."""
+    upper = _successor(prefix)
+    return None if upper is None else (upper, False)
+
+
+def _range_bounds(op: str | None, values: list[bytes], prefix: bytes, composed: bool) -> tuple[Bound, Bound]:
+    """Sort-key bounds for `prefix` (equal leading parts) followed by `op` on the next part."""
+    if composed:
+        exact = [escape(v) + b"\x00\x00" for v in values]
+        start: Bound = (prefix, True) if prefix else None
+        if op is None:
+            return start, _below(prefix)
+        if op == "BEGINS_WITH":
+            return (prefix + escape(values[0]), True), _below(prefix + escape(values[0]))
+        first = prefix + exact[0]
+        return {
+            "EQ": ((first, True), _below(first)),
+            "LT": (start, (first, False)),
+            "LE": (start, _below(first)),
+            "GT": ((_successor(first) or first, True), _below(prefix)),
+            "GE": ((first, True), _below(prefix)),
+            "BETWEEN": ((first, True), _below(prefix + exact[-1])),
+        }[op]
+    if op is None:
+        return None, None
+    v = values[0]
+    return {
+        "EQ": ((v, True), (v, True)),
+        "LT": (None, (v, False)),
+        "LE": (None, (v, True)),
+        "GT": ((v, False), None),
+        "GE": ((v, True), None),
+        "BETWEEN": ((v, True), (values[-1], True)),
+        "BEGINS_WITH": ((v, True), _below(v)),
+    }[op]
+
+
+def _key_condition(exprs: Expressions, schema: KeySchema) -> tuple[bytes, Bound, Bound]:
+    """The partition key and the sort-key bounds of a KeyConditionExpression, checked against `schema`."""
     ast = exprs.get("KeyConditionExpression")
     if ast is None:
         raise validation("Either the KeyConditions or KeyConditionExpression parameter must be specified in "
                          "the request.")
-    conditions = ex.key_conditions(ast, exprs.names, exprs.values)
     by_name: dict[str, tuple[str, list[dict[str, Any]]]] = {}
-    for name, op, operands in conditions:
+    for name, op, operands in ex.key_conditions(ast, exprs.names, exprs.values):
         if name in by_name:
             raise validation("KeyConditionExpressions must only contain one condition per key")
         by_name[name] = (op, operands)
-    hash_cond = by_name.pop(schema.hash.name, None)
-    if hash_cond is None:
-        raise validation(f"Query condition missed key schema element: {schema.hash.name}")
-    if hash_cond[0] != "EQ":
-        raise validation("Query key condition not supported")
-    range_name = schema.range.name if schema.range is not None else None
-    range_cond = by_name.pop(range_name, None) if range_name else None
-    if by_name:
-        if range_name is None or range_cond is not None:
+    hash_parts = []
+    for attr in schema.hashes:
+        cond = by_name.pop(attr.name, None)
+        if cond is None:
+            raise validation(f"Query condition missed key schema element: {attr.name}")
+        if cond[0] != "EQ":
             raise validation("Query key condition not supported")
-        raise validation(f"Query condition missed key schema element: {range_name}")
-    hk = _operand(schema, schema.hash.kind, hash_cond[1][0], True)
-    if range_cond is None or schema.range is None:
-        return hk, None, []
-    op, operands = range_cond
-    if op == "BEGINS_WITH" and schema.range.kind == "N":
+        hash_parts.append(_operand(attr, cond[1][0], True))
+    ranges = [(attr, by_name.pop(attr.name, None)) for attr in schema.ranges]
+    if by_name:
+        missing = next((attr.name for attr, cond in ranges if cond is None), None)
+        if missing is None:
+            raise validation("Query key condition not supported")
+        raise validation(f"Query condition missed key schema element: {missing}")
+    given = [(attr, cond) for attr, cond in ranges if cond is not None]
+    if given and given[-1][0] != ranges[len(given) - 1][0]:
+        raise validation(f"Query condition missed key schema element: {ranges[len(given) - 1][0].name}")
+    if any(cond[0] != "EQ" for _, cond in given[:-1]):
+        raise validation("Query key condition not supported")
+    composed = len(schema.ranges) > 1
+    hk = hash_parts[0] if len(hash_parts) == 1 else compose(hash_parts)
+    prefix = compose([_operand(attr, cond[1][0], False) for attr, cond in given[:-1]]) if composed else b""
+    if not given:
+        return (hk, *_range_bounds(None, [], prefix, composed))
+    attr, (op, operands) = given[-1]
+    if op == "BEGINS_WITH" and attr.kind == "N":
         raise validation("Invalid KeyConditionExpression: Incorrect operand type for operator or function; "
                          "operator or function: begins_with, operand type: N")
-    return hk, op, [_operand(schema, schema.range.kind, o, False) for o in operands]
+    return (hk, *_range_bounds(op, [_operand(attr, o, False) for o in operands], prefix, composed))
 
 
-def _operand(schema: KeySchema, kind: str, value: dict[str, Any], is_hash: bool) -> bytes:
+def _operand(attr: KeyAttr, value: dict[str, Any], is_hash: bool) -> bytes:
     actual = next(iter(value))
-    if actual != kind:
+    if actual != attr.kind:
         raise validation("One or more parameter values were invalid: Condition parameter type does not match "
                          "schema type")
-    encoded = encode_scalar(kind, value[kind])
-    if not encoded and kind != "N" and is_hash:
+    encoded = encode_scalar(attr.kind, value[attr.kind])
+    if not encoded and attr.kind != "N" and is_hash:
         raise validation("One or more parameter values are not valid. The AttributeValue for a key attribute "
-                         f"cannot contain an empty {'string' if kind == 'S' else 'binary'} value. Key: "
-                         f"{schema.hash.name}")
+                         f"cannot contain an empty {'string' if attr.kind == 'S' else 'binary'} value. Key: "
+                         f"{attr.name}")
     return encoded
 
 
@@ -230,7 +277,7 @@ def query(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     exprs = prepare(request, "KeyConditionExpression", "FilterExpression", "ProjectionExpression")
     select = _select(request, exprs, table, index)
     schema = index.key if index is not None else table.key
-    hk, op, operands = _key_condition(exprs, schema)
+    hk, lower, upper = _key_condition(exprs, schema)
     forward = request.get("ScanIndexForward", True)
     if not isinstance(forward, bool):
         raise validation("ScanIndexForward must be a boolean")
@@ -244,10 +291,9 @@ def query(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     if index is None:
         sql = "SELECT size, item FROM items WHERE tid = ? AND phash = ? AND hk = ?"
         args: list[Any] = [table.tid, phash, hk]
-        if op is not None:
-            extra, values = _range_sql("rk", op, operands)
-            sql += extra
-            args += values
+        extra, values = _bounds_sql("rk", lower, upper)
+        sql += extra
+        args += values
         if start is not None:
             sql += " AND rk > ?" if forward else " AND rk < ?"
             args.append(start[2])
@@ -256,10 +302,9 @@ def query(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
         sql = ("SELECT i.size, i.item FROM index_entries e JOIN items i ON i.tid = e.tid AND i.phash = e.tphash "
                "AND i.hk = e.hk AND i.rk = e.rk WHERE e.tid = ? AND e.iid = ? AND e.phash = ? AND e.ihk = ?")
         args = [table.tid, index.iid, phash, hk]
-        if op is not None:
-            extra, values = _range_sql("e.irk", op, operands)
-            sql += extra
-            args += values
+        extra, values = _bounds_sql("e.irk", lower, upper)
+        sql += extra
+        args += values
         if start is not None:
             sql += " AND (e.irk, e.tphash, e.hk, e.rk) " + (">" if forward else "<") + " (?, ?, ?, ?)"
             args += [start[2], start[3], start[4], start[5]]
@@ -288,8 +333,7 @@ def _segment(request: dict[str, Any]) -> tuple[int, int] | None:
         raise validation(f"1 validation error detected: Value '{segment}' at 'segment' failed to satisfy "
                          "constraint: Member must have value greater than or equal to 0")
     if segment >= total:
-        raise validation(f"The Segment parameter is zero-based and must be less than parameter TotalSegments: "
-                         f"Segment: {segment} is not less than TotalSegments: {total}")
+        raise validation("The Segment parameter is zero-based and must be less than parameter TotalSegments")
     return segment * _SPACE // total, (segment + 1) * _SPACE // total
 
 

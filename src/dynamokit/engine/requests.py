@@ -37,16 +37,21 @@ def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
     Legacy parameters (Expected, AttributesToGet, KeyConditions, ...) are translated to expressions first.
     """
     request = legacy.translate(request)
-    asts: dict[str, Any] = {}
-    for parameter in parameters:
-        text = request.get(parameter)
-        if text is None:
-            continue
+    texts = {p: request[p] for p in parameters if request.get(p) is not None}
+    for parameter, text in texts.items():
         if not isinstance(text, str):
             raise DynamoDBError("SerializationException", f"{parameter} must be a string")
-        asts[parameter] = _PARSERS[parameter](text, parameter)
+        if not text:
+            raise validation(f"Invalid {parameter}: The expression can not be empty;")
     names = request.get("ExpressionAttributeNames")
     values = request.get("ExpressionAttributeValues")
+    for given, kind, sigil in ((names, "ExpressionAttributeNames", "#"), (values, "ExpressionAttributeValues", ":")):
+        if isinstance(given, dict):
+            bad = next((key for key in given if not (isinstance(key, str) and key.startswith(sigil)
+                                                     and len(key) > 1)), None)
+            if bad is not None:
+                raise validation(f'{kind} contains invalid key: Syntax error; key: "{bad}"')
+    asts: dict[str, Any] = {p: _PARSERS[p](text, p) for p, text in texts.items()}
     if not asts:
         used = " and ".join(parameters[:2]) if len(parameters) > 1 else (parameters[0] if parameters else "")
         verb = "are" if len(parameters) > 1 else "is"

@@ -86,21 +86,19 @@ class Table:
 
 
 def _key_schema(elements: list[dict[str, str]], types: dict[str, str]) -> KeySchema:
-    hash_name = elements[0]["AttributeName"]
-    range_attr = None
-    if len(elements) > 1:
-        range_attr = KeyAttr(elements[1]["AttributeName"], types[elements[1]["AttributeName"]])
-    return KeySchema(KeyAttr(hash_name, types[hash_name]), range_attr)
+    attrs = [(KeyAttr(e["AttributeName"], types[e["AttributeName"]]), e["KeyType"]) for e in elements]
+    return KeySchema(tuple(a for a, kind in attrs if kind == "HASH"), tuple(a for a, kind in attrs if kind == "RANGE"))
 
 
-def check_key_schema(elements: Any, where: str, types: dict[str, str]) -> list[dict[str, str]]:
-    """Validate a KeySchema list (HASH first, optional RANGE) whose attributes must be defined."""
+def check_key_schema(elements: Any, where: str, types: dict[str, str], multi: bool = False) -> list[dict[str, str]]:
+    """Validate a KeySchema list: HASH first, then RANGE; a GSI (`multi`) may have up to 4 of each."""
+    most = 8 if multi else 2
     if not isinstance(elements, list) or not elements:
         raise validation(f"1 validation error detected: Value null at '{where}' failed to satisfy constraint: "
                          "Member must have length greater than or equal to 1")
-    if len(elements) > 2:
+    if len(elements) > most:
         raise validation(f"1 validation error detected: Value '{elements}' at '{where}' failed to satisfy "
-                         "constraint: Member must have length less than or equal to 2")
+                         f"constraint: Member must have length less than or equal to {most}")
     for n, element in enumerate(elements, 1):
         if not isinstance(element, dict) or not isinstance(element.get("AttributeName"), str):
             raise validation(f"1 validation error detected: Value null at '{where}.{n}.member.attributeName' "
@@ -109,14 +107,17 @@ def check_key_schema(elements: Any, where: str, types: dict[str, str]) -> list[d
             raise validation(f"1 validation error detected: Value '{element.get('KeyType')}' at "
                              f"'{where}.{n}.member.keyType' failed to satisfy constraint: Member must satisfy "
                              "enum value set: [HASH, RANGE]")
-    if elements[0]["KeyType"] != "HASH":
+    kinds = [e["KeyType"] for e in elements]
+    if kinds[0] != "HASH":
         raise validation("Invalid KeySchema: The first KeySchemaElement is not a HASH key type")
-    if len(elements) == 2:
-        if elements[1]["KeyType"] != "RANGE":
-            raise validation("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
-        if elements[0]["AttributeName"] == elements[1]["AttributeName"]:
-            raise invalid_parameter("Both the Hash Key and the Range Key element in the KeySchema have the "
-                                    "same name")
+    hashes = kinds.count("HASH")
+    if kinds != ["HASH"] * hashes + ["RANGE"] * (len(kinds) - hashes) or (not multi and hashes > 1):
+        raise validation("Invalid KeySchema: The second KeySchemaElement is not a RANGE key type")
+    if hashes > 4 or len(kinds) - hashes > 4:
+        raise invalid_parameter("A key schema can have at most 4 HASH and 4 RANGE attributes")
+    names = [e["AttributeName"] for e in elements]
+    if len(set(names)) != len(names):
+        raise invalid_parameter("Both the Hash Key and the Range Key element in the KeySchema have the same name")
     for element in elements:
         if element["AttributeName"] not in types:
             raise validation("Invalid KeySchema: Some index key attribute have no definition")

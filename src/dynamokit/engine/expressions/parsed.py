@@ -101,11 +101,14 @@ _MIRRORED = {"=": "=", "<": ">", "<=": ">=", ">": "<", ">=": "<="}
 
 @lru_cache(maxsize=_CACHE_SIZE)
 def parse_key_condition(text: str, kind: str = "KeyConditionExpression") -> KeyConditionAST:
-    """Parse a KeyConditionExpression: `key = :v`, optionally AND one sort-key condition."""
+    """Parse a KeyConditionExpression: equality on the partition key attribute(s), then sort-key conditions.
+
+    Multi-attribute GSI keys allow up to 4 partition and 4 sort attributes; `reads` checks them against the key.
+    """
     root = Parser(text, kind).condition()
     conditions = _conjuncts(root)
-    if len(conditions) > 2:
-        raise fail(kind, "Conditions can be of length 1 or 2 only")  # not confirmed against DynamoDB
+    if len(conditions) > 8:
+        raise fail(kind, "Conditions can be of length 1 to 8 only")  # not confirmed against DynamoDB
     pieces = tuple(_key_piece(node, kind) for node in conditions)
     return KeyConditionAST(kind, *_refs((root,)), root, condition(root), pieces)
 
