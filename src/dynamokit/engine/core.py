@@ -9,7 +9,7 @@ from typing import Any
 
 import orjson
 
-from . import batches, control, shapes, indexes, items, reads, streams, tags, transactions, ttl
+from . import batches, control, policies, shapes, indexes, items, reads, streams, tags, transactions, ttl
 from .capacity import Consumed, Usage
 from .errors import DynamoDBError, resource_not_found, validation
 from .schema import Table
@@ -33,6 +33,7 @@ OPERATIONS: dict[str, Operation] = {
     **transactions.OPERATIONS,
     **ttl.OPERATIONS,
     **tags.OPERATIONS,
+    **policies.OPERATIONS,
     **streams.OPERATIONS,
 }
 

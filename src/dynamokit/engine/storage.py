@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS index_entries (
   PRIMARY KEY (tid, iid, phash, ihk, irk, tphash, hk, rk)
 ) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS resource_policies (tid INTEGER PRIMARY KEY, policy TEXT NOT NULL, revision TEXT NOT NULL);
 """
 
 
