@@ -10,6 +10,8 @@ import threading
 import click
 
 from . import __version__
+from .engine import Engine
+from .server.http import Server
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,40 +39,50 @@ def is_loopback(host: str) -> bool:
 @click.option("--region", default="us-east-1", show_default=True, help="Region the endpoint reports.")
 def serve(host: str, port: int, db_path: str, region: str) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM)."""
-    from .engine import Engine
-    from .server.http import Server
-
+    engine = open_engine(db_path, region)
+    stop = stop_on_signals()
     try:
-        engine = Engine(db_path, region=region)
-    except (sqlite3.Error, OSError) as error:
-        raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
-    server = Server(engine, host, port, region=region)
-    try:
-        server.start()
-    except OSError as error:
+        server = start_server(engine, host, port, region)
+    except click.ClickException:
         engine.close()
-        reason = error.strerror or str(error)
-        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+        raise
     try:
+        engine.ttl.start()  # expired items are deleted in the background, as DynamoDB does
         announce(server.url, host, db_path, region)
-        wait_for_signal()
+        stop.wait()
     finally:
         server.stop()
         engine.close()
     click.echo("dynamokit: stopped")
 
 
+def open_engine(db_path: str, region: str) -> Engine:
+    try:
+        return Engine(db_path, region=region)
+    except (sqlite3.Error, OSError) as error:
+        raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
+
+
+def start_server(engine: Engine, host: str, port: int, region: str) -> Server:
+    server = Server(engine, host, port, region=region)
+    try:
+        server.start()
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+    return server
+
+
 def announce(url: str, host: str, db_path: str, region: str) -> None:
-    click.echo(f"dynamokit: DynamoDB endpoint at {url} (db: {db_path}, region: {region})")
-    click.echo(f"  use it with: boto3.client('dynamodb', endpoint_url='{url}', region_name='{region}') "
-               f"or: aws dynamodb list-tables --endpoint-url {url}  (any credentials)")
     if not is_loopback(host):
         click.secho(f"WARNING: listening on {host}, not loopback: there is NO authentication, anyone who can "
                     f"reach this address can read, change and delete every table.", fg="red", bold=True, err=True)
+    click.echo(f"dynamokit: DynamoDB endpoint at {url} (db: {db_path}, region: {region})")
+    click.echo(f"  use it with: boto3.client('dynamodb', endpoint_url='{url}', region_name='{region}') "
+               f"or: aws dynamodb list-tables --endpoint-url {url}  (any credentials)")
 
 
-def wait_for_signal() -> None:
-    """Block until SIGINT or SIGTERM."""
+def stop_on_signals() -> threading.Event:
+    """An event set by SIGINT or SIGTERM (which then no longer end the process abruptly)."""
     stop = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -78,7 +90,7 @@ def wait_for_signal() -> None:
 
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, on_signal)
-    stop.wait()
+    return stop
 
 
 if __name__ == "__main__":

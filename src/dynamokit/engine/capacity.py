@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import math
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import validation
+
+if TYPE_CHECKING:
+    from .core import Engine
+    from .schema import Table
 
 READ_UNIT = 4096
 WRITE_UNIT = 1024
@@ -29,7 +33,7 @@ def write_units(old_size: int, new_size: int, transactional: bool = False) -> fl
 class Consumed:
     """Capacity consumed by one request on one table, split by table and index."""
 
-    __slots__ = ("table", "indexes", "is_write")
+    __slots__ = ("indexes", "is_write", "table")
 
     def __init__(self, is_write: bool) -> None:
         self.table = 0.0
@@ -83,3 +87,27 @@ class Usage:
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
             return {"read": dict(self.read), "write": dict(self.write)}
+
+
+class PerTable:
+    """The capacity a multi-table request consumes, one `Consumed` per table in order of first use."""
+
+    def __init__(self, is_write: bool) -> None:
+        self.is_write = is_write
+        self._used: dict[str, tuple[Table, Consumed]] = {}
+
+    def of(self, table: Table) -> Consumed:
+        return self._used.setdefault(table.name, (table, Consumed(self.is_write)))[1]
+
+    def charge(self, engine: Engine) -> None:
+        """Add everything consumed to the engine's usage totals."""
+        for table, consumed in self._used.values():
+            engine.charge(table, consumed)
+
+    def finish(self, engine: Engine, request: dict[str, Any], out: dict[str, Any]) -> dict[str, Any]:
+        """Charge the usage totals; add the ConsumedCapacity list to `out` when the request asks for it."""
+        self.charge(engine)
+        mode = wanted(request)
+        if mode is not None:
+            out["ConsumedCapacity"] = [used.shape(table.name, mode) for table, used in self._used.values()]
+        return out

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import indexes, policies
-from .tags import store as store_tags
 from .errors import DynamoDBError, invalid_parameter, resource_in_use, resource_not_found, validation
 from .schema import (
     MAX_GSIS,
@@ -19,6 +18,7 @@ from .schema import (
     check_name,
     check_projection,
 )
+from .tags import store as store_tags
 
 if TYPE_CHECKING:
     from .core import Engine

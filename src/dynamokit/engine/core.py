@@ -9,7 +9,20 @@ from typing import Any
 
 import orjson
 
-from . import batches, control, policies, shapes, indexes, items, reads, streams, tags, transactions, ttl
+from . import (
+    batches,
+    control,
+    indexes,
+    items,
+    partiql,
+    policies,
+    reads,
+    shapes,
+    streams,
+    tags,
+    transactions,
+    ttl,
+)
 from .capacity import Consumed, Usage
 from .errors import DynamoDBError, resource_not_found, validation
 from .schema import Table
@@ -34,6 +47,7 @@ OPERATIONS: dict[str, Operation] = {
     **ttl.OPERATIONS,
     **tags.OPERATIONS,
     **policies.OPERATIONS,
+    **partiql.OPERATIONS,
     **streams.OPERATIONS,
 }
 
@@ -48,7 +62,7 @@ class Engine:
     def __init__(self, path: str = ":memory:", *, region: str = "us-east-1",
                  account_id: str = "123456789012", clock: Callable[[], float] = time.time,
                  resume_backfills: bool = True) -> None:
-        self.storage = Storage(path)
+        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA))
         self.region = region
         self.account_id = account_id
         self.clock = clock
@@ -99,6 +113,8 @@ class Engine:
         if not isinstance(name, str):
             raise validation("1 validation error detected: Value null at 'tableName' failed to satisfy "
                              "constraint: Member must not be null")
+        if name.startswith("arn:") and ":table/" in name:  # a table ARN names the table too
+            name = name.split(":table/", 1)[1].split("/", 1)[0]
         self._refresh_catalog()
         table = self._tables.get(name)
         if table is None:

@@ -10,7 +10,14 @@ import orjson
 
 from .commit import index_key
 from .errors import DynamoDBError, invalid_parameter, resource_not_found, validation
-from .schema import MAX_GSIS, Table, check_attribute_definitions, check_key_schema, check_name, check_projection
+from .schema import (
+    MAX_GSIS,
+    Table,
+    check_attribute_definitions,
+    check_key_schema,
+    check_name,
+    check_projection,
+)
 
 if TYPE_CHECKING:
     from .core import Engine

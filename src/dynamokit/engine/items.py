@@ -1,13 +1,20 @@
-"""Single-item operations: PutItem, GetItem, UpdateItem, DeleteItem."""
+"""Single-item operations (PutItem, GetItem, UpdateItem, DeleteItem) and the write actions they share.
+
+A write `Action` is one validated Put, Update, Delete or ConditionCheck on one item. PutItem, UpdateItem and
+DeleteItem run one action; BatchWriteItem and TransactWriteItems run many in one write transaction.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import capacity
 from . import expressions as ex
 from .commit import Stored, check_index_keys, commit, load, locate
-from .errors import conditional_check_failed, invalid_parameter, validation
+from .errors import DynamoDBError, conditional_check_failed, invalid_parameter, validation
 from .requests import Expressions, choice, prepare
 from .values import MAX_ITEM_SIZE, check_item, item_size
 
@@ -19,17 +26,143 @@ _PUT_RETURNS = ("NONE", "ALL_OLD")
 _UPDATE_RETURNS = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 _ON_FAILURE = ("ALL_OLD", "NONE")
 
-
-def _condition_holds(exprs: Expressions, old: Stored | None) -> bool:
-    ast = exprs.get("ConditionExpression")
-    if ast is None:
-        return True
-    return bool(ex.evaluate_condition(ast, old.item if old is not None else {}, exprs.names, exprs.values))
+Key = tuple[int, bytes, bytes]
 
 
-def _failed(request: dict[str, Any], old: Stored | None) -> Exception:
-    on_failure = choice(request, "ReturnValuesOnConditionCheckFailure", _ON_FAILURE, "NONE")
-    return conditional_check_failed(old.item if on_failure == "ALL_OLD" and old is not None else None)
+class Change(NamedTuple):
+    """What an action makes of its item: the new item (None: absent), its size, the update's paths."""
+
+    new: dict[str, Any] | None
+    size: int
+    paths: list[Any]
+
+
+@dataclass(slots=True)
+class Action:
+    """One validated Put, Update, Delete or ConditionCheck on one item."""
+
+    kind: str
+    table: Table
+    key: Key
+    request: dict[str, Any]
+    exprs: Expressions
+    item: dict[str, Any] | None = None  # Put: the item to write; Update: the request Key
+    size: int = 0  # Put: the item's size
+    on_failure: str = "NONE"
+
+    def holds(self, old: Stored | None) -> bool:
+        """Whether the ConditionExpression (if any) holds for the stored item."""
+        ast = self.exprs.get("ConditionExpression")
+        if ast is None:
+            return True
+        return bool(ex.evaluate_condition(ast, old.item if old is not None else {}, self.exprs.names,
+                                          self.exprs.values))
+
+    def failed(self, old: Stored | None) -> DynamoDBError:
+        """The ConditionalCheckFailedException, with the old item when ALL_OLD was asked for."""
+        if self.on_failure == "ALL_OLD" and old is not None:
+            return conditional_check_failed(old.item)
+        return conditional_check_failed()
+
+    def failure_units(self, old: Stored | None, transactional: bool = False) -> float:
+        """Write units a failed condition still consumes."""
+        new_size = self.size if self.kind == "Put" else 0
+        return capacity.write_units(old.size if old else 0, new_size, transactional)
+
+    def change(self, old: Stored | None) -> Change:
+        """The new state of the item; ValidationException when the update cannot apply to this item."""
+        if self.kind == "Put":
+            return Change(self.item, self.size, [])
+        if self.kind == "Delete":
+            return Change(None, 0, [])
+        if self.kind == "ConditionCheck":
+            return Change(old.item, old.size, []) if old is not None else Change(None, 0, [])
+        base = old.item if old is not None else dict(self.item or {})
+        update = self.exprs.get("UpdateExpression")
+        if update is None:
+            new_item, paths = base, []
+        else:
+            new_item, paths = ex.apply_update(update, base, self.exprs.names, self.exprs.values)
+        size = item_size(new_item)
+        if size > MAX_ITEM_SIZE:
+            raise validation("Item size to update has exceeded the maximum allowed size")
+        check_index_keys(self.table, new_item)
+        return Change(new_item, size, paths)
+
+    def apply(self, engine: Engine, conn: sqlite3.Connection, old: Stored | None, change: Change,
+              consumed: capacity.Consumed, transactional: bool = False) -> None:
+        """Write the change through the commit path (a ConditionCheck writes nothing but is charged)."""
+        if self.kind == "ConditionCheck":
+            consumed.table += capacity.write_units(old.size if old else 0, 0, transactional)
+            return
+        commit(engine, conn, self.table, self.key, old, change.new, change.size, consumed,
+               transactional=transactional)
+
+
+def _on_failure(request: dict[str, Any]) -> str:
+    return choice(request, "ReturnValuesOnConditionCheckFailure", _ON_FAILURE, "NONE")
+
+
+def prepare_put(engine: Engine, request: dict[str, Any]) -> Action:
+    """Validate a Put: table, condition, item, key and index keys."""
+    table = engine.table(request.get("TableName"))
+    exprs = prepare(request, "ConditionExpression")
+    item, size = check_item(request.get("Item"))
+    key = locate(table, *table.key.of_item(item))
+    check_index_keys(table, item)
+    return Action("Put", table, key, request, exprs, item, size, _on_failure(request))
+
+
+def prepare_delete(engine: Engine, request: dict[str, Any]) -> Action:
+    """Validate a Delete: table, condition and key."""
+    table = engine.table(request.get("TableName"))
+    exprs = prepare(request, "ConditionExpression")
+    key = locate(table, *table.key.of_key(request.get("Key")))
+    return Action("Delete", table, key, request, exprs, on_failure=_on_failure(request))
+
+
+def prepare_update(engine: Engine, request: dict[str, Any]) -> Action:
+    """Validate an Update: table, expressions, key; key attributes may not be updated."""
+    table = engine.table(request.get("TableName"))
+    exprs = prepare(request, "UpdateExpression", "ConditionExpression")
+    key = locate(table, *table.key.of_key(request.get("Key")))
+    update = exprs.get("UpdateExpression")
+    if update is not None:
+        for name in ex.top_level_names(update, exprs.names):
+            if name in table.key.names:
+                raise invalid_parameter(f"Cannot update attribute {name}. This attribute is part of the key")
+    return Action("Update", table, key, request, exprs, request["Key"], on_failure=_on_failure(request))
+
+
+def prepare_check(engine: Engine, request: dict[str, Any]) -> Action:
+    """Validate a ConditionCheck: table, key and its (required) condition."""
+    table = engine.table(request.get("TableName"))
+    exprs = prepare(request, "ConditionExpression")
+    key = locate(table, *table.key.of_key(request.get("Key")))
+    return Action("ConditionCheck", table, key, request, exprs, on_failure=_on_failure(request))
+
+
+PREPARE: dict[str, Callable[[Engine, dict[str, Any]], Action]] = {
+    "Put": prepare_put,
+    "Update": prepare_update,
+    "Delete": prepare_delete,
+    "ConditionCheck": prepare_check,
+}
+
+
+def run(engine: Engine, action: Action) -> tuple[Stored | None, Change, capacity.Consumed]:
+    """Run one action in its own write transaction: condition, change, commit, capacity."""
+    consumed = capacity.Consumed(is_write=True)
+    with engine.storage.write() as conn:
+        old = load(conn, action.table, action.key)
+        if not action.holds(old):
+            consumed.table += action.failure_units(old)
+            engine.charge(action.table, consumed)
+            raise action.failed(old)
+        change = action.change(old)
+        action.apply(engine, conn, old, change, consumed)
+    engine.charge(action.table, consumed)
+    return old, change, consumed
 
 
 def _with_capacity(out: dict[str, Any], request: dict[str, Any], table: Table,
@@ -40,26 +173,38 @@ def _with_capacity(out: dict[str, Any], request: dict[str, Any], table: Table,
     return out
 
 
+def _old_attributes(returns: str, old: Stored | None) -> dict[str, Any]:
+    return {"Attributes": old.item} if returns == "ALL_OLD" and old is not None else {}
+
+
 def put_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    table = engine.table(request.get("TableName"))
     returns = choice(request, "ReturnValues", _PUT_RETURNS, "NONE")
-    exprs = prepare(request, "ConditionExpression")
-    item, size = check_item(request.get("Item"))
-    key = locate(table, *table.key.of_item(item))
-    check_index_keys(table, item)
-    consumed = capacity.Consumed(is_write=True)
-    with engine.storage.write() as conn:
-        old = load(conn, table, key)
-        if not _condition_holds(exprs, old):
-            consumed.table += capacity.write_units(old.size if old else 0, size)
-            engine.charge(table, consumed)
-            raise _failed(request, old)
-        commit(engine, conn, table, key, old, item, size, consumed)
-    engine.charge(table, consumed)
-    out: dict[str, Any] = {}
-    if returns == "ALL_OLD" and old is not None:
-        out["Attributes"] = old.item
-    return _with_capacity(out, request, table, consumed)
+    action = prepare_put(engine, request)
+    old, _, consumed = run(engine, action)
+    return _with_capacity(_old_attributes(returns, old), request, action.table, consumed)
+
+
+def delete_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    returns = choice(request, "ReturnValues", _PUT_RETURNS, "NONE")
+    action = prepare_delete(engine, request)
+    old, _, consumed = run(engine, action)
+    return _with_capacity(_old_attributes(returns, old), request, action.table, consumed)
+
+
+def update_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    returns = choice(request, "ReturnValues", _UPDATE_RETURNS, "NONE")
+    action = prepare_update(engine, request)
+    old, change, consumed = run(engine, action)
+    out = _old_attributes(returns, old)
+    if returns == "ALL_NEW":
+        out["Attributes"] = change.new
+    else:
+        old_item = old.item if old is not None else None
+        updated = {"UPDATED_OLD": old_item, "UPDATED_NEW": change.new}.get(returns)
+        attributes = ex.project_paths(updated, change.paths) if updated is not None else None
+        if attributes:
+            out["Attributes"] = attributes
+    return _with_capacity(out, request, action.table, consumed)
 
 
 def get_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
@@ -76,76 +221,11 @@ def get_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     engine.charge(table, consumed)
     out: dict[str, Any] = {}
     if found is not None:
-        projection = exprs.get("ProjectionExpression")
-        out["Item"] = found.item if projection is None else ex.project(projection, found.item, exprs.names)
+        out["Item"] = project(exprs, found.item)
     return _with_capacity(out, request, table, consumed)
 
 
-def delete_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    table = engine.table(request.get("TableName"))
-    returns = choice(request, "ReturnValues", _PUT_RETURNS, "NONE")
-    exprs = prepare(request, "ConditionExpression")
-    key = locate(table, *table.key.of_key(request.get("Key")))
-    consumed = capacity.Consumed(is_write=True)
-    with engine.storage.write() as conn:
-        old = load(conn, table, key)
-        if not _condition_holds(exprs, old):
-            consumed.table += capacity.write_units(old.size if old else 0, 0)
-            engine.charge(table, consumed)
-            raise _failed(request, old)
-        if old is None:
-            consumed.table += 1.0  # deleting a missing item still costs one unit
-        else:
-            commit(engine, conn, table, key, old, None, 0, consumed)
-    engine.charge(table, consumed)
-    out: dict[str, Any] = {}
-    if returns == "ALL_OLD" and old is not None:
-        out["Attributes"] = old.item
-    return _with_capacity(out, request, table, consumed)
-
-
-def update_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    table = engine.table(request.get("TableName"))
-    returns = choice(request, "ReturnValues", _UPDATE_RETURNS, "NONE")
-    exprs = prepare(request, "UpdateExpression", "ConditionExpression")
-    key_value = request.get("Key")
-    key = locate(table, *table.key.of_key(key_value))
-    update = exprs.get("UpdateExpression")
-    if update is not None:
-        for name in ex.top_level_names(update, exprs.names):
-            if name in table.key.names:
-                raise invalid_parameter(f"Cannot update attribute {name}. This attribute is part of the key")
-    consumed = capacity.Consumed(is_write=True)
-    with engine.storage.write() as conn:
-        old = load(conn, table, key)
-        if not _condition_holds(exprs, old):
-            consumed.table += capacity.write_units(old.size if old else 0, 0)
-            engine.charge(table, consumed)
-            raise _failed(request, old)
-        base = old.item if old is not None else dict(key_value)
-        paths: list[Any] = []
-        new_item = base
-        if update is not None:
-            new_item, paths = ex.apply_update(update, base, exprs.names, exprs.values)
-        size = item_size(new_item)
-        if size > MAX_ITEM_SIZE:
-            raise validation("Item size to update has exceeded the maximum allowed size")
-        check_index_keys(table, new_item)
-        commit(engine, conn, table, key, old, new_item, size, consumed)
-    engine.charge(table, consumed)
-    out: dict[str, Any] = {}
-    old_item = old.item if old is not None else None
-    if returns == "ALL_OLD" and old_item is not None:
-        out["Attributes"] = old_item
-    elif returns == "ALL_NEW":
-        out["Attributes"] = new_item
-    elif returns == "UPDATED_OLD" and old_item is not None:
-        attributes = ex.project_paths(old_item, paths)
-        if attributes:
-            out["Attributes"] = attributes
-    elif returns == "UPDATED_NEW":
-        attributes = ex.project_paths(new_item, paths)
-        if attributes:
-            out["Attributes"] = attributes
-    return _with_capacity(out, request, table, consumed)
-
+def project(exprs: Expressions, item: dict[str, Any]) -> dict[str, Any]:
+    """`item` cut down to the request's ProjectionExpression (all of it without one)."""
+    projection = exprs.get("ProjectionExpression")
+    return item if projection is None else ex.project(projection, item, exprs.names)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .errors import invalid_parameter, validation
+from .errors import DynamoDBError, invalid_parameter, validation
 
 # legacy parameter -> the expression parameter it becomes
 _TARGETS = {
@@ -49,9 +49,12 @@ class _Builder:
         return key
 
 
-def translate(request: dict[str, Any]) -> dict[str, Any]:
-    """`request` with its legacy parameters replaced by expressions (unchanged when it has none)."""
-    legacy = [p for p in _TARGETS if p in request]
+def translate(request: dict[str, Any], accepted: tuple[str, ...]) -> dict[str, Any]:
+    """`request` with its legacy parameters replaced by expressions (unchanged when it has none).
+
+    Only legacy parameters whose expression counterpart is in `accepted` (the operation's) are considered.
+    """
+    legacy = [p for p in _TARGETS if p in request and _TARGETS[p] in accepted]
     if not legacy:
         return request
     modern = [p for p in _EXPRESSION_PARAMETERS if p in request]
@@ -59,7 +62,7 @@ def translate(request: dict[str, Any]) -> dict[str, Any]:
         raise validation("Can not use both expression and non-expression parameters in the same request: "
                          f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: "
                          f"{{{', '.join(modern)}}}")
-    out = {k: v for k, v in request.items() if k not in _TARGETS and k != "ConditionalOperator"}
+    out = {k: v for k, v in request.items() if k not in legacy and k != "ConditionalOperator"}
     build = _Builder()
     joiner = request.get("ConditionalOperator", "AND")
     if joiner not in ("AND", "OR"):
@@ -86,7 +89,7 @@ def translate(request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _projection(names: Any, build: _Builder) -> str:
-    if not isinstance(names, list) or not names:
+    if not isinstance(names, list) or not names or not all(isinstance(n, str) for n in names):
         raise validation("1 validation error detected: Value '[]' at 'attributesToGet' failed to satisfy "
                          "constraint: Member must have length greater than or equal to 1")
     if len(set(names)) != len(names):
@@ -100,6 +103,8 @@ def _updates(updates: Any, build: _Builder) -> str:
         raise validation("AttributeUpdates must be a map")
     clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
     for attribute, update in updates.items():
+        if not isinstance(update, dict):
+            raise DynamoDBError("SerializationException", "Start of structure or map expected")
         action = update.get("Action", "PUT")
         value = update.get("Value")
         name = build.name(attribute)
@@ -138,7 +143,9 @@ def _conditions(spec: Any, build: _Builder, joiner: str, expected: bool) -> str:
     return f" {joiner} ".join(f"({p})" for p in parts)
 
 
-def _condition(attribute: str, condition: dict[str, Any], build: _Builder, expected: bool) -> str:
+def _condition(attribute: str, condition: Any, build: _Builder, expected: bool) -> str:
+    if not isinstance(condition, dict):
+        raise DynamoDBError("SerializationException", "Start of structure or map expected")
     name = build.name(attribute)
     operator = condition.get("ComparisonOperator")
     if operator is None and expected:

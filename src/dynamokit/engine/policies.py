@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .errors import DynamoDBError, resource_not_found, validation
+from .errors import DynamoDBError, validation
 from .schema import Table
 
 if TYPE_CHECKING:

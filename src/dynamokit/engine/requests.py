@@ -36,7 +36,7 @@ def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
 
     Legacy parameters (Expected, AttributesToGet, KeyConditions, ...) are translated to expressions first.
     """
-    request = legacy.translate(request)
+    request = legacy.translate(request, parameters)
     texts = {p: request[p] for p in parameters if request.get(p) is not None}
     for parameter, text in texts.items():
         if not isinstance(text, str):

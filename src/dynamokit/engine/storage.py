@@ -48,7 +48,8 @@ class Storage:
     spinning in SQLite's busy handler; other processes on the same file are serialized by SQLite itself.
     """
 
-    def __init__(self, path: str = ":memory:") -> None:
+    def __init__(self, path: str = ":memory:", schemas: tuple[str, ...] = ()) -> None:
+        """Open (creating if needed) the database; `schemas` are the extra SQL scripts of engine modules."""
         self._scratch: str | None = None
         if path == ":memory:":
             # A throwaway file (in RAM where /dev/shm exists) gives threads the same WAL semantics as disk.
@@ -60,10 +61,8 @@ class Storage:
         self._write_lock = threading.RLock()
         self._all: list[sqlite3.Connection] = []
         self._all_lock = threading.Lock()
-        with self.write() as conn:
-            for statement in _SCHEMA.split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+        with self._write_lock:
+            self.connection().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "".join(schemas) + "COMMIT;")
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection."""

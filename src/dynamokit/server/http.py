@@ -1,9 +1,10 @@
 """A small, fast HTTP/1.1 server for DynamoDB's JSON 1.0 protocol.
 
 Each connection is served start to end by one worker thread (SDKs keep connections alive, so a
-request costs no thread hand-off); workers are reused, so a backend's per-thread resources (SQLite
-connections) stay bounded by the peak number of open connections. Every response is one `sendall`:
-a response split over two writes meets Nagle plus delayed ACK and costs tens of milliseconds.
+request costs no thread hand-off). Workers are reused, so a backend's per-thread resources (SQLite
+connections) stay bounded by `max_workers`; when all are busy, the kept-alive connection idle longest
+is closed to free one. Every response is one `sendall`: a response split over two writes meets Nagle
+plus delayed ACK and costs tens of milliseconds.
 """
 
 from __future__ import annotations
@@ -14,9 +15,13 @@ import socket
 import struct
 import threading
 import time
+from dataclasses import dataclass
 from http import HTTPStatus
+from typing import Self
+from urllib.parse import urlsplit
 
-from .protocol import Backend, handle
+from ..engine.errors import DynamoDBError
+from .protocol import Backend, handle, respond
 
 log = logging.getLogger("dynamokit.server")
 
@@ -25,8 +30,9 @@ MAX_BODY_BYTES = 24 * 1024 * 1024  # BatchWriteItem's 16 MB of items plus JSON a
 IDLE_TIMEOUT = 60.0  # seconds a connection may stay silent (between requests, or within one)
 REQUEST_TIMEOUT = 60.0  # seconds to receive one whole request once it has started
 MAX_WORKERS = 256
-_RECV = 256 * 1024
+_RECV = 64 * 1024  # below malloc's mmap threshold: a bigger recv buffer costs an mmap per call
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
+_HEX_DIGITS = b"0123456789abcdefABCDEF"
 _STATUS_LINES = {status: f"HTTP/1.1 {status} {HTTPStatus(status).phrase}" for status in (200, 400, 500)}
 
 
@@ -43,17 +49,15 @@ class _Closed(Exception):
     """The peer closed the connection or went quiet for too long."""
 
 
+@dataclass(slots=True)
 class Request:
     """One parsed HTTP request."""
 
-    __slots__ = ("method", "path", "headers", "body", "keep_alive")
-
-    def __init__(self, method: str, path: str, headers: dict[str, str], body: bytes, keep_alive: bool) -> None:
-        self.method = method
-        self.path = path
-        self.headers = headers
-        self.body = body
-        self.keep_alive = keep_alive
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+    keep_alive: bool
 
 
 class Connection:
@@ -66,6 +70,7 @@ class Connection:
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
         self.deadline = 0.0
+        self.idle_since: float | None = None  # set while waiting for the next request on a kept-alive connection
         # Kernel-side timeouts on a blocking socket: unlike settimeout(), no poll() before each recv/send.
         limit = struct.pack("ll", int(idle_timeout), int(idle_timeout % 1 * 1e6))
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, limit)
@@ -85,6 +90,10 @@ class Connection:
     def _take(self, size: int) -> bytes:
         while len(self.buffer) < size:
             self._fill()
+        if size == len(self.buffer):
+            data = bytes(self.buffer)
+            self.buffer.clear()
+            return data
         data = bytes(self.buffer[:size])
         del self.buffer[:size]
         return data
@@ -105,12 +114,17 @@ class Connection:
         """The next request, or None when the client closed the connection between requests."""
         self.deadline = time.monotonic() + self.idle_timeout
         try:
-            while self.buffer[:2] in (b"", b"\r\n", b"\n", b"\r"):  # stray CRLFs are ignored (RFC 9112 2.2)
-                del self.buffer[:2]
+            if not self.buffer:
+                self.idle_since = time.monotonic()
+                self._fill()
+            while self.buffer.startswith((b"\r", b"\n")):  # stray blank lines between requests are ignored
+                del self.buffer[:1]
                 if not self.buffer:
                     self._fill()
         except _Closed:
             return None
+        finally:
+            self.idle_since = None
         self.deadline = time.monotonic() + self.request_timeout
         while (end := self.buffer.find(b"\r\n\r\n")) < 0:
             if len(self.buffer) > MAX_HEADER_BYTES:
@@ -118,7 +132,7 @@ class Connection:
             self._fill()
         if end > MAX_HEADER_BYTES:
             raise HTTPError(431)
-        head = bytes(self.buffer[:end]).decode("latin-1")
+        head = self.buffer[:end].decode("latin-1")
         del self.buffer[:end + 4]
         method, path, version, headers = parse_head(head)
         body = self._body(headers)
@@ -138,12 +152,9 @@ class Connection:
         total = 0
         while True:
             size_text = self._line(1024).split(b";", 1)[0].strip()
-            try:
-                size = int(size_text, 16)
-            except ValueError:
-                raise HTTPError(400, "Invalid chunk size") from None
-            if size < 0:
+            if not 0 < len(size_text) <= 16 or size_text.strip(_HEX_DIGITS):
                 raise HTTPError(400, "Invalid chunk size")
+            size = int(size_text, 16)
             if size == 0:
                 break
             total += size
@@ -233,12 +244,15 @@ class Server:
         self.idle_timeout = idle_timeout
         self.request_timeout = request_timeout
         self.max_workers = max_workers
+        # A backend with `bind(method, target, headers, body) -> Backend` (e.g. AuthorizingBackend) sees each
+        # raw request first and chooses the backend that serves it, or raises DynamoDBError (bad signature).
+        self._bind = getattr(backend, "bind", None)
         self._listener: socket.socket | None = None
         self._acceptor: threading.Thread | None = None
-        self._pending: queue.SimpleQueue[socket.socket | None] = queue.SimpleQueue()
+        self._pending: queue.SimpleQueue[Connection | None] = queue.SimpleQueue()
         self._workers: list[threading.Thread] = []
         self._idle = 0
-        self._open: set[socket.socket] = set()
+        self._open: set[Connection] = set()
         self._lock = threading.Lock()
         self._stopping = False
 
@@ -272,8 +286,8 @@ class Server:
                 return
             self._stopping = True
             workers = list(self._workers)
-            for sock in self._open:
-                _shutdown(sock)
+            for connection in self._open:
+                _shutdown(connection.sock)
         _shutdown(self._listener)
         self._listener.close()
         if self._acceptor is not None:
@@ -283,10 +297,10 @@ class Server:
         for worker in workers:
             worker.join()
         while not self._pending.empty():  # accepted but never served
-            if (sock := self._pending.get()) is not None:
-                sock.close()
+            if (leftover := self._pending.get()) is not None:
+                leftover.sock.close()
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> Self:
         self.start()
         return self
 
@@ -304,16 +318,30 @@ class Server:
                     return
                 time.sleep(0.01)  # e.g. out of file descriptors: back off, keep serving
                 continue
+            try:
+                connection = Connection(sock, self.max_body, self.idle_timeout, self.request_timeout)
+            except OSError:  # the client already went away
+                sock.close()
+                continue
             with self._lock:
                 if self._stopping:
                     sock.close()
                     return
-                self._open.add(sock)
-                if self._idle == 0 and len(self._workers) < self.max_workers:
+                self._open.add(connection)
+                if self._idle > 0:
+                    self._idle -= 1
+                elif len(self._workers) < self.max_workers:
                     self._spawn_worker()
                 else:
                     self._idle -= 1
-            self._pending.put(sock)
+                    self._evict_idle()
+            self._pending.put(connection)
+
+    def _evict_idle(self) -> None:
+        """Every worker is busy: close the kept-alive connection idle longest, freeing its worker (RFC 9112 9.5)."""
+        waiting = [c for c in self._open if c.idle_since is not None]
+        if waiting:
+            _shutdown(min(waiting, key=lambda c: c.idle_since or 0.0).sock)
 
     def _spawn_worker(self) -> None:
         worker = threading.Thread(target=self._work, name=f"dynamokit-http-{len(self._workers)}", daemon=True)
@@ -321,18 +349,18 @@ class Server:
         worker.start()
 
     def _work(self) -> None:
-        while (sock := self._pending.get()) is not None:
+        while (connection := self._pending.get()) is not None:
             try:
-                self._serve(sock)
+                self._serve(connection)
             finally:
                 with self._lock:
-                    self._open.discard(sock)
+                    self._open.discard(connection)
                     self._idle += 1
-                sock.close()
+                connection.sock.close()
 
-    def _serve(self, sock: socket.socket) -> None:
+    def _serve(self, connection: Connection) -> None:
         """Answer requests on one connection until it closes, misbehaves or the server stops."""
-        connection = Connection(sock, self.max_body, self.idle_timeout, self.request_timeout)
+        sock = connection.sock
         try:
             while not self._stopping:
                 try:
@@ -347,24 +375,31 @@ class Server:
                 sock.sendall(render(*self._answer(request), keep_alive=keep_alive))
                 if not keep_alive:
                     return
-        except _Closed:
-            pass
-        except OSError:
+        except (_Closed, OSError):  # the client went away, stalled, or the server is stopping
             pass
         except Exception:  # a bug of ours: log it, drop this connection, keep serving others
             log.exception("internal error on an HTTP connection")
 
     def _answer(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
-        path = request.path.split("?", 1)[0]
-        if path != "/":
+        path = request.path if request.path.startswith("/") else urlsplit(request.path).path or "/"
+        if path.split("?", 1)[0] != "/":
             return text_response(404, "Not Found\n")
         if request.method == "POST":
-            headers = request.headers
-            return handle(self.backend, headers.get("x-amz-target"), request.body, headers.get("content-encoding"))
+            return self._post(request)
         if request.method in ("GET", "HEAD"):
             status, headers, body = text_response(200, f"healthy: dynamodb.{self.region}.amazonaws.com ")
             return status, headers, b"" if request.method == "HEAD" else body
         return text_response(405, "Method Not Allowed\n", [("Allow", "GET, HEAD, POST")])
+
+    def _post(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
+        fields = request.headers
+        backend = self.backend
+        if self._bind is not None:
+            try:
+                backend = self._bind(request.method, request.path, fields, request.body)
+            except DynamoDBError as error:
+                return respond(error.status, error.wire())
+        return handle(backend, fields.get("x-amz-target"), request.body, fields.get("content-encoding"))
 
 
 def _linger(sock: socket.socket, seconds: float = 2.0) -> None:

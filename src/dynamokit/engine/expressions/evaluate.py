@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+
 from .. import numbers
 from ..errors import validation
 from . import attrs

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Union
 
 # A path element: a literal attribute name, a `#name` placeholder (kept with its `#`), or a list index.
-Part = Union[str, int]
+Part = str | int
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,7 +90,7 @@ class Action:
     value: Node | None
 
 
-Node = Union[Path, ValueRef, Call, Arith, Compare, Between, In, And, Or, Not]
+Node = Path | ValueRef | Call | Arith | Compare | Between | In | And | Or | Not
 
 
 def children(node: Node) -> tuple[Node, ...]:

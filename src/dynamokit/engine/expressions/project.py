@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Union
-
 from .attrs import AttrValue
 from .evaluate import Item, Names, resolve
 from .nodes import Path
 from .parsed import ProjectionAST
 
 # A selection tree: each key selects a map key or list index; None selects the whole value below it.
-_Tree = dict[Union[str, int], "_Tree | None"]
+_Tree = dict[str | int, "_Tree | None"]
 
 
 def resolve_path(path: Path, names: Names) -> tuple[str | int, ...]:

@@ -1,0 +1,110 @@
+"""The `dynamokit` command line, run as a real subprocess."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from dynamokit import __version__
+
+from .conftest import http_client
+
+SRC = str(Path(__file__).resolve().parents[1] / "src")
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))}
+
+
+def dynamokit(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "dynamokit.cli", *args], env=ENV, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "dynamokit.cli", *args], env=ENV, text=True,
+                          capture_output=True, timeout=60, check=False)
+
+
+@pytest.fixture
+def serving(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`dynamokit serve --port 0` on a database file, and the URL it printed."""
+    process = dynamokit("serve", "--port", "0", "--db", str(tmp_path / "data.db"))
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        found = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert found, line
+        yield process, found.group(0)
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def test_serve_prints_url_answers_and_stops_on_sigterm(serving: tuple[subprocess.Popen[str], str]) -> None:
+    """`serve` prints its URL and a usage hint, answers boto3, and exits 0 on SIGTERM."""
+    process, url = serving
+    assert process.stdout is not None
+    assert "aws dynamodb list-tables --endpoint-url " + url in process.stdout.readline()
+    client = http_client(url)
+    client.create_table(TableName="tbl", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+    assert client.list_tables()["TableNames"] == ["tbl"]
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "stopped" in out
+    assert "Traceback" not in err and "WARNING" not in err
+
+
+def test_serve_stops_on_sigint(serving: tuple[subprocess.Popen[str], str]) -> None:
+    """Ctrl-C (SIGINT) stops the server cleanly, without a traceback."""
+    process, url = serving
+    assert http_client(url).list_tables()["TableNames"] == []
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=20)
+    assert process.returncode == 0, err
+    assert "Traceback" not in err
+
+
+def test_port_in_use_is_a_readable_error() -> None:
+    """A port already taken gives a one-line error and a non-zero exit code."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        done = run("serve", "--port", str(taken.getsockname()[1]))
+    assert done.returncode != 0
+    assert "cannot listen on 127.0.0.1" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_unusable_db_path_is_a_readable_error(tmp_path: Path) -> None:
+    """A database path that cannot be opened gives a one-line error and a non-zero exit code."""
+    done = run("serve", "--port", "0", "--db", str(tmp_path / "no" / "such" / "dir" / "x.db"))
+    assert done.returncode != 0
+    assert "cannot open database" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_non_loopback_host_warns() -> None:
+    """Binding to a non-loopback address prints a loud warning (there is no authentication)."""
+    process = dynamokit("serve", "--host", "0.0.0.0", "--port", "0")
+    try:
+        assert process.stdout is not None
+        assert "http://0.0.0.0:" in process.stdout.readline()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, err = process.communicate(timeout=20)
+    assert "WARNING" in err and "NO authentication" in err
+
+
+def test_version() -> None:
+    """`dynamokit --version` prints the package version."""
+    done = run("--version")
+    assert done.returncode == 0
+    assert __version__ in done.stdout
