@@ -136,8 +136,14 @@ class Engine:
             tables = {}
             for name, tid, description in conn.execute("SELECT name, tid, description FROM catalog"):
                 tables[name] = Table.from_description(tid, orjson.loads(description))
+                tables[name].catalog_version = version
             self._tables = tables
             self._catalog_version = version
+
+    def is_current(self, conn: Any, table: Table) -> bool:
+        """Whether `table` still describes the catalog as seen inside the caller's transaction."""
+        row = conn.execute("SELECT value FROM counters WHERE name = 'catalog'").fetchone()
+        return (row[0] if row else 0) == table.catalog_version
 
     def catalog_changed(self, conn: Any) -> None:
         """Mark the catalog changed (inside the write transaction that changed it)."""

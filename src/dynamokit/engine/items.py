@@ -154,6 +154,9 @@ def run(engine: Engine, action: Action) -> tuple[Stored | None, Change, capacity
     """Run one action in its own write transaction: condition, change, commit, capacity."""
     consumed = capacity.Consumed(is_write=True)
     with engine.storage.write() as conn:
+        if not engine.is_current(conn, action.table):
+            # The table changed (e.g. a new index) since the action was validated: validate it again.
+            action = PREPARE[action.kind](engine, action.request)
         old = load(conn, action.table, action.key)
         if not action.holds(old):
             consumed.table += action.failure_units(old)
@@ -177,23 +180,38 @@ def _old_attributes(returns: str, old: Stored | None) -> dict[str, Any]:
     return {"Attributes": old.item} if returns == "ALL_OLD" and old is not None else {}
 
 
+# Single-item writes report these request-level checks as DynamoDB's framework does, with a count prefix
+# (AWS-verified: empty sets in items or values, empty ExpressionAttributeValues, an empty UpdateExpression).
+_FRAMEWORK_CHECKS = ("set  may not be empty", "must not be empty", "The expression can not be empty")
+
+
+def _prepared(prepare_action: Callable[[Engine, dict[str, Any]], Action], engine: Engine,
+              request: dict[str, Any]) -> Action:
+    try:
+        return prepare_action(engine, request)
+    except DynamoDBError as error:
+        if error.code == "ValidationException" and any(c in error.message for c in _FRAMEWORK_CHECKS):
+            raise validation("1 validation error detected: " + error.message) from None
+        raise
+
+
 def put_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     returns = choice(request, "ReturnValues", _PUT_RETURNS, "NONE")
-    action = prepare_put(engine, request)
+    action = _prepared(prepare_put, engine, request)
     old, _, consumed = run(engine, action)
     return _with_capacity(_old_attributes(returns, old), request, action.table, consumed)
 
 
 def delete_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     returns = choice(request, "ReturnValues", _PUT_RETURNS, "NONE")
-    action = prepare_delete(engine, request)
+    action = _prepared(prepare_delete, engine, request)
     old, _, consumed = run(engine, action)
     return _with_capacity(_old_attributes(returns, old), request, action.table, consumed)
 
 
 def update_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     returns = choice(request, "ReturnValues", _UPDATE_RETURNS, "NONE")
-    action = prepare_update(engine, request)
+    action = _prepared(prepare_update, engine, request)
     old, change, consumed = run(engine, action)
     out = _old_attributes(returns, old)
     if returns == "ALL_NEW":

@@ -60,6 +60,7 @@ class Table:
     key: KeySchema
     description: dict[str, Any]
     indexes: dict[str, Index] = field(default_factory=dict)
+    catalog_version: int = 0  # the catalog state this view was read from
 
     @classmethod
     def from_description(cls, tid: int, description: dict[str, Any]) -> Table:
