@@ -176,7 +176,7 @@ def test_deletions_cost_nothing_and_are_service_records(db: Caller, monkeypatch:
     db("PutItem", TableName="streamed", Item={"pk": {"S": "x"}, "exp": {"N": "1"}})
     db("PutItem", TableName="streamed", Item={"pk": {"S": "y"}, "exp": {"N": str(int(NOW) - 1)}})
     records: list[tuple[Any, Any, bool]] = []
-    monkeypatch.setattr(engine.streams, "record", lambda conn, table, old, new, service: records.append(
+    monkeypatch.setattr(engine.streams, "record", lambda conn, table, old, new, service, sizes=None: records.append(
         (old["pk"]["S"] if old else None, new, service)))
     usage = engine.usage.snapshot()
     assert _sweep(db) == 1

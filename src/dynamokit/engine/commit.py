@@ -106,4 +106,4 @@ def commit(engine: Engine, conn: sqlite3.Connection, table: Table, key: tuple[in
             if units:
                 consumed.add_index(index.name, index.is_global, units)
     if table.stream_view_type is not None and old_item != new_item:
-        engine.streams.record(conn, table, old_item, new_item, service)
+        engine.streams.record(conn, table, old_item, new_item, service, (old_size, new_size))

@@ -62,7 +62,7 @@ class Engine:
     def __init__(self, path: str = ":memory:", *, region: str = "us-east-1",
                  account_id: str = "123456789012", clock: Callable[[], float] = time.time,
                  resume_backfills: bool = True) -> None:
-        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA))
+        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA))
         self.region = region
         self.account_id = account_id
         self.clock = clock

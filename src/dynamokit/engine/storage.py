@@ -7,6 +7,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -59,24 +60,25 @@ class Storage:
         self.durable = self._scratch is None
         self._local = threading.local()
         self._write_lock = threading.RLock()
-        self._all: list[sqlite3.Connection] = []
+        self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._all_lock = threading.Lock()
         with self._write_lock:
             self.connection().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "".join(schemas) + "COMMIT;")
 
     def connection(self) -> sqlite3.Connection:
-        """This thread's connection."""
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is None:
+        """This thread's connection (closed when the thread ends or the storage closes)."""
+        held: _Held | None = getattr(self._local, "held", None)
+        if held is None:
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=60.0, cached_statements=256)
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a commit survives the process being killed; OFF for throwaway databases.
             conn.execute("PRAGMA synchronous=" + ("NORMAL" if self.durable else "OFF"))
-            self._local.conn = conn
+            held = _Held(conn)
+            self._local.held = held
             with self._all_lock:
-                self._all.append(conn)
-        return conn
+                self._all.add(held)
+        return held.conn
 
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
@@ -119,16 +121,31 @@ class Storage:
 
     def close(self) -> None:
         with self._all_lock:
-            for conn in self._all:
-                try:
-                    conn.close()
-                except sqlite3.ProgrammingError:
-                    pass
+            for held in list(self._all):
+                held.close()
             self._all.clear()
         self._local = threading.local()
         if self._scratch is not None:
             shutil.rmtree(self._scratch, ignore_errors=True)
             self._scratch = None
+
+
+class _Held:
+    """A thread's connection, closed when the thread's local storage is dropped."""
+
+    __slots__ = ("conn", "__weakref__")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+
+    def close(self) -> None:
+        try:
+            self.conn.close()
+        except sqlite3.ProgrammingError:
+            pass
+
+    def __del__(self) -> None:
+        self.close()
 
 
 def _scratch_root() -> str | None:

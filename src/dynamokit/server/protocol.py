@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import itertools
 import logging
 import uuid
 import zlib
@@ -16,6 +17,8 @@ log = logging.getLogger("dynamokit.server")
 
 TARGET_PREFIXES = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 CONTENT_TYPE = "application/x-amz-json-1.0"
+_RUN = uuid.uuid4().hex[:20].upper()  # request ids: this process's prefix + a counter (unique, cheap)
+_REQUESTS = itertools.count(1)
 
 
 class Backend(Protocol):
@@ -52,7 +55,7 @@ def respond(status: int, payload: dict[str, Any]) -> tuple[int, list[tuple[str, 
     body = orjson.dumps(payload)
     headers = [
         ("Content-Type", CONTENT_TYPE),
-        ("x-amzn-RequestId", uuid.uuid4().hex.upper()),
+        ("x-amzn-RequestId", f"{_RUN}{next(_REQUESTS):012X}"),
         ("x-amz-crc32", str(zlib.crc32(body))),
         ("Content-Length", str(len(body))),
     ]

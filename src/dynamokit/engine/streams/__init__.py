@@ -7,5 +7,6 @@ iterators; `store` holds the SQLite tables and identifier formats.
 
 from .api import OPERATIONS
 from .log import StreamLog
+from .store import SCHEMA
 
-__all__ = ["OPERATIONS", "StreamLog"]
+__all__ = ["OPERATIONS", "SCHEMA", "StreamLog"]

@@ -1,5 +1,21 @@
 """The stream log: each change's record, written in the change's own transaction; shard generations,
-retention and an in-process tail (`StreamLog.wait`)."""
+retention and an in-process tail (`StreamLog.wait`).
+
+Shards: a stream has `slots` shards per generation; a record goes to slot `crc32(partition key) % slots`
+of the open generation, so one key's records stay in one shard per generation, in commit order. When a
+generation is older than `shard_period` (checked at the next record, DescribeStream or GetShardIterator),
+its shards close (EndingSequenceNumber) and each gets a child in the same slot (ParentShardId).
+
+Sequence numbers come from one counter per stream, so they increase within a shard, and a child's range
+starts after its parent's end.
+
+Tailing in-process, without polling:
+
+    after = None
+    while running:
+        after = engine.streams.wait(stream_arn, after, timeout=30) or after
+        ...  # GetRecords on the shards being followed
+"""
 
 from __future__ import annotations
 
@@ -32,12 +48,12 @@ _NEXT = ("UPDATE streams SET seq = seq + 1, last = seq + 1 WHERE tid = ? AND dis
 class StreamLog:
     """The change log of every table with a stream; each record commits in its change's transaction.
 
-    Settings (attributes, adjustable at any time): `shard_count` shards per generation (items are spread
-    over them by partition key), `shard_period` seconds before a generation closes and each shard gets a
-    child, `retention` seconds records stay readable (and disabled streams stay listed), `iterator_ttl`
-    seconds a shard iterator is valid, `trim_every` records between physical trims of a stream (reads
-    already hide what retention has expired), `poll_interval` seconds between checks in `wait` for
-    writes made by other processes.
+    Settings (attributes, adjustable at any time): `shard_count` shards per generation of streams enabled
+    from then on, `shard_period` seconds before a generation closes and each shard gets a child,
+    `retention` seconds records stay readable (and disabled streams stay listed), `iterator_ttl` seconds a
+    shard iterator is valid, `trim_every` records between physical trims of a stream (reads already hide
+    what retention has expired), `poll_interval` seconds between checks in `wait` for writes made by
+    other processes.
     """
 
     def __init__(self, engine: Engine, *, shard_count: int = 4, shard_period: float = 4 * HOUR,
@@ -53,8 +69,6 @@ class StreamLog:
         self._changed = threading.Condition()
         self._version = 0  # bumped by every record written in this process while someone waits
         self._waiting = 0
-        with engine.storage.write() as conn:
-            store.create_tables(conn)
 
     # -- control-plane hooks (inside the table's write transaction) ----------------------------------------
     def enable(self, conn: sqlite3.Connection, tid: int, description: dict[str, Any]) -> None:
@@ -142,9 +156,10 @@ class StreamLog:
 
     # -- the change log ----------------------------------------------------------------------------------
     def record(self, conn: sqlite3.Connection, table: Table, old: dict[str, Any] | None,
-               new: dict[str, Any] | None, service: bool) -> None:
+               new: dict[str, Any] | None, service: bool, sizes: tuple[int, int] | None = None) -> None:
         """Append the stream record of one item change (old -> new; None for absent) to the table's enabled
-        stream (as of this transaction: a stream disabled meanwhile gets nothing)."""
+        stream (as of this transaction: a stream disabled meanwhile gets nothing). `sizes`, the (old, new)
+        item sizes when the caller knows them, saves measuring the images again."""
         now = self.engine.clock()
         row = conn.execute(_NEXT, (table.tid,)).fetchone()
         if row is None:
@@ -156,7 +171,7 @@ class StreamLog:
         image = new if new is not None else old
         assert image is not None
         shard = gen * slots + zlib.crc32(orjson.dumps(image[table.key.hash.name])) % slots
-        event = _event(self.engine.region, arn, view, table.key.names, old, new, service, seq, now)
+        event = _event(self.engine.region, arn, view, table.key.names, old, new, service, seq, now, sizes)
         conn.execute("INSERT INTO stream_records(sid, shard, seq, created, record) VALUES (?, ?, ?, ?, ?)",
                      (sid, shard, seq, now, event))
         if seq % self.trim_every == 0:
@@ -255,8 +270,9 @@ class StreamLog:
 
 
 def _event(region: str, arn: str, view: str, key_names: tuple[str, ...], old: dict[str, Any] | None,
-           new: dict[str, Any] | None, service: bool, seq: int, now: float) -> bytes:
-    """The JSON of one stream record, as GetRecords returns it."""
+           new: dict[str, Any] | None, service: bool, seq: int, now: float,
+           sizes: tuple[int, int] | None) -> bytes:
+    """The JSON of one stream record, as GetRecords returns it (SizeBytes: keys plus images included)."""
     with_new, with_old = _IMAGES[view]
     image = new if new is not None else old
     assert image is not None
@@ -265,10 +281,10 @@ def _event(region: str, arn: str, view: str, key_names: tuple[str, ...], old: di
     size = item_size(keys)
     if with_new and new is not None:
         data["NewImage"] = new
-        size += item_size(new)
+        size += sizes[1] if sizes else item_size(new)
     if with_old and old is not None:
         data["OldImage"] = old
-        size += item_size(old)
+        size += sizes[0] if sizes else item_size(old)
     data.update(SequenceNumber=store.sequence_text(seq), SizeBytes=size, StreamViewType=view)
     event: dict[str, Any] = {
         "awsRegion": region,

@@ -61,12 +61,6 @@ CREATE TABLE IF NOT EXISTS stream_records (
 SEQUENCE_DIGITS = 21
 
 
-def create_tables(conn: sqlite3.Connection) -> None:
-    for statement in SCHEMA.split(";"):
-        if statement.strip():
-            conn.execute(statement)
-
-
 def sequence_text(seq: int) -> str:
     """A sequence number as DynamoDB shows it: a decimal string of 21 to 40 digits."""
     return f"{seq:0{SEQUENCE_DIGITS}d}"
