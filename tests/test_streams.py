@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 import dynamokit
 from dynamokit import DynamoDBError, Engine
-from dynamokit.engine.commit import commit, load, locate
+from dynamokit.engine.commit import commit, locate
 
 from .conftest import Caller, create, http_client
 
@@ -487,3 +487,16 @@ def test_stream_state_is_read_at_commit(env: Env) -> None:
         key = locate(stale, *stale.key.of_key({"pk": {"S": "late"}}))
         commit(env.engine, conn, stale, key, None, {"pk": {"S": "late"}}, 10)
     assert read_all(env.streams, arn) == []
+
+
+def test_size_bytes_from_known_item_sizes(env: Env) -> None:
+    """Rule: SizeBytes is the size of Keys plus the images the record carries, whether the writer passes the
+    item sizes it already measured or the stream measures them."""
+    arn = stream_table(env)
+    table = env.engine.table("tbl")
+    old, new = {"pk": {"S": "a"}, "v": {"N": "101"}}, {"pk": {"S": "a"}, "Message": {"S": "New item!"}}
+    with env.engine.storage.write() as conn:
+        env.engine.streams.record(conn, table, old, new, False)
+        env.engine.streams.record(conn, table, old, new, False, (7, 19))
+    measured, given = (r["dynamodb"]["SizeBytes"] for r in read_all(env.streams, arn))
+    assert measured == given == 3 + 7 + 19

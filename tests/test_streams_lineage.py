@@ -285,3 +285,29 @@ def test_wait_notices_writes_of_other_processes(tmp_path: Path) -> None:
         timer.start()
         assert reader.streams.wait(arn, timeout=10) is not None
         timer.join()
+
+
+def test_concurrent_writers_each_change_once_in_order(env: Env) -> None:
+    """Rule: each change appears exactly once, in per-item order, with several threads writing at once
+    while shards roll over."""
+    arn = stream_table(env, "NEW_IMAGE")
+
+    def writer(name: str) -> None:
+        for n in range(60):
+            env.engine.call("PutItem", {"TableName": "tbl", "Item": {"pk": {"S": f"{name}{n % 3}"},
+                                                                      "v": {"N": str(n)}}})
+            if n % 20 == 0:
+                env.clock.advance(PERIOD / 2)
+
+    threads = [threading.Thread(target=writer, args=(f"w{i}-",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    consumer = Consumer(env.streams, arn)
+    consumer.poll()
+    got: dict[str, list[str]] = {}
+    for record in consumer.records:
+        data = record["dynamodb"]
+        got.setdefault(data["Keys"]["pk"]["S"], []).append(data["NewImage"]["v"]["N"])
+    assert got == {f"w{i}-{k}": [str(n) for n in range(k, 60, 3)] for i in range(4) for k in range(3)}

@@ -11,7 +11,10 @@ import click
 
 from . import __version__
 from .engine import Engine
+from .model.cli import model as model_cli
+from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
 from .server.http import Server
+from .server.protocol import Backend
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -37,18 +40,20 @@ def is_loopback(host: str) -> bool:
 @click.option("--db", "db_path", default=":memory:", show_default=True,
               help="SQLite database file; :memory: keeps data only while the server runs.")
 @click.option("--region", default="us-east-1", show_default=True, help="Region the endpoint reports.")
-def serve(host: str, port: int, db_path: str, region: str) -> None:
+@click.option("--auth", "auth_path", type=click.Path(dir_okay=False),
+              help="Credentials file: verify SigV4 signatures and enforce IAM policies (see docs/auth.md).")
+def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM)."""
     engine = open_engine(db_path, region)
     stop = stop_on_signals()
     try:
-        server = start_server(engine, host, port, region)
+        server = start_server(backend_for(engine, auth_path), host, port, region)
     except click.ClickException:
         engine.close()
         raise
     try:
         engine.ttl.start()  # expired items are deleted in the background, as DynamoDB does
-        announce(server.url, host, db_path, region)
+        announce(server.url, host, db_path, region, auth_path)
         stop.wait()
     finally:
         server.stop()
@@ -63,8 +68,18 @@ def open_engine(db_path: str, region: str) -> Engine:
         raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
 
 
-def start_server(engine: Engine, host: str, port: int, region: str) -> Server:
-    server = Server(engine, host, port, region=region)
+def backend_for(engine: Engine, auth_path: str | None) -> Backend:
+    """The engine itself, or with --auth the engine behind signature checks and IAM policies."""
+    if auth_path is None:
+        return engine
+    try:
+        return AuthorizingBackend(engine, Authenticator.from_file(auth_path, engine.region, engine.account_id))
+    except CredentialsError as error:
+        raise click.ClickException(str(error)) from None
+
+
+def start_server(backend: Backend, host: str, port: int, region: str) -> Server:
+    server = Server(backend, host, port, region=region)
     try:
         server.start()
     except OSError as error:
@@ -72,13 +87,14 @@ def start_server(engine: Engine, host: str, port: int, region: str) -> Server:
     return server
 
 
-def announce(url: str, host: str, db_path: str, region: str) -> None:
-    if not is_loopback(host):
+def announce(url: str, host: str, db_path: str, region: str, auth_path: str | None = None) -> None:
+    if auth_path is None and not is_loopback(host):
         click.secho(f"WARNING: listening on {host}, not loopback: there is NO authentication, anyone who can "
                     f"reach this address can read, change and delete every table.", fg="red", bold=True, err=True)
     click.echo(f"dynamokit: DynamoDB endpoint at {url} (db: {db_path}, region: {region})")
+    keys = f"keys from {auth_path}" if auth_path else "any credentials"
     click.echo(f"  use it with: boto3.client('dynamodb', endpoint_url='{url}', region_name='{region}') "
-               f"or: aws dynamodb list-tables --endpoint-url {url}  (any credentials)")
+               f"or: aws dynamodb list-tables --endpoint-url {url}  ({keys})")
 
 
 def stop_on_signals() -> threading.Event:
@@ -92,6 +108,8 @@ def stop_on_signals() -> threading.Event:
         signal.signal(signum, on_signal)
     return stop
 
+
+main.add_command(model_cli)
 
 if __name__ == "__main__":
     main()

@@ -17,6 +17,7 @@ _PREFIXES = {
     "InvalidSignatureException": _CORAL_SERVICE,
     "MissingAuthenticationTokenException": _CORAL_SERVICE,
     "AccessDeniedException": _CORAL_SERVICE,
+    "IncompleteSignatureException": _CORAL_SERVICE,
 }
 
 

@@ -1,0 +1,55 @@
+"""dynamokit.model: entities, key templates, access patterns, collections and references on any DynamoDB.
+
+```python
+class Post(Entity):
+    post_id: str
+    author: str
+    title: str
+    keys = Keys(pk="POST#{post_id}", sk="POST#{post_id}", by_author=Index("gsi1", pk="AUTHOR#{author}"))
+
+blog = App(Table("blog", [Post], indexes=[GSI("gsi1", sk=None)]),
+           patterns=[Pattern("posts_by_author", Post, by=("author",))], transport=engine)
+blog.put(Post(post_id="p1", author="ann", title="Hi")).run()
+blog.posts_by_author(author="ann").all()
+```
+"""
+
+from .app import App
+from .batches import Backoff
+from .builders import Attr, Condition, Update, attr
+from .entity import Entity, Options, Ref
+from .errors import IntegrityError, MissingKeyInputs, ModelError
+from .keys import Index, Keys, Template
+from .metering import RequestCounter
+from .patterns import Collection, Pattern
+from .reads import Page, Query, ScanWarning
+from .table import GSI, Table
+from .transport import BotoTransport, Transport
+
+__all__ = [
+    "App",
+    "Attr",
+    "Backoff",
+    "BotoTransport",
+    "Collection",
+    "Condition",
+    "Entity",
+    "GSI",
+    "Index",
+    "IntegrityError",
+    "Keys",
+    "MissingKeyInputs",
+    "ModelError",
+    "Options",
+    "Page",
+    "Pattern",
+    "Query",
+    "Ref",
+    "RequestCounter",
+    "ScanWarning",
+    "Table",
+    "Template",
+    "Transport",
+    "Update",
+    "attr",
+]

@@ -1,0 +1,189 @@
+"""The App: tables, entities, access patterns and collections, bound to a Transport."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from typing import Any, overload
+
+from .batches import Backoff, batch_get, batch_write
+from .bound import Bound
+from .builders import Condition
+from .entity import E, Entity
+from .errors import ModelError
+from .keys import KeyDef
+from .metering import Metered, RequestCounter, counting
+from .operations import Delete, Put, UpdateOp
+from .patterns import Collection, CollectionQuery, Pattern, resolve, resolve_collection
+from .reads import Get, Query, Scan
+from .references import Referrer, referrers
+from .table import Table
+from .transactions import Transaction, transact_get
+from .transport import Transport
+from .writes import stamp
+
+
+def _utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class App:
+    """A data model: tables with their entities, named access patterns and collections.
+
+    Everything is checked when the App is built: keys, indexes, references, and that every access
+    pattern and collection is served by a key condition (never a Scan).
+    """
+
+    def __init__(
+        self,
+        *tables: Table,
+        patterns: Sequence[Pattern[Any]] = (),
+        collections: Sequence[Collection] = (),
+        transport: Transport | None = None,
+        backoff: Backoff | None = None,
+        clock: Callable[[], dt.datetime] = _utcnow,
+    ) -> None:
+        self.tables = {t.name: t for t in tables}
+        self.bounds: dict[type[Entity], Bound[Any]] = {}
+        self._by_name: dict[tuple[str, str], Bound[Any]] = {}
+        for table in tables:
+            for entity in table.entities:
+                bound = Bound(entity, table)
+                if entity in self.bounds or (table.name, bound.name) in self._by_name:
+                    raise ModelError(f"entity {bound.name} is declared twice")
+                self.bounds[entity] = self._by_name[(table.name, bound.name)] = bound
+        self.referrers: dict[type[Entity], list[Referrer]] = referrers(self.bounds)
+        self.patterns: dict[str, tuple[Pattern[Any], KeyDef]] = {}
+        for pattern in patterns:
+            self.patterns[pattern.name] = (pattern, resolve(pattern, self.bound(pattern.entity)))
+        self.collections: dict[str, tuple[Collection, KeyDef]] = {}
+        for collection in collections:
+            bounds = [self.bound(e) for e in collection.entities.values()]
+            self.collections[collection.name] = (collection, resolve_collection(collection, bounds))
+        clash = set(self.patterns) & set(self.collections)
+        if clash:
+            raise ModelError(f"names used by both a pattern and a collection: {sorted(clash)}")
+        self.backoff = backoff or Backoff()
+        self.clock = clock
+        self._transport = Metered(transport) if transport is not None else None
+
+    # -- binding ---------------------------------------------------------------------------------------
+    def use(self, transport: Transport) -> App:
+        """Send requests through `transport` (an Engine, a BotoTransport, ...)."""
+        self._transport = Metered(transport)
+        return self
+
+    @property
+    def transport(self) -> Metered:
+        if self._transport is None:
+            raise ModelError("this App has no transport; call app.use(engine_or_transport)")
+        return self._transport
+
+    @staticmethod
+    def counter() -> AbstractContextManager[RequestCounter]:
+        """`with app.counter() as c:` counts requests (`c.requests`) and capacity units (`c.capacity`)."""
+        return counting()
+
+    def bound(self, entity: type[E]) -> Bound[E]:
+        try:
+            return self.bounds[entity]
+        except KeyError:
+            raise ModelError(f"{entity.__name__} is not part of this App") from None
+
+    def by_name(self, table: str, name: str) -> Bound[Any]:
+        return self._by_name[(table, name)]
+
+    # -- reads -----------------------------------------------------------------------------------------
+    def get(self, entity: type[E], **key: Any) -> Get[E]:
+        """GetItem by primary key inputs: `app.get(Post, post_id="p1").run()`."""
+        return Get(self, self.bound(entity), key)
+
+    @overload
+    def query(self, pattern: Pattern[E], **values: Any) -> Query[E]: ...
+
+    @overload
+    def query(self, pattern: str, **values: Any) -> Query[Any]: ...
+
+    def query(self, pattern: Pattern[Any] | str, **values: Any) -> Query[Any]:
+        """A Query through a declared access pattern (by name or the Pattern object)."""
+        name = pattern if isinstance(pattern, str) else pattern.name
+        if name not in self.patterns:
+            raise ModelError(f"no access pattern '{name}' (declared: {sorted(self.patterns)})")
+        declared, key = self.patterns[name]
+        missing = [f for f in declared.by if values.get(f) is None]
+        if missing:
+            raise ModelError(f"pattern '{name}' needs {missing}")
+        return Query(self, [self.bound(declared.entity)], key, values, name=name)
+
+    def collection(self, name: str, **values: Any) -> CollectionQuery:
+        """One Query over an item collection: `app.collection("post_with_comments", post_id="p1").run()`."""
+        if name not in self.collections:
+            raise ModelError(f"no collection '{name}' (declared: {sorted(self.collections)})")
+        collection, key = self.collections[name]
+        return CollectionQuery(self, collection, key, values)
+
+    def scan(self, entity: type[E]) -> Scan[E]:
+        """An explicit Scan (emits ScanWarning when run)."""
+        return Scan(self, [self.bound(entity)], lambda bound, item: bound.decode(item))
+
+    def batch_get(
+        self, entity: type[E], keys: Sequence[Mapping[str, Any]], consistent: bool = False
+    ) -> tuple[list[E], list[Mapping[str, Any]]]:
+        """BatchGetItem with backoff; returns (entities found, keys left unprocessed after the retry cap)."""
+        bound = self.bound(entity)
+        table = bound.table.name
+        by_key = {repr(bound.key(k)): k for k in keys}
+        found, left = batch_get(
+            self.transport, [(table, bound.key(k)) for k in keys], self.backoff, consistent
+        )
+        return [bound.decode(i) for i in found.get(table, [])], [by_key[repr(k)] for _, k in left]
+
+    def transact_get(self, gets: Sequence[tuple[type[Entity], Mapping[str, Any]]]) -> list[Entity | None]:
+        return transact_get(self, gets)
+
+    # -- writes ----------------------------------------------------------------------------------------
+    def put(self, entity: E, *, create: bool = False, condition: Condition | None = None) -> Put[E]:
+        return Put(self, self.bound(type(entity)), entity, create=create, condition=condition)
+
+    def update(self, entity: type[E], *, reads: bool = True, **key: Any) -> UpdateOp[E]:
+        """An update builder: `app.update(Post, post_id="p1").set(title="x").add(views=1).run()`.
+
+        With `reads=False` an update that needs unknown key inputs raises MissingKeyInputs instead of reading.
+        """
+        return UpdateOp(self, self.bound(entity), key, reads=reads)
+
+    def delete(self, entity: type[E], *, condition: Condition | None = None, **key: Any) -> Delete[E]:
+        return Delete(self, self.bound(entity), key, condition=condition)
+
+    def batch_write(
+        self, puts: Sequence[Entity] = (), deletes: Sequence[tuple[type[Entity], Mapping[str, Any]]] = ()
+    ) -> list[dict[str, Any]]:
+        """BatchWriteItem with backoff (no conditions/unique/reference checks); returns what is left."""
+        writes: list[tuple[str, dict[str, Any]]] = []
+        now = self.clock()
+        for entity in puts:
+            bound = self.bound(type(entity))
+            if bound.entity.options.unique or bound.entity.references:
+                raise ModelError(
+                    f"{bound.name} has unique fields or references: write it with put() or a transaction"
+                )
+            stored = stamp(bound, entity, now, old_version=None)
+            writes.append((bound.table.name, {"PutRequest": {"Item": bound.item(stored)}}))
+        for kind, key in deletes:
+            bound = self.bound(kind)
+            writes.append((bound.table.name, {"DeleteRequest": {"Key": bound.key(key)}}))
+        return [w for _, w in batch_write(self.transport, writes, self.backoff)]
+
+    def transaction(self, token: str | None = None) -> Transaction:
+        return Transaction(self, token)
+
+    # -- sugar: app.<pattern>(...) and app.<collection>(...) ------------------------------------------------
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        patterns = self.__dict__.get("patterns", {})
+        collections = self.__dict__.get("collections", {})
+        if name in patterns:
+            return lambda **values: self.query(name, **values)
+        if name in collections:
+            return lambda **values: self.collection(name, **values).run()
+        raise AttributeError(name)

@@ -1,0 +1,119 @@
+"""The access-pattern catalogue: entity x key chart and pattern table, as rich tables or Markdown."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from .app import App
+from .keys import KeyDef
+
+ITEM_BYTES = 1024  # assumed item size for estimates
+LIST_ITEMS = 10  # assumed items a list read returns
+
+
+@dataclass(frozen=True)
+class PatternRow:
+    name: str
+    entities: str
+    index: str
+    condition: str
+    rcu: float
+
+
+def _condition(key: KeyDef, narrow: bool) -> str:
+    text = f'{key.pk_attr} = "{key.pk.text}"'
+    prefix = key.sk.prefix({}) if key.sk is not None and narrow else ""
+    if prefix:
+        text += f' AND begins_with({key.sk_attr}, "{prefix}")'
+    return text
+
+
+def rcu(items: int, item_bytes: int = ITEM_BYTES, consistent: bool = False) -> float:
+    """Read capacity of one Query returning `items` items: 4 KB units of the total, halved if eventual."""
+    units = max(1, math.ceil(items * item_bytes / 4096))
+    return float(units) if consistent else units / 2
+
+
+def chart(app: App) -> tuple[list[str], list[list[str]]]:
+    """Header and rows: one row per entity, its table, primary key and each GSI's key templates."""
+    gsis = sorted({g for t in app.tables.values() for g in t.indexes})
+    header = ["table", "entity", "pk", "sk", *gsis]
+    rows = []
+    for bound in app.bounds.values():
+        by_index = {k.index: k for k in bound.indexes.values()}
+        cells = [
+            bound.table.name,
+            bound.name,
+            bound.primary.pk.text,
+            bound.primary.sk.text if bound.primary.sk else "",
+        ]
+        for name in gsis:
+            key = by_index.get(name)
+            cells.append(
+                "" if key is None else f"{key.pk.text} / {key.sk.text if key.sk else ''}".rstrip(" /")
+            )
+        rows.append(cells)
+    return header, rows
+
+
+def patterns(app: App, item_bytes: int = ITEM_BYTES) -> list[PatternRow]:
+    """Every access pattern and collection with its key condition and estimated RCU per call."""
+    rows = []
+    for name, (pattern, key) in app.patterns.items():
+        items = 1 if set(key.fields) <= set(pattern.by) and key.index is None else LIST_ITEMS
+        rows.append(
+            PatternRow(
+                name,
+                app.bound(pattern.entity).name,
+                key.index or "table",
+                _condition(key, narrow=True),
+                rcu(items, item_bytes),
+            )
+        )
+    for name, (collection, key) in app.collections.items():
+        items = sum(LIST_ITEMS if collection.many[m] else 1 for m in collection.entities)
+        members = ", ".join(e.entity_name() for e in collection.entities.values())
+        rows.append(
+            PatternRow(
+                name, members, key.index or "table", _condition(key, narrow=False), rcu(items, item_bytes)
+            )
+        )
+    return rows
+
+
+def markdown(app: App) -> str:
+    """The chart and the pattern table as Markdown."""
+    header, rows = chart(app)
+    lines = ["## Keys", "", "| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    lines += ["| " + " | ".join(row[:2] + [f"`{c}`" if c else "" for c in row[2:]]) + " |" for row in rows]
+    lines += [
+        "",
+        "## Access patterns",
+        "",
+        "| pattern | entities | index | key condition | est. RCU/call |",
+        "|---|---|---|---|---|",
+    ]
+    lines += [f"| {r.name} | {r.entities} | {r.index} | `{r.condition}` | {r.rcu:g} |" for r in patterns(app)]
+    return "\n".join(lines) + "\n"
+
+
+def show(app: App, console: Console | None = None) -> None:
+    """Print the chart and the pattern table as rich tables."""
+    console = console or Console()
+    header, rows = chart(app)
+    keys = RichTable(title="Entities x keys")
+    for column in header:
+        keys.add_column(column)
+    for row in rows:
+        keys.add_row(*row)
+    table = RichTable(title="Access patterns")
+    for column in ("pattern", "entities", "index", "key condition", "est. RCU/call"):
+        table.add_column(column)
+    for r in patterns(app):
+        table.add_row(r.name, r.entities, r.index, r.condition, f"{r.rcu:g}")
+    console.print(keys)
+    console.print(table)

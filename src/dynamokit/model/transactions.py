@@ -1,0 +1,105 @@
+"""Transactions over several entities: TransactWriteItems and TransactGetItems."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from .builders import Condition, Update
+from .entity import Entity
+from .writes import Action, check, delete_actions, put_actions, update_actions
+
+if TYPE_CHECKING:
+    from .app import App
+
+
+class Transaction:
+    """Collects writes of any entities and commits them atomically (also as a `with` block)."""
+
+    def __init__(self, app: App, token: str | None = None) -> None:
+        self.app, self.token = app, token
+        self.actions: list[Action] = []
+        self.entities: list[Entity] = []
+
+    def put(self, entity: Entity, *, create: bool = False, condition: Condition | None = None) -> Transaction:
+        actions, stored = put_actions(
+            self.app.bound(type(entity)),
+            self.app.bounds,
+            entity,
+            create=create,
+            now=self.app.clock(),
+            condition=condition,
+        )
+        self.actions += actions
+        self.entities.append(stored)
+        return self
+
+    def update(
+        self,
+        entity: type[Entity],
+        update: Update,
+        *,
+        condition: Condition | None = None,
+        known: Mapping[str, Any] | None = None,
+        **key: Any,
+    ) -> Transaction:
+        """An update; key inputs it cannot compute must be given in `known` (no reads in a transaction)."""
+        self.actions += update_actions(
+            self.app.bound(entity),
+            self.app.bounds,
+            key,
+            update,
+            now=self.app.clock(),
+            condition=condition,
+            known=known,
+        )
+        return self
+
+    def delete(
+        self,
+        entity: type[Entity],
+        *,
+        condition: Condition | None = None,
+        current: Mapping[str, Any] | None = None,
+        **key: Any,
+    ) -> Transaction:
+        self.actions += delete_actions(self.app.bound(entity), key, condition=condition, current=current)
+        return self
+
+    def check(self, entity: type[Entity], condition: Condition, **key: Any) -> Transaction:
+        bound = self.app.bound(entity)
+        self.actions.append(check(bound, bound.key(key), condition))
+        return self
+
+    def params(self) -> dict[str, Any]:
+        request: dict[str, Any] = {"TransactItems": [{a.kind: a.request} for a in self.actions]}
+        if self.token:
+            request["ClientRequestToken"] = self.token
+        return request
+
+    def commit(self) -> list[Entity]:
+        """Run it; returns the entities put, as stored."""
+        if self.actions:
+            self.app.transport.call("TransactWriteItems", self.params())
+        return self.entities
+
+    def __enter__(self) -> Transaction:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is None:
+            self.commit()
+
+
+def transact_get(app: App, gets: Sequence[tuple[type[Entity], Mapping[str, Any]]]) -> list[Entity | None]:
+    """Read up to 100 entities of any types in one consistent snapshot."""
+    request = {
+        "TransactItems": [
+            {"Get": {"TableName": app.bound(e).table.name, "Key": app.bound(e).key(k)}} for e, k in gets
+        ]
+    }
+    responses = app.transport.call("TransactGetItems", request)["Responses"]
+    return [app.bound(e).decode(r["Item"]) if r.get("Item") else None for (e, _), r in zip(gets, responses)]

@@ -1,0 +1,114 @@
+"""Lossless conversion between Python values and DynamoDB's attribute values (wire shape)."""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import enum
+import uuid
+from collections.abc import Container, Mapping
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel
+
+AttributeValue = dict[str, Any]
+Item = dict[str, AttributeValue]
+
+
+def _number(value: int | float | Decimal) -> str:
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise ValueError(f"DynamoDB numbers cannot be {value}")
+        return repr(value)
+    return str(value)
+
+
+def _set(values: set[Any] | frozenset[Any]) -> AttributeValue:
+    first = next(iter(values))
+    if isinstance(first, str):
+        return {"SS": sorted(values)}
+    if isinstance(first, bytes):
+        return {"BS": [base64.b64encode(v).decode() for v in sorted(values)]}
+    if isinstance(first, enum.Enum):
+        return _set({v.value for v in values})
+    return {"NS": [_number(v) for v in sorted(values)]}
+
+
+def to_av(value: Any) -> AttributeValue:
+    """One Python value as a DynamoDB attribute value (datetimes as ISO text, enums as their value)."""
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is int or kind is float or kind is Decimal:
+        return {"N": _number(value)}
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, enum.Enum):
+        return to_av(value.value)
+    if isinstance(value, (dt.datetime, dt.date, dt.time)):
+        return {"S": value.isoformat()}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": base64.b64encode(value).decode()}
+    if isinstance(value, BaseModel):
+        return {"M": to_item(value.__dict__)}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): to_av(v) for k, v in value.items()}}
+    if isinstance(value, (set, frozenset)):
+        if not value:
+            raise ValueError("DynamoDB sets cannot be empty")
+        return _set(value)
+    if isinstance(value, (list, tuple)):
+        return {"L": [to_av(v) for v in value]}
+    if isinstance(value, uuid.UUID):
+        return {"S": str(value)}
+    if isinstance(value, (int, float, Decimal)):  # int/float subclasses (IntEnum handled above)
+        return {"N": _number(value)}
+    raise TypeError(f"cannot store {kind.__name__} in DynamoDB")
+
+
+def to_item(values: Mapping[str, Any]) -> Item:
+    """A mapping as an item; None and empty sets are left out (DynamoDB has no empty sets)."""
+    return {
+        name: to_av(value)
+        for name, value in values.items()
+        if value is not None and not (isinstance(value, (set, frozenset)) and not value)
+    }
+
+
+def _n(text: str) -> int | Decimal:
+    return Decimal(text) if ("." in text or "e" in text or "E" in text) else int(text)
+
+
+def from_av(value: AttributeValue) -> Any:
+    """One attribute value as plain Python (N as int or Decimal, exactly); the model types it."""
+    if "S" in value:
+        return value["S"]
+    if "N" in value:
+        return _n(value["N"])
+    if "M" in value:
+        return from_item(value["M"])
+    if "L" in value:
+        return [from_av(v) for v in value["L"]]
+    if "BOOL" in value:
+        return value["BOOL"]
+    if "NULL" in value:
+        return None
+    if "B" in value:
+        return base64.b64decode(value["B"])
+    if "SS" in value:
+        return set(value["SS"])
+    if "NS" in value:
+        return {_n(v) for v in value["NS"]}
+    if "BS" in value:
+        return {base64.b64decode(v) for v in value["BS"]}
+    raise ValueError(f"unknown attribute value {value!r}")
+
+
+def from_item(item: Mapping[str, AttributeValue], only: Container[str] | None = None) -> dict[str, Any]:
+    """An item as a dict of plain Python values (only the attributes named in `only`, if given)."""
+    if only is None:
+        return {name: from_av(value) for name, value in item.items()}
+    return {name: from_av(value) for name, value in item.items() if name in only}

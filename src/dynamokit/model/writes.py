@@ -1,0 +1,240 @@
+"""Write actions: put, update (with derived-key rewriting), delete and condition checks.
+
+Each write is built as a list of transaction-shaped actions; one action runs as its own operation,
+several run together in one TransactWriteItems.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .bound import UNIQUE_TYPE, Bound
+from .builders import Condition, Placeholders, Update
+from .entity import E, Entity
+from .errors import MissingKeyInputs, ModelError
+from .transport import Transport
+from .values import Item
+
+_SINGLE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
+
+
+@dataclass
+class Action:
+    """One write in TransactWriteItems shape: kind is Put, Update, Delete or ConditionCheck."""
+
+    kind: str
+    request: dict[str, Any]
+
+
+def _with_condition(
+    request: dict[str, Any], bound: Bound[Any], conditions: list[Condition], ph: Placeholders | None = None
+) -> dict[str, Any]:
+    ph = ph or Placeholders()
+    if conditions:
+        combined = conditions[0]
+        for condition in conditions[1:]:
+            combined = combined & condition
+        request["ConditionExpression"] = combined.render(ph, bound.encode)
+    return ph.into(request)
+
+
+def check(bound: Bound[Any], key: Item, condition: Condition) -> Action:
+    """A ConditionCheck on one item."""
+    return Action(
+        "ConditionCheck", _with_condition({"TableName": bound.table.name, "Key": key}, bound, [condition])
+    )
+
+
+def reference_checks(
+    bound: Bound[Any], bounds: Mapping[type[Entity], Bound[Any]], values: Mapping[str, Any]
+) -> list[Action]:
+    """ConditionChecks that every referenced item named in `values` exists."""
+    out = []
+    for name, ref in bound.entity.references.items():
+        if values.get(name) is not None:
+            target = bounds[ref.target]
+            out.append(check(target, target.key({target.primary.fields[0]: values[name]}), target.exists()))
+    return out
+
+
+def unique_actions(
+    bound: Bound[Any], old: Mapping[str, Any] | None, new: Mapping[str, Any] | None
+) -> list[Action]:
+    """Sentinel puts/deletes for unique fields whose value changes from `old` to `new`."""
+    out = []
+    for name in bound.entity.options.unique:
+        before = None if old is None else old.get(name)
+        after = None if new is None else new.get(name)
+        if before == after:
+            continue
+        if before is not None:
+            out.append(Action("Delete", {"TableName": bound.table.name, "Key": bound.sentinel(name, before)}))
+        if after is not None:
+            item = {**bound.sentinel(name, after), bound.table.type_attribute: {"S": UNIQUE_TYPE}}
+            out.append(
+                Action(
+                    "Put",
+                    _with_condition({"TableName": bound.table.name, "Item": item}, bound, [bound.absent()]),
+                )
+            )
+    return out
+
+
+def stamp(bound: Bound[E], entity: E, now: dt.datetime, *, old_version: int | None) -> E:
+    """The entity as it will be stored: timestamps set and version bumped."""
+    options = bound.entity.options
+    changes: dict[str, Any] = {}
+    if options.created and getattr(entity, options.created) is None:
+        changes[options.created] = now
+    if options.updated:
+        changes[options.updated] = now
+    if options.version:
+        changes[options.version] = (old_version or 0) + 1
+    return entity.model_copy(update=changes) if changes else entity
+
+
+def put_actions(
+    bound: Bound[E],
+    bounds: Mapping[type[Entity], Bound[Any]],
+    entity: E,
+    *,
+    create: bool,
+    now: dt.datetime,
+    condition: Condition | None = None,
+    current: Mapping[str, Any] | None = None,
+) -> tuple[list[Action], E]:
+    """Put an entity: create-only or upsert (guarded by its version when it has one)."""
+    options = bound.entity.options
+    old_version = getattr(entity, options.version) if options.version else None
+    stored = stamp(bound, entity, now, old_version=old_version)
+    conditions = [condition] if condition is not None else []
+    if create or (options.version and not old_version):
+        conditions.append(bound.absent())
+    elif options.version:
+        conditions.append(bound.equals(options.version, old_version))
+    if options.unique and not create:
+        if current is None:
+            raise MissingKeyInputs(bound.name, "unique", list(options.unique))
+        conditions += [bound.equals(name, current.get(name)) for name in options.unique]
+    request = {"TableName": bound.table.name, "Item": bound.item(stored)}
+    actions = [Action("Put", _with_condition(request, bound, conditions))]
+    new_values = stored.__dict__
+    actions += unique_actions(bound, None if create else current, new_values)
+    actions += reference_checks(bound, bounds, new_values)
+    return actions, stored
+
+
+def delete_actions(
+    bound: Bound[Any],
+    key_values: Mapping[str, Any],
+    *,
+    condition: Condition | None = None,
+    current: Mapping[str, Any] | None = None,
+) -> list[Action]:
+    """Delete one entity, releasing its unique values (whose current values must be known)."""
+    conditions = [condition] if condition is not None else []
+    options = bound.entity.options
+    if options.unique:
+        if current is None:
+            raise MissingKeyInputs(bound.name, "unique", list(options.unique))
+        conditions += [bound.equals(name, current.get(name)) for name in options.unique]
+    request = {"TableName": bound.table.name, "Key": bound.key(key_values)}
+    return [Action("Delete", _with_condition(request, bound, conditions))] + unique_actions(
+        bound, current, None
+    )
+
+
+def update_actions(
+    bound: Bound[Any],
+    bounds: Mapping[type[Entity], Bound[Any]],
+    key_values: Mapping[str, Any],
+    update: Update,
+    *,
+    now: dt.datetime,
+    condition: Condition | None = None,
+    known: Mapping[str, Any] | None = None,
+) -> list[Action]:
+    """Update an existing entity, rewriting every derived key whose inputs it changes.
+
+    A key is recomputed from the update's own values, the primary key inputs and `known` current
+    values; each `known` value becomes a condition, so a concurrent change fails the write instead
+    of leaving a stale key. Missing inputs raise MissingKeyInputs naming them.
+    """
+    known = {name: bound.coerce(name, value) for name, value in (known or {}).items()}
+    options = bound.entity.options
+    full = Update(list(update.actions))
+    if options.updated:
+        full.set({options.updated: now})
+    if options.version:
+        full.add({options.version: 1})
+    touched = full.touched()
+    locked = touched & set(bound.primary.fields)
+    if locked:
+        raise ModelError(
+            f"{bound.name}: {sorted(locked)} are primary key inputs; delete and re-create instead"
+        )
+    derived = touched & bound.key_attributes
+    if derived or bound.table.type_attribute in touched:
+        raise ModelError(
+            f"{bound.name}: {sorted(derived) or [bound.table.type_attribute]} are managed by the model"
+        )
+    assigned = {name: bound.coerce(name, value) for name, value in full.assigned().items()}
+    available = {**{f: bound.coerce(f, key_values[f]) for f in bound.primary.fields}, **known, **assigned}
+    conditions = [bound.exists()] + ([condition] if condition is not None else [])
+    needed: set[str] = set()
+    for key in bound.indexes.values():
+        hit = touched & set(key.fields)
+        if not hit:
+            continue
+        computed = hit - set(assigned)
+        if computed:
+            raise ModelError(
+                f"{bound.name}: {sorted(computed)} feed key '{key.alias}'; change them with set()"
+            )
+        missing = [f for f in key.fields if f not in available]
+        if missing:
+            raise MissingKeyInputs(bound.name, key.alias, missing)
+        needed.update(f for f in key.fields if f not in assigned and f not in bound.primary.fields)
+        rendered = key.render(available)
+        names = [a for a in (key.pk_attr, key.sk_attr) if a and a in bound.key_attributes]
+        if rendered is None:
+            full.remove(*names)
+        else:
+            full.set({name: rendered[name] for name in names})
+    unique_changes = touched & set(options.unique)
+    for name in unique_changes:
+        if name not in known:
+            raise MissingKeyInputs(bound.name, f"unique {name}", [name])
+        needed.add(name)
+    conditions += [bound.equals(name, known[name]) for name in sorted(needed)]
+    ph = Placeholders()
+    request = {
+        "TableName": bound.table.name,
+        "Key": bound.key(key_values),
+        "UpdateExpression": full.render(ph, bound.encode),
+    }
+    actions = [Action("Update", _with_condition(request, bound, conditions, ph))]
+    actions += unique_actions(
+        bound, {n: known[n] for n in unique_changes}, {n: assigned[n] for n in unique_changes}
+    )
+    actions += reference_checks(
+        bound, bounds, {n: v for n, v in assigned.items() if n in bound.entity.references}
+    )
+    return actions
+
+
+def request_of(actions: list[Action], **single: Any) -> tuple[str, dict[str, Any]]:
+    """The operation and request that run these actions (`single` extras apply to a lone action)."""
+    if len(actions) == 1 and actions[0].kind in _SINGLE:
+        return _SINGLE[actions[0].kind], {**actions[0].request, **single}
+    if len(actions) > 100:
+        raise ModelError(f"a transaction holds at most 100 actions, not {len(actions)}")
+    return "TransactWriteItems", {"TransactItems": [{a.kind: a.request} for a in actions]}
+
+
+def execute(transport: Transport, actions: list[Action], **single: Any) -> dict[str, Any]:
+    operation, request = request_of(actions, **single)
+    return transport.call(operation, request)
