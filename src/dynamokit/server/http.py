@@ -339,7 +339,10 @@ class Server:
 
     def _evict_idle(self) -> None:
         """Every worker is busy: close the kept-alive connection idle longest, freeing its worker (RFC 9112 9.5)."""
-        waiting = [c for c in self._open if c.idle_since is not None]
+        deadline = time.monotonic() + 0.5
+        # A worker that has just answered may not be back waiting yet: give it a moment to get there.
+        while not (waiting := [c for c in self._open if c.idle_since is not None]) and time.monotonic() < deadline:
+            time.sleep(0.002)
         if waiting:
             _shutdown(min(waiting, key=lambda c: c.idle_since or 0.0).sock)
 
