@@ -84,8 +84,10 @@ def test_item_size_limit(t: Caller) -> None:
     ("abc", "A value provided cannot be converted into a number"),
 ])
 def test_number_limits(t: Caller, value: str, message: str) -> None:
-    """Rule: numbers have up to 38 significant digits, magnitude 1e-130 to below 1e126."""
-    assert _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": value}}).message == message
+    """Rule: numbers have up to 38 significant digits, magnitude 1e-130 to below 1e126 (single-item writes
+    report attribute-value checks with the "1 validation error detected: " prefix)."""
+    assert _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": value}}).message == \
+        "1 validation error detected: " + message
 
 
 def test_sets_may_not_be_empty_or_have_duplicates(t: Caller) -> None:
@@ -95,7 +97,8 @@ def test_sets_may_not_be_empty_or_have_duplicates(t: Caller) -> None:
     assert error.message == ("1 validation error detected: One or more parameter values were invalid: "
                              "An string set  may not be empty")
     error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "s": {"SS": ["a", "a"]}})
-    assert error.message == "One or more parameter values were invalid: Input collection [a, a] contains duplicates."
+    assert error.message == ("1 validation error detected: One or more parameter values were invalid: "
+                             "Input collection [a, a] contains duplicates.")
     error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "s": {"NS": ["1", "1.0"]}})
     assert "contains duplicates" in error.message
 
@@ -191,15 +194,16 @@ def test_values_without_expression_rejected(t: Caller) -> None:
     """Rule: ExpressionAttributeValues without an expression is a ValidationException."""
     error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}},
                    ExpressionAttributeValues={":v": {"S": "x"}})
-    assert error.message == ("ExpressionAttributeValues can only be specified when using expressions: "
-                             "ConditionExpression is null")
+    assert error.message == ("1 validation error detected: ExpressionAttributeValues can only be specified "
+                             "when using expressions: ConditionExpression is null")
 
 
 def test_unused_value_rejected(t: Caller) -> None:
     """Rule: every ExpressionAttributeValues entry must be used."""
     error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)",
                    ExpressionAttributeValues={":u": {"S": "x"}})
-    assert error.message == "Value provided in ExpressionAttributeValues unused in expressions: keys: {:u}"
+    assert error.message == ("1 validation error detected: Value provided in ExpressionAttributeValues unused "
+                             "in expressions: keys: {:u}")
 
 
 def test_consumed_capacity(t: Caller) -> None:

@@ -68,10 +68,11 @@ def _plan(engine: Engine, specs: dict[str, Any]) -> list[_TableGets]:
     keys_by_table = {name: _get_keys(name, spec) for name, spec in specs.items()}
     if sum(len(keys) for keys in keys_by_table.values()) > MAX_GET_KEYS:
         raise validation("Too many items requested for the BatchGetItem call")
+    exprs_by_table = {name: prepare(spec, "ProjectionExpression") for name, spec in specs.items()}
     plans = []
     for name, spec in specs.items():
         table = engine.table(name)
-        exprs = prepare(spec, "ProjectionExpression")
+        exprs = exprs_by_table[name]
         consistent = spec.get("ConsistentRead", False)
         if not isinstance(consistent, bool):
             raise validation("ConsistentRead must be a boolean")

@@ -16,7 +16,7 @@ from . import expressions as ex
 from .commit import Stored, check_index_keys, commit, load, locate
 from .errors import DynamoDBError, conditional_check_failed, invalid_parameter, validation
 from .requests import Expressions, choice, prepare
-from .values import MAX_ITEM_SIZE, check_item, item_size
+from .values import MAX_ITEM_SIZE, check_item, check_size, item_size
 
 if TYPE_CHECKING:
     from .core import Engine
@@ -106,8 +106,9 @@ def _on_failure(request: dict[str, Any]) -> str:
 def prepare_put(engine: Engine, request: dict[str, Any]) -> Action:
     """Validate a Put: table, condition, item, key and index keys."""
     table = engine.table(request.get("TableName"))
-    exprs = prepare(request, "ConditionExpression")
-    item, size = check_item(request.get("Item"))
+    exprs = _request_check(prepare, request, "ConditionExpression")
+    item, size = _request_check(check_item, request.get("Item"), False)
+    check_size(size)
     key = locate(table, *table.key.of_item(item))
     check_index_keys(table, item)
     return Action("Put", table, key, request, exprs, item, size, _on_failure(request))
@@ -116,7 +117,7 @@ def prepare_put(engine: Engine, request: dict[str, Any]) -> Action:
 def prepare_delete(engine: Engine, request: dict[str, Any]) -> Action:
     """Validate a Delete: table, condition and key."""
     table = engine.table(request.get("TableName"))
-    exprs = prepare(request, "ConditionExpression")
+    exprs = _request_check(prepare, request, "ConditionExpression")
     key = locate(table, *table.key.of_key(request.get("Key")))
     return Action("Delete", table, key, request, exprs, on_failure=_on_failure(request))
 
@@ -124,7 +125,7 @@ def prepare_delete(engine: Engine, request: dict[str, Any]) -> Action:
 def prepare_update(engine: Engine, request: dict[str, Any]) -> Action:
     """Validate an Update: table, expressions, key; key attributes may not be updated."""
     table = engine.table(request.get("TableName"))
-    exprs = prepare(request, "UpdateExpression", "ConditionExpression")
+    exprs = _request_check(prepare, request, "UpdateExpression", "ConditionExpression")
     key = locate(table, *table.key.of_key(request.get("Key")))
     update = exprs.get("UpdateExpression")
     if update is not None:
@@ -180,18 +181,26 @@ def _old_attributes(returns: str, old: Stored | None) -> dict[str, Any]:
     return {"Attributes": old.item} if returns == "ALL_OLD" and old is not None else {}
 
 
-# Single-item writes report these request-level checks as DynamoDB's framework does, with a count prefix
-# (AWS-verified: empty sets in items or values, empty ExpressionAttributeValues, an empty UpdateExpression).
-_FRAMEWORK_CHECKS = ("set  may not be empty", "must not be empty", "The expression can not be empty")
-
-
 def _prepared(prepare_action: Callable[[Engine, dict[str, Any]], Action], engine: Engine,
               request: dict[str, Any]) -> Action:
+    """Prepare a single-item write. Its request-level checks (expressions, names, values, the item's
+    attribute values) answer with DynamoDB's "1 validation error detected: " prefix, as AWS-verified tests
+    show for PutItem, UpdateItem and DeleteItem (reads and transactions answer them without it)."""
     try:
         return prepare_action(engine, request)
     except DynamoDBError as error:
-        if error.code == "ValidationException" and any(c in error.message for c in _FRAMEWORK_CHECKS):
+        if getattr(error, "request_check", False):
             raise validation("1 validation error detected: " + error.message) from None
+        raise
+
+
+def _request_check(check: Callable[..., Any], *args: Any) -> Any:
+    """Run a request-level check, marking its ValidationException as such (see `_prepared`)."""
+    try:
+        return check(*args)
+    except DynamoDBError as error:
+        if error.code == "ValidationException":
+            error.request_check = True  # type: ignore[attr-defined]
         raise
 
 

@@ -51,6 +51,10 @@ def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
                                                      and len(key) > 1)), None)
             if bad is not None:
                 raise validation(f'{kind} contains invalid key: Syntax error; key: "{bad}"')
+    if texts:
+        for given, kind in ((names, "ExpressionAttributeNames"), (values, "ExpressionAttributeValues")):
+            if given == {}:
+                raise validation(f"{kind} must not be empty")
     asts: dict[str, Any] = {p: _PARSERS[p](text, p) for p, text in texts.items()}
     if not asts:
         used = " and ".join(parameters[:2]) if len(parameters) > 1 else (parameters[0] if parameters else "")

@@ -119,8 +119,10 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
     raise DynamoDBError("SerializationException", f"Unknown attribute value type: {kind}")
 
 
-def check_item(item: Any) -> tuple[Item, int]:
-    """Validate a whole item (PutItem's Item): canonical copy and DynamoDB size in bytes."""
+def check_item(item: Any, limit: bool = True) -> tuple[Item, int]:
+    """Validate a whole item (PutItem's Item): canonical copy and DynamoDB size in bytes.
+
+    With `limit`, an item over 400 KB is refused too (see `check_size`)."""
     if not isinstance(item, dict):
         raise DynamoDBError("SerializationException", "Item must be a map of attribute values")
     out: Item = {}
@@ -131,9 +133,14 @@ def check_item(item: Any) -> tuple[Item, int]:
         checked, n = check_value(value)
         out[name] = checked
         size += len(name.encode()) + n
+    if limit:
+        check_size(size)
+    return out, size
+
+
+def check_size(size: int) -> None:
     if size > MAX_ITEM_SIZE:
         raise validation("Item size has exceeded the maximum allowed size")
-    return out, size
 
 
 def item_size(item: Item) -> int:
