@@ -405,3 +405,12 @@ def test_saturated_server_closes_longest_idle_connection(engine: Engine) -> None
         assert second.response()[0] == 200
         for client in (first, second, third):
             client.close()
+
+
+def test_sts_caller_identity(server: Server) -> None:
+    """An SDK pointed at the endpoint for every service can ask STS who it is (the engine's account)."""
+    import boto3
+
+    sts = boto3.client("sts", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="k",
+                       aws_secret_access_key="s")
+    assert sts.get_caller_identity()["Account"] == "123456789012"

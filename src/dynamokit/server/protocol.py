@@ -65,6 +65,8 @@ def respond(status: int, payload: dict[str, Any]) -> tuple[int, list[tuple[str, 
 def handle(backend: Backend, target: str | None, body: bytes,
            content_encoding: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
     """Answer one request: 200 with the result, 400 with DynamoDB's error body, 500 only for our own bugs."""
+    if target is None and body.startswith(b"Action=GetCallerIdentity"):
+        return caller_identity(getattr(backend, "account_id", "123456789012"))
     try:
         operation = operation_of(target)
         result = backend.call(operation, decode_body(body, content_encoding))
@@ -74,3 +76,15 @@ def handle(backend: Backend, target: str | None, body: bytes,
     except Exception:  # a bug of ours: log it, answer as DynamoDB's internal error
         log.exception("internal error answering %s", target)
         return respond(500, DynamoDBError("InternalServerError", "Internal server error", 500).wire())
+
+
+def caller_identity(account_id: str) -> tuple[int, list[tuple[str, str]], bytes]:
+    """STS GetCallerIdentity (query protocol, XML), for SDKs and tools pointed at this endpoint for all
+    services (AWS_ENDPOINT_URL) that ask who they are, e.g. to build ARNs for resource policies."""
+    body = (
+        '<GetCallerIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><GetCallerIdentityResult>'
+        f"<Arn>arn:aws:iam::{account_id}:user/dynamokit</Arn><UserId>AIDADYNAMOKIT</UserId>"
+        f"<Account>{account_id}</Account></GetCallerIdentityResult><ResponseMetadata>"
+        f"<RequestId>{_RUN}{next(_REQUESTS):012X}</RequestId></ResponseMetadata></GetCallerIdentityResponse>"
+    ).encode()
+    return 200, [("Content-Type", "text/xml"), ("Content-Length", str(len(body)))], body
