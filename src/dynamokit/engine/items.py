@@ -190,7 +190,8 @@ def _prepared(prepare_action: Callable[[Engine, dict[str, Any]], Action], engine
         return prepare_action(engine, request)
     except DynamoDBError as error:
         if getattr(error, "request_check", False):
-            raise validation("1 validation error detected: " + error.message) from None
+            message = getattr(error, "value_message", error.message)
+            raise validation("1 validation error detected: " + message) from None
         raise
 
 

@@ -77,8 +77,9 @@ def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
         except DynamoDBError as error:
             if error.code != "ValidationException":
                 raise
-            raise validation(f"ExpressionAttributeValues contains invalid value: {error.message} for key {key}"
-                             ) from None
+            wrapped = validation(f"ExpressionAttributeValues contains invalid value: {error.message} for key {key}")
+            wrapped.value_message = error.message  # type: ignore[attr-defined]  # single-item writes show this
+            raise wrapped from None
     return Expressions(asts, names or {}, checked)
 
 

@@ -142,7 +142,9 @@ def _key_piece(node: Node, kind: str) -> tuple[Path, str, tuple[ValueRef, ...]]:
     else:
         key, operands, operator = node.args[0], node.args[1:], "BEGINS_WITH"  # type: ignore[union-attr]
     if not isinstance(key, Path) or not all(isinstance(o, ValueRef) for o in operands):
-        raise fail(kind, "Key conditions must compare a key attribute with expression attribute values")
+        # AWS-verified wording (moto's test_query_unused_attribute_name) for e.g. `#pk = x`.
+        raise fail(kind, "Invalid condition in KeyConditionExpression: Multiple attribute names used in one "
+                         "condition")
     if len(key.parts) > 1:
         raise fail(kind, "KeyConditionExpressions cannot have conditions on nested attributes")
     return key, operator, operands  # type: ignore[return-value]
