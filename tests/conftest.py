@@ -76,6 +76,13 @@ def ddb(request: pytest.FixtureRequest, engine: Engine) -> Caller:
     return Caller("http", shared, http_client(url))
 
 
+def expect_error(ddb: Caller, operation: str, **request: Any) -> DynamoDBError:
+    """The DynamoDBError that `operation` answers (failing the test if it succeeds)."""
+    with pytest.raises(DynamoDBError) as caught:
+        ddb(operation, **request)
+    return caught.value
+
+
 def create(ddb: Caller, name: str = "tbl", hash_key: str = "pk", range_key: str | None = None,
            hash_type: str = "S", range_type: str = "S", index_types: dict[str, str] | None = None,
            **extra: Any) -> dict[str, Any]:

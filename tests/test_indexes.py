@@ -8,13 +8,8 @@ import pytest
 
 from dynamokit import DynamoDBError, Engine
 
-from .conftest import Caller, create
+from .conftest import Caller, create, expect_error
 
-
-def _error(ddb: Caller, operation: str, **request: Any) -> DynamoDBError:
-    with pytest.raises(DynamoDBError) as caught:
-        ddb(operation, **request)
-    return caught.value
 
 
 @pytest.fixture
@@ -66,7 +61,7 @@ def test_index_paging_carries_table_and_index_keys(t: Caller) -> None:
 
 def test_consistent_read_rejected_on_gsi(t: Caller) -> None:
     """Rule: GSIs are eventually consistent; ConsistentRead=true on a GSI is a ValidationException."""
-    error = _error(t, "Query", TableName="idx", IndexName="by_owner", ConsistentRead=True,
+    error = expect_error(t, "Query", TableName="idx", IndexName="by_owner", ConsistentRead=True,
                    KeyConditionExpression="#o = :o", ExpressionAttributeNames={"#o": "owner"},
                    ExpressionAttributeValues={":o": {"S": "alice"}})
     assert error.message == "Consistent reads are not supported on global secondary indexes"
@@ -74,7 +69,7 @@ def test_consistent_read_rejected_on_gsi(t: Caller) -> None:
 
 def test_index_key_type_checked_on_write(t: Caller) -> None:
     """Rule: an index key attribute of the wrong type fails the base-table write."""
-    error = _error(t, "PutItem", TableName="idx", Item={"pk": {"S": "p"}, "sk": {"S": "x"}, "created": {"S": "no"},
+    error = expect_error(t, "PutItem", TableName="idx", Item={"pk": {"S": "p"}, "sk": {"S": "x"}, "created": {"S": "no"},
                                                         "owner": {"S": "a"}})
     assert error.message == ("One or more parameter values were invalid: Type mismatch for Index Key created "
                              "Expected: N Actual: S IndexName: by_owner")
@@ -158,7 +153,7 @@ def test_delete_gsi(t: Caller) -> None:
     """UpdateTable can delete a GSI; its entries go with it."""
     out = t("UpdateTable", TableName="idx", GlobalSecondaryIndexUpdates=[{"Delete": {"IndexName": "by_owner"}}])
     assert "GlobalSecondaryIndexes" not in out["TableDescription"]
-    assert _error(t, "Query", TableName="idx", IndexName="by_owner", KeyConditionExpression="#o = :o",
+    assert expect_error(t, "Query", TableName="idx", IndexName="by_owner", KeyConditionExpression="#o = :o",
                   ExpressionAttributeNames={"#o": "owner"},
                   ExpressionAttributeValues={":o": {"S": "a"}}).code == "ValidationException"
 
@@ -203,10 +198,10 @@ def test_multi_attribute_gsi_query(multi: Caller, condition: str, values: dict[s
 def test_multi_attribute_gsi_rules(multi: Caller) -> None:
     """Rule: a skipped sort attribute or a range operator before the last given one is a ValidationException."""
     base = {"TableName": "multi", "IndexName": "by_team", "ExpressionAttributeNames": {"#r": "region"}}
-    error = _error(multi, "Query", KeyConditionExpression="#r = :r AND team = :t AND score > :n",
+    error = expect_error(multi, "Query", KeyConditionExpression="#r = :r AND team = :t AND score > :n",
                    ExpressionAttributeValues={":r": {"S": "eu"}, ":t": {"S": "red"}, ":n": {"N": "1"}}, **base)
     assert "level" in error.message
-    error = _error(multi, "Query", KeyConditionExpression="#r = :r AND score > :n",
+    error = expect_error(multi, "Query", KeyConditionExpression="#r = :r AND score > :n",
                    ExpressionAttributeValues={":r": {"S": "eu"}, ":n": {"N": "1"}}, **base)
     assert "team" in error.message
     table = multi("DescribeTable", TableName="multi")["Table"]

@@ -6,15 +6,9 @@ from typing import Any
 
 import pytest
 
-from dynamokit import DynamoDBError
 
-from .conftest import Caller, create
+from .conftest import Caller, create, expect_error
 
-
-def _error(ddb: Caller, operation: str, **request: Any) -> DynamoDBError:
-    with pytest.raises(DynamoDBError) as caught:
-        ddb(operation, **request)
-    return caught.value
 
 
 @pytest.fixture
@@ -42,21 +36,21 @@ def test_get_missing_item_has_no_item(t: Caller) -> None:
 def test_key_must_match_schema(t: Caller) -> None:
     """Rule: a Key with missing, extra or mistyped attributes: 'The provided key element does not match the schema'."""
     for key in ({"pk": {"N": "1"}}, {"pk": {"S": "a"}, "x": {"S": "b"}}, {"other": {"S": "a"}}):
-        error = _error(t, "GetItem", TableName="tbl", Key=key)
+        error = expect_error(t, "GetItem", TableName="tbl", Key=key)
         assert error.message == "The provided key element does not match the schema"
 
 
 def test_put_missing_key_and_wrong_key_type(t: Caller) -> None:
     """Rule: an item must carry its key attributes with the declared types."""
-    assert _error(t, "PutItem", TableName="tbl", Item={"x": {"S": "a"}}).message == \
+    assert expect_error(t, "PutItem", TableName="tbl", Item={"x": {"S": "a"}}).message == \
         "One or more parameter values were invalid: Missing the key pk in the item"
-    assert _error(t, "PutItem", TableName="tbl", Item={"pk": {"N": "1"}}).message == \
+    assert expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"N": "1"}}).message == \
         "One or more parameter values were invalid: Type mismatch for key pk expected: S actual: N"
 
 
 def test_empty_string_key_rejected(t: Caller) -> None:
     """Rule: empty S/B are allowed in non-key attributes but never in key attributes."""
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": ""}})
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": ""}})
     assert error.message == ("One or more parameter values are not valid. The AttributeValue for a key attribute "
                              "cannot contain an empty string value. Key: pk")
 
@@ -65,15 +59,15 @@ def test_key_size_limits(ddb: Caller) -> None:
     """Rule: hash keys are at most 2048 bytes and range keys at most 1024 bytes."""
     create(ddb, "keys", range_key="sk")
     ddb("PutItem", TableName="keys", Item={"pk": {"S": "a" * 2048}, "sk": {"S": "b" * 1024}})
-    assert "2048" in _error(ddb, "PutItem", TableName="keys", Item={"pk": {"S": "a" * 2049}, "sk": {"S": "b"}}).message
-    assert "1024" in _error(ddb, "PutItem", TableName="keys", Item={"pk": {"S": "a"}, "sk": {"S": "b" * 1025}}).message
+    assert "2048" in expect_error(ddb, "PutItem", TableName="keys", Item={"pk": {"S": "a" * 2049}, "sk": {"S": "b"}}).message
+    assert "1024" in expect_error(ddb, "PutItem", TableName="keys", Item={"pk": {"S": "a"}, "sk": {"S": "b" * 1025}}).message
 
 
 def test_item_size_limit(t: Caller) -> None:
     """Rule: items are at most 400 KB by DynamoDB's size rules (name bytes + value bytes)."""
     # "pk" + "a" + "v" = 4 bytes, so a value of 400 KB - 4 bytes makes exactly 400 KB.
     t("PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"S": "x" * (400 * 1024 - 4)}})
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"S": "x" * (400 * 1024 - 3)}})
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"S": "x" * (400 * 1024 - 3)}})
     assert error.message == "Item size has exceeded the maximum allowed size"
 
 
@@ -86,20 +80,20 @@ def test_item_size_limit(t: Caller) -> None:
 def test_number_limits(t: Caller, value: str, message: str) -> None:
     """Rule: numbers have up to 38 significant digits, magnitude 1e-130 to below 1e126 (single-item writes
     report attribute-value checks with the "1 validation error detected: " prefix)."""
-    assert _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": value}}).message == \
+    assert expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "n": {"N": value}}).message == \
         "1 validation error detected: " + message
 
 
 def test_sets_may_not_be_empty_or_have_duplicates(t: Caller) -> None:
     """Rule: sets are non-empty and duplicate-free."""
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "s": {"SS": []}})
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "s": {"SS": []}})
     # AWS-verified (moto's test_put_item_empty_set): single-item writes prefix this check with a count.
     assert error.message == ("1 validation error detected: One or more parameter values were invalid: "
                              "An string set  may not be empty")
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "s": {"SS": ["a", "a"]}})
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "s": {"SS": ["a", "a"]}})
     assert error.message == ("1 validation error detected: One or more parameter values were invalid: "
                              "Input collection [a, a] contains duplicates.")
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "s": {"NS": ["1", "1.0"]}})
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "s": {"NS": ["1", "1.0"]}})
     assert "contains duplicates" in error.message
 
 
@@ -108,7 +102,7 @@ def test_nesting_limit(t: Caller) -> None:
     value: dict[str, Any] = {"S": "leaf"}
     for _ in range(33):
         value = {"L": [value]}
-    assert _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "deep": value}).code == "ValidationException"
+    assert expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "deep": value}).code == "ValidationException"
 
 
 def test_put_return_values(t: Caller) -> None:
@@ -117,14 +111,14 @@ def test_put_return_values(t: Caller) -> None:
                                  ReturnValues="ALL_OLD")
     out = t("PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"N": "2"}}, ReturnValues="ALL_OLD")
     assert out["Attributes"] == {"pk": {"S": "a"}, "v": {"N": "1"}}
-    assert _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}}, ReturnValues="ALL_NEW").code == \
+    assert expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}}, ReturnValues="ALL_NEW").code == \
         "ValidationException"
 
 
 def test_conditional_put(t: Caller) -> None:
     """Rule: a failed condition answers ConditionalCheckFailedException and writes nothing."""
     t("PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"N": "1"}}, ConditionExpression="attribute_not_exists(pk)")
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"N": "2"}},
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"N": "2"}},
                    ConditionExpression="attribute_not_exists(pk)")
     assert error.code == "ConditionalCheckFailedException"
     assert error.message == "The conditional request failed"
@@ -134,7 +128,7 @@ def test_conditional_put(t: Caller) -> None:
 def test_condition_failure_returns_old_item(t: Caller) -> None:
     """Rule: ReturnValuesOnConditionCheckFailure=ALL_OLD puts the current item in the error."""
     t("PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"N": "1"}})
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}}, ConditionExpression="v = :two",
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}}, ConditionExpression="v = :two",
                    ExpressionAttributeValues={":two": {"N": "2"}}, ReturnValuesOnConditionCheckFailure="ALL_OLD")
     assert error.extra["Item"] == {"pk": {"S": "a"}, "v": {"N": "1"}}
 
@@ -165,7 +159,7 @@ def test_update_creates_missing_item(t: Caller) -> None:
 
 def test_update_cannot_change_key(t: Caller) -> None:
     """Rule: updating a key attribute is a ValidationException naming it."""
-    error = _error(t, "UpdateItem", TableName="tbl", Key={"pk": {"S": "a"}}, UpdateExpression="SET pk = :v",
+    error = expect_error(t, "UpdateItem", TableName="tbl", Key={"pk": {"S": "a"}}, UpdateExpression="SET pk = :v",
                    ExpressionAttributeValues={":v": {"S": "b"}})
     assert error.message == ("One or more parameter values were invalid: Cannot update attribute pk. "
                              "This attribute is part of the key")
@@ -174,7 +168,7 @@ def test_update_cannot_change_key(t: Caller) -> None:
 def test_delete_item_return_and_condition(t: Caller) -> None:
     """Rule: DeleteItem returns ALL_OLD, honours conditions; deleting a missing item is not an error."""
     t("PutItem", TableName="tbl", Item={"pk": {"S": "a"}, "v": {"N": "1"}})
-    assert _error(t, "DeleteItem", TableName="tbl", Key={"pk": {"S": "a"}}, ConditionExpression="v = :v",
+    assert expect_error(t, "DeleteItem", TableName="tbl", Key={"pk": {"S": "a"}}, ConditionExpression="v = :v",
                   ExpressionAttributeValues={":v": {"N": "9"}}).code == "ConditionalCheckFailedException"
     out = t("DeleteItem", TableName="tbl", Key={"pk": {"S": "a"}}, ReturnValues="ALL_OLD")
     assert out["Attributes"] == {"pk": {"S": "a"}, "v": {"N": "1"}}
@@ -192,7 +186,7 @@ def test_projection_expression_on_get(t: Caller) -> None:
 
 def test_values_without_expression_rejected(t: Caller) -> None:
     """Rule: ExpressionAttributeValues without an expression is a ValidationException."""
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}},
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}},
                    ExpressionAttributeValues={":v": {"S": "x"}})
     assert error.message == ("1 validation error detected: ExpressionAttributeValues can only be specified "
                              "when using expressions: ConditionExpression is null")
@@ -200,7 +194,7 @@ def test_values_without_expression_rejected(t: Caller) -> None:
 
 def test_unused_value_rejected(t: Caller) -> None:
     """Rule: every ExpressionAttributeValues entry must be used."""
-    error = _error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)",
+    error = expect_error(t, "PutItem", TableName="tbl", Item={"pk": {"S": "a"}}, ConditionExpression="attribute_not_exists(pk)",
                    ExpressionAttributeValues={":u": {"S": "x"}})
     assert error.message == ("1 validation error detected: Value provided in ExpressionAttributeValues unused "
                              "in expressions: keys: {:u}")

@@ -2,19 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
 
 import pytest
 
-from dynamokit import DynamoDBError
 
-from .conftest import Caller, create
+from .conftest import Caller, create, expect_error
 
-
-def _error(ddb: Caller, operation: str, **request: Any) -> DynamoDBError:
-    with pytest.raises(DynamoDBError) as caught:
-        ddb(operation, **request)
-    return caught.value
 
 
 @pytest.fixture
@@ -36,7 +29,7 @@ def test_expected_value_exists_and_operators(t: Caller) -> None:
     """Rule: Expected with Value/Exists and ComparisonOperator conditions guard writes like ConditionExpression."""
     key = {"pk": {"S": "p"}, "sk": {"N": "1"}}
     t("PutItem", TableName="leg", Item={**key, "v": {"S": "w"}}, Expected={"v": {"Value": {"S": "v1"}}})
-    assert _error(t, "PutItem", TableName="leg", Item=key, Expected={"v": {"Exists": False}}).code == \
+    assert expect_error(t, "PutItem", TableName="leg", Item=key, Expected={"v": {"Exists": False}}).code == \
         "ConditionalCheckFailedException"
     t("DeleteItem", TableName="leg", Key=key, Expected={"v": {"ComparisonOperator": "NOT_NULL"}})
     assert "Item" not in t("GetItem", TableName="leg", Key=key)
@@ -79,7 +72,7 @@ def test_attribute_updates(t: Caller) -> None:
 
 def test_mixing_legacy_and_expressions_is_rejected(t: Caller) -> None:
     """Rule: legacy and expression parameters cannot be mixed in one request."""
-    error = _error(t, "GetItem", TableName="leg", Key={"pk": {"S": "p"}, "sk": {"N": "1"}}, AttributesToGet=["v"],
+    error = expect_error(t, "GetItem", TableName="leg", Key={"pk": {"S": "p"}, "sk": {"N": "1"}}, AttributesToGet=["v"],
                    ProjectionExpression="v")
     assert error.message == ("Can not use both expression and non-expression parameters in the same request: "
                              "Non-expression parameters: {AttributesToGet} Expression parameters: "

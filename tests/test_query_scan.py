@@ -6,15 +6,9 @@ from typing import Any
 
 import pytest
 
-from dynamokit import DynamoDBError
 
-from .conftest import Caller, create
+from .conftest import Caller, create, expect_error
 
-
-def _error(ddb: Caller, operation: str, **request: Any) -> DynamoDBError:
-    with pytest.raises(DynamoDBError) as caught:
-        ddb(operation, **request)
-    return caught.value
 
 
 @pytest.fixture
@@ -106,7 +100,7 @@ def test_select_count(q: Caller) -> None:
 
 def test_query_missing_hash_key(q: Caller) -> None:
     """Rule: a key condition without the partition key: 'Query condition missed key schema element: pk'."""
-    error = _error(q, "Query", TableName="qry", KeyConditionExpression="sk = :s",
+    error = expect_error(q, "Query", TableName="qry", KeyConditionExpression="sk = :s",
                    ExpressionAttributeValues={":s": {"N": "1"}})
     assert error.message == "Query condition missed key schema element: pk"
 
@@ -148,7 +142,7 @@ def test_parallel_scan_segments_partition_the_table(q: Caller) -> None:
         out = q("Scan", TableName="qry", Segment=segment, TotalSegments=4)
         seen += [(i["pk"]["S"], int(i["sk"]["N"])) for i in out["Items"]]
     assert len(seen) == 25 and len(set(seen)) == 25
-    error = _error(q, "Scan", TableName="qry", Segment=4, TotalSegments=4)
+    error = expect_error(q, "Scan", TableName="qry", Segment=4, TotalSegments=4)
     assert error.code == "ValidationException"
 
 

@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from dynamokit import DynamoDBError
 
-from .conftest import Caller, create
+from .conftest import Caller, create, expect_error
 
-
-def _error(ddb: Caller, operation: str, **request: object) -> DynamoDBError:
-    with pytest.raises(DynamoDBError) as caught:
-        ddb(operation, **request)
-    return caught.value
 
 
 def test_create_describe_list_delete(ddb: Caller) -> None:
@@ -33,7 +27,7 @@ def test_create_describe_list_delete(ddb: Caller) -> None:
 def test_existing_table_name_is_resource_in_use(ddb: Caller) -> None:
     """Rule: creating an existing table answers ResourceInUseException 'Table already exists: T'."""
     create(ddb, "dup")
-    error = _error(ddb, "CreateTable", TableName="dup", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    error = expect_error(ddb, "CreateTable", TableName="dup", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                    BillingMode="PAY_PER_REQUEST")
     assert error.code == "ResourceInUseException"
@@ -42,16 +36,16 @@ def test_existing_table_name_is_resource_in_use(ddb: Caller) -> None:
 
 def test_missing_table_is_resource_not_found(ddb: Caller) -> None:
     """Rule: DescribeTable of a missing table: 'Requested resource not found: Table: T not found'."""
-    error = _error(ddb, "DescribeTable", TableName="nope")
+    error = expect_error(ddb, "DescribeTable", TableName="nope")
     assert error.code == "ResourceNotFoundException"
     assert error.message == "Requested resource not found: Table: nope not found"
-    assert _error(ddb, "GetItem", TableName="nope", Key={"pk": {"S": "a"}}).message == \
+    assert expect_error(ddb, "GetItem", TableName="nope", Key={"pk": {"S": "a"}}).message == \
         "Requested resource not found"
 
 
 def test_pay_per_request_rejects_throughput(ddb: Caller) -> None:
     """Rule: PAY_PER_REQUEST with ProvisionedThroughput is a ValidationException."""
-    error = _error(ddb, "CreateTable", TableName="ppr", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    error = expect_error(ddb, "CreateTable", TableName="ppr", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                    BillingMode="PAY_PER_REQUEST",
                    ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
@@ -61,7 +55,7 @@ def test_pay_per_request_rejects_throughput(ddb: Caller) -> None:
 
 def test_provisioned_requires_throughput(ddb: Caller) -> None:
     """Rule: PROVISIONED billing needs both capacity values."""
-    error = _error(ddb, "CreateTable", TableName="prov", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    error = expect_error(ddb, "CreateTable", TableName="prov", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
     assert error.message == ("One or more parameter values were invalid: ReadCapacityUnits and "
                              "WriteCapacityUnits must both be specified when BillingMode is PROVISIONED")
@@ -72,7 +66,7 @@ def test_table_name_constraints(ddb: Caller, name: str) -> None:
     """Rule: table names are 3-255 characters of [a-zA-Z0-9_.-]."""
     if ddb.way != "native" and len(name) < 3:
         pytest.skip("boto3 checks the minimum length itself")
-    error = _error(ddb, "CreateTable", TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+    error = expect_error(ddb, "CreateTable", TableName=name, KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
                    BillingMode="PAY_PER_REQUEST")
     assert error.code == "ValidationException"
@@ -81,12 +75,12 @@ def test_table_name_constraints(ddb: Caller, name: str) -> None:
 
 def test_attribute_definitions_must_match_keys(ddb: Caller) -> None:
     """Rule: every key attribute is defined, and every definition is used by a key."""
-    error = _error(ddb, "CreateTable", TableName="defs", KeySchema=[{"AttributeName": "user", "KeyType": "HASH"}],
+    error = expect_error(ddb, "CreateTable", TableName="defs", KeySchema=[{"AttributeName": "user", "KeyType": "HASH"}],
                    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
                    BillingMode="PAY_PER_REQUEST")
     assert error.message == ("One or more parameter values were invalid: Some index key attributes are not "
                              "defined in AttributeDefinitions. Keys: [user], AttributeDefinitions: [id]")
-    error = _error(ddb, "CreateTable", TableName="defs", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+    error = expect_error(ddb, "CreateTable", TableName="defs", KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
                    AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"},
                                          {"AttributeName": "x", "AttributeType": "S"}],
                    BillingMode="PAY_PER_REQUEST")
@@ -96,7 +90,7 @@ def test_attribute_definitions_must_match_keys(ddb: Caller) -> None:
 
 def test_key_type_enum(ddb: Caller) -> None:
     """Rule: KeyType must be HASH or RANGE, reported with the member path."""
-    error = _error(ddb, "CreateTable", TableName="ktab", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
+    error = expect_error(ddb, "CreateTable", TableName="ktab", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"},
                                                                   {"AttributeName": "sk", "KeyType": "SORT"}],
                    AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
                                          {"AttributeName": "sk", "AttributeType": "S"}],
