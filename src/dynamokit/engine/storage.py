@@ -133,7 +133,7 @@ class Storage:
 class _Held:
     """A thread's connection, closed when the thread's local storage is dropped."""
 
-    __slots__ = ("conn", "__weakref__")
+    __slots__ = ("__weakref__", "conn")
 
     def __init__(self, conn: sqlite3.Connection) -> None:
         self.conn = conn

@@ -27,6 +27,7 @@ from .table import GSI, Table
 from .transport import BotoTransport, Transport
 
 __all__ = [
+    "GSI",
     "App",
     "Attr",
     "Backoff",
@@ -34,7 +35,6 @@ __all__ = [
     "Collection",
     "Condition",
     "Entity",
-    "GSI",
     "Index",
     "IntegrityError",
     "Keys",

@@ -146,10 +146,10 @@ class Operand:
     def render(self, ph: Placeholders) -> str:
         raise NotImplementedError
 
-    def __eq__(self, other: Any) -> Condition:  # type: ignore[override]
+    def __eq__(self, other: object) -> Condition:  # type: ignore[override]
         return _Compare(self, "=", other)
 
-    def __ne__(self, other: Any) -> Condition:  # type: ignore[override]
+    def __ne__(self, other: object) -> Condition:  # type: ignore[override]
         return _Compare(self, "<>", other)
 
     def __lt__(self, other: Any) -> Condition:

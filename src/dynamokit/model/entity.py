@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, ClassVar, Literal, TypeVar
+from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel
 
@@ -69,6 +69,6 @@ class Entity(BaseModel):
         return item
 
     @classmethod
-    def from_item(cls: type[E], item: Mapping[str, Any]) -> E:
+    def from_item(cls, item: Mapping[str, Any]) -> Self:
         """Rebuild an entity from an item (derived keys and the type marker are skipped)."""
         return cls.model_validate(from_item(item, cls.field_names))

@@ -29,7 +29,7 @@ def encode_part(value: Any, width: int = 0) -> str:
     if isinstance(value, dt.datetime):
         moment: dt.datetime = value
         if moment.tzinfo is not None:
-            moment = moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
+            moment = moment.astimezone(dt.UTC).replace(tzinfo=None)
         return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     return str(value) if not isinstance(value, dt.date) else value.isoformat()
 
@@ -65,7 +65,7 @@ class Template:
             raise ModelError(f"key template {self.text!r} repeats a field")
         object.__setattr__(self, "parts", tuple(parts))
         object.__setattr__(self, "fields", names)
-        object.__setattr__(self, "_pattern", re.compile(regex + r"\Z", re.S))
+        object.__setattr__(self, "_pattern", re.compile(regex + r"\Z", re.DOTALL))
 
     def render(self, values: Mapping[str, Any]) -> str | None:
         """The key text, or None when an input is missing or None (the item leaves a sparse index)."""

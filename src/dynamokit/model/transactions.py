@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from .builders import Condition, Update
 from .entity import Entity
@@ -84,7 +84,7 @@ class Transaction:
             self.app.transport.call("TransactWriteItems", self.params())
         return self.entities
 
-    def __enter__(self) -> Transaction:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(

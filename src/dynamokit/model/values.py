@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import enum
+import math
 import uuid
 from collections.abc import Container, Mapping
 from decimal import Decimal
@@ -16,9 +17,9 @@ AttributeValue = dict[str, Any]
 Item = dict[str, AttributeValue]
 
 
-def _number(value: int | float | Decimal) -> str:
+def _number(value: float | Decimal) -> str:
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise ValueError(f"DynamoDB numbers cannot be {value}")
         return repr(value)
     return str(value)

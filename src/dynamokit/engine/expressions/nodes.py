@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 # A path element: a literal attribute name, a `#name` placeholder (kept with its `#`), or a list index.
 Part = str | int
