@@ -111,6 +111,9 @@ class _Page:
         self.last: dict[str, Any] | None = None
 
     def run(self, rows: Iterator[tuple[int, bytes]]) -> None:
+        if self.select == "COUNT" and self.filter is None and self.projected is None:
+            self._count(rows)
+            return
         limit = self.limit
         item: dict[str, Any] | None = None
         for size, raw in rows:
@@ -130,6 +133,17 @@ class _Page:
             if (limit is not None and self.scanned >= limit) or self.bytes >= PAGE_BYTES:
                 self.last = self._key_of(raw)
                 break
+
+    def _count(self, rows: Iterator[tuple[int, bytes]]) -> None:
+        """Select=COUNT without a filter: the same paging, without parsing any item."""
+        limit = self.limit
+        for size, raw in rows:
+            self.scanned += 1
+            self.bytes += size
+            if (limit is not None and self.scanned >= limit) or self.bytes >= PAGE_BYTES:
+                self.last = self._key_of(raw)
+                break
+        self.count = self.scanned
 
     def _key_of(self, raw: bytes) -> dict[str, Any]:
         full = orjson.loads(raw)
