@@ -10,6 +10,7 @@ import threading
 import click
 
 from . import __version__
+from .demo.cli import demo
 from .engine import Engine
 from .model.cli import model as model_cli
 from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
@@ -109,6 +110,7 @@ def stop_on_signals() -> threading.Event:
     return stop
 
 
+main.add_command(demo)
 main.add_command(model_cli)
 
 if __name__ == "__main__":
