@@ -206,3 +206,25 @@ def test_multi_attribute_gsi_rules(multi: Caller) -> None:
     assert "team" in error.message
     table = multi("DescribeTable", TableName="multi")["Table"]
     assert len(table["GlobalSecondaryIndexes"][0]["KeySchema"]) == 4
+
+
+def test_write_validated_before_an_index_appeared_still_indexes(tmp_path: Any) -> None:
+    """A write validated against the catalog before another process added a GSI is re-validated inside its
+    transaction, so the new index never misses it (no stale or missing index entry)."""
+    from dynamokit.engine import items
+
+    path = str(tmp_path / "race.db")
+    with Engine(path) as first, Engine(path) as second:
+        first.call("CreateTable", {"TableName": "race", "BillingMode": "PAY_PER_REQUEST",
+                                   "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
+                                   "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]})
+        action = items.prepare_put(first, {"TableName": "race", "Item": {"pk": {"S": "a"}, "g": {"S": "x"}}})
+        second.call("UpdateTable", {
+            "TableName": "race", "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],
+            "GlobalSecondaryIndexUpdates": [{"Create": {"IndexName": "by_g", "Projection": {"ProjectionType": "ALL"},
+                                                        "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}]}}]})
+        second.wait_for_backfills(timeout=60)
+        items.run(first, action)
+        out = second.call("Query", {"TableName": "race", "IndexName": "by_g", "KeyConditionExpression": "g = :g",
+                                    "ExpressionAttributeValues": {":g": {"S": "x"}}})
+        assert [i["pk"]["S"] for i in out["Items"]] == ["a"]

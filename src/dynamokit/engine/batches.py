@@ -145,6 +145,8 @@ def batch_write_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     actions = _write_actions(engine, _request_items(request))
     used = PerTable(is_write=True)
     with engine.storage.write() as conn:
+        if not engine.is_current(conn, *(action.table for action in actions)):
+            actions = _write_actions(engine, _request_items(request))
         for action in actions:
             old = load(conn, action.table, action.key)
             action.apply(engine, conn, old, action.change(old), used.of(action.table))

@@ -140,10 +140,12 @@ class Engine:
             self._tables = tables
             self._catalog_version = version
 
-    def is_current(self, conn: Any, table: Table) -> bool:
-        """Whether `table` still describes the catalog as seen inside the caller's transaction."""
+    def is_current(self, conn: Any, *tables: Table) -> bool:
+        """Whether `tables` still describe the catalog as seen inside the caller's write transaction (a
+        request validated against an older catalog, e.g. before a new index or stream, is validated again)."""
         row = conn.execute("SELECT value FROM counters WHERE name = 'catalog'").fetchone()
-        return (row[0] if row else 0) == table.catalog_version
+        version = row[0] if row else 0
+        return all(table.catalog_version == version for table in tables)
 
     def catalog_changed(self, conn: Any) -> None:
         """Mark the catalog changed (inside the write transaction that changed it)."""

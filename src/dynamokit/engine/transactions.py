@@ -175,6 +175,8 @@ def transact_write_items(engine: Engine, request: dict[str, Any]) -> dict[str, A
     digest = _digest(request) if token is not None else b""
     writes = PerTable(is_write=True)
     with engine.storage.write() as conn:
+        if not engine.is_current(conn, *(action.table for action in actions)):
+            actions = _prepare_writes(engine, request)
         now = engine.clock()
         if token is not None and _already_applied(conn, token, digest, now):
             reads = PerTable(is_write=False)
