@@ -351,3 +351,19 @@ def test_tenant_policy_with_prefixed_keys_and_indexes(engine: Engine) -> None:
     index_query = {"TableName": "apps", "IndexName": "by_gpk", "KeyConditionExpression": "gpk = :g"}
     authorize(principal, "Query", {**index_query, "ExpressionAttributeValues": {":g": {"S": "t1#x"}}}, engine)
     denied(principal, engine, "Query", {**index_query, "ExpressionAttributeValues": {":g": {"S": "t2#x"}}})
+
+
+def test_partiql_actions(db: Engine) -> None:
+    """PartiQL statements are authorized as dynamodb:PartiQLSelect/Insert/Update/Delete on their table or index,
+    statement by statement in batches and transactions; LeadingKeys conditions fail closed for them."""
+    reader = user(policy(allow("dynamodb:PartiQLSelect", [TABLE_ARN, f"{TABLE_ARN}/index/*"])))
+    authorize(reader, "ExecuteStatement", {"Statement": "SELECT * FROM tbl WHERE pk = 'alice'"}, db)
+    authorize(reader, "ExecuteStatement", {"Statement": 'SELECT * FROM "tbl"."by_owner" WHERE owner = \'a\''}, db)
+    assert "dynamodb:PartiQLInsert" in denied(reader, db, "ExecuteStatement", {
+        "Statement": "INSERT INTO tbl VALUE {'pk': 'x', 'sk': '1'}"})
+    assert "dynamodb:PartiQLDelete" in denied(reader, db, "BatchExecuteStatement", {"Statements": [
+        {"Statement": "SELECT * FROM tbl WHERE pk = 'alice'"},
+        {"Statement": "DELETE FROM tbl WHERE pk = 'alice' AND sk = '1'"}]})
+    tenant = user(policy(allow("dynamodb:PartiQL*", TABLE_ARN,
+                               **{"ForAllValues:StringEquals": {"dynamodb:LeadingKeys": ["alice"]}})))
+    denied(tenant, db, "ExecuteStatement", {"Statement": "SELECT * FROM tbl WHERE pk = 'alice'"})

@@ -35,6 +35,9 @@ from typing import TYPE_CHECKING, Any
 
 from ..engine import expressions as ex
 from ..engine.errors import DynamoDBError
+from ..engine.partiql.parser import parse as partiql_parse
+from ..engine.partiql.syntax import Exists as PartiQLExists
+from ..engine.partiql.syntax import Select as PartiQLSelect
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -327,6 +330,23 @@ class _Scope:
         value = _scalar(key.get(name))  # type: ignore[call-overload]
         return _UNKNOWN if value is _UNKNOWN else (value,)
 
+    def partiql(self, body: Any) -> None:
+        """A PartiQL statement: dynamodb:PartiQLSelect/Insert/Update/Delete on its table (or index). Its
+        leading keys are not worked out, so a LeadingKeys condition fails closed for PartiQL."""
+        parsed = _known(lambda: partiql_parse(body["Statement"], body.get("Parameters") or []))
+        if parsed is _UNKNOWN:
+            self.add("PartiQLSelect", "*")
+            return
+        if isinstance(parsed, PartiQLExists):
+            parsed = parsed.select
+        if isinstance(parsed, PartiQLSelect):
+            resource = self.table_arn(parsed.source.table)
+            if parsed.source.index is not None and resource != "*":
+                resource += "/index/" + parsed.source.index
+            self.add("PartiQLSelect", resource, LeadingKeys=_UNKNOWN)
+            return
+        self.add("PartiQL" + type(parsed).__name__, self.table_arn(parsed.table), LeadingKeys=_UNKNOWN)
+
     def item(self, action: str, body: Any, enclosing: str | None = None) -> None:
         """One single-item access: GetItem, PutItem, UpdateItem, DeleteItem, ConditionCheckItem."""
         body = body if isinstance(body, dict) else {}
@@ -460,6 +480,9 @@ def accesses(engine: Engine, operation: str, request: dict[str, Any]) -> list[Ac
             for kind, body in entry.items() if isinstance(entry, dict) else ():
                 if kind in kinds:
                     scope.item(kinds[kind], body, enclosing=operation)
+    elif operation in ("ExecuteStatement", "BatchExecuteStatement", "ExecuteTransaction"):
+        for statement in _statements(operation, request):
+            scope.partiql(statement)
     elif operation in _BY_TABLE_NAME:
         scope.add(operation, scope.table_arn(request.get("TableName")))
     elif operation in _BY_RESOURCE_ARN:
@@ -475,6 +498,14 @@ def accesses(engine: Engine, operation: str, request: dict[str, Any]) -> list[Ac
     if not scope.accesses:
         scope.add(operation, "*")
     return scope.accesses
+
+
+def _statements(operation: str, request: dict[str, Any]) -> list[Any]:
+    """The statement bodies ({"Statement", "Parameters"}) of a PartiQL request."""
+    if operation == "ExecuteStatement":
+        return [request]
+    listed = request.get("Statements" if operation == "BatchExecuteStatement" else "TransactStatements")
+    return [body for body in listed if isinstance(body, dict)] if isinstance(listed, list) else []
 
 
 def _mapping(value: Any) -> Iterable[tuple[Any, Any]]:
