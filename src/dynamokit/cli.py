@@ -13,6 +13,7 @@ from . import __version__
 from .demo.cli import demo
 from .engine import Engine
 from .model.cli import model as model_cli
+from .streams.cli import streams as streams_cli
 from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
 from .server.http import Server
 from .server.protocol import Backend
@@ -112,6 +113,7 @@ def stop_on_signals() -> threading.Event:
 
 main.add_command(demo)
 main.add_command(model_cli)
+main.add_command(streams_cli, "streams")
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,64 @@
+"""`dynamokit streams run module:processor`: the local event-source runner from the command line."""
+
+from __future__ import annotations
+
+import importlib
+import threading
+
+import click
+
+from ..engine import Engine
+from .runner import LocalRunner
+
+
+def load(target: str) -> object:
+    """The object named by `module:attribute`."""
+    module, _, attribute = target.partition(":")
+    if not attribute:
+        raise click.BadParameter("expected module:attribute", param_hint="TARGET")
+    try:
+        return getattr(importlib.import_module(module), attribute)
+    except (ImportError, AttributeError) as error:
+        raise click.BadParameter(str(error), param_hint="TARGET") from None
+
+
+@click.group()
+def streams() -> None:
+    """The streams runtime: run stream handlers locally."""
+
+
+@streams.command()
+@click.argument("target")
+@click.option("--db", "db_path", required=True, help="SQLite database file of the engine.")
+@click.option("--table", required=True, help="Table whose stream feeds the handler.")
+@click.option("--name", help="Runner name (checkpoints are kept per name).")
+@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000))
+@click.option("--batching-window", default=0.0, show_default=True, type=click.FloatRange(0, 300))
+@click.option("--max-retries", default=-1, show_default=True, type=click.IntRange(-1, 10_000))
+@click.option("--bisect/--no-bisect", default=False, show_default=True)
+@click.option("--max-record-age", default=-1.0, show_default=True, type=float)
+@click.option("--starting-position", default="TRIM_HORIZON", show_default=True,
+              type=click.Choice(["TRIM_HORIZON", "LATEST"]))
+@click.option("--on-failure-table", help="Table that receives records given up on.")
+@click.option("--every", default=5.0, show_default=True, help="Seconds between progress lines.")
+def run(target: str, db_path: str, table: str, name: str | None, batch_size: int, batching_window: float,
+        max_retries: int, bisect: bool, max_record_age: float, starting_position: str,
+        on_failure_table: str | None, every: float) -> None:
+    """Feed TABLE's stream to TARGET (module:processor, a StreamProcessor or a Lambda handler) until
+    interrupted, printing a progress line (throughput, lag, watermark)."""
+    handler = load(target)
+    with Engine(db_path) as engine:
+        runner = LocalRunner(engine, table, handler, batch_size=batch_size,  # type: ignore[arg-type]
+                             batching_window=batching_window, max_retries=max_retries,
+                             bisect_on_error=bisect, max_record_age=max_record_age,
+                             starting_position=starting_position,  # type: ignore[arg-type]
+                             on_failure_table=on_failure_table, name=name).start()
+        halt = threading.Event()
+        try:
+            while not halt.wait(every):
+                click.echo(runner.metrics.line())
+        except KeyboardInterrupt:
+            pass
+        finally:
+            runner.stop()
+            click.echo(runner.metrics.line())

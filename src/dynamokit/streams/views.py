@@ -1,0 +1,224 @@
+"""View writers: version-guarded idempotent upserts and tombstones, counters exact under redelivery,
+multi-item view updates in one transaction, and a read-your-writes helper."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, Self
+
+import orjson
+
+from ..engine.errors import DynamoDBError
+from ..model import Transport
+from ..model.values import Item, from_item, to_av, to_item
+
+Version = int | Decimal
+_WIDTH = 64  # digits of a stored version: sequence numbers have up to 40 (DynamoDB) or 56 (Kinesis)
+_GUARD = "attribute_not_exists(#v) OR #v < :v"
+APPLIED = "~applied#"  # key prefix of the items recording which events a counter has absorbed
+
+
+@dataclass(frozen=True)
+class _Op:
+    """One view change: one write (version-guarded), or a counter's event marker plus its increment."""
+
+    items: tuple[dict[str, Any], ...]
+
+
+def encode_version(version: Version) -> str:
+    """A version as text whose order is numeric order (zero-padded; sequence numbers overflow DynamoDB N)."""
+    whole = int(version)
+    if whole < 0 or len(str(whole)) > _WIDTH:
+        raise ValueError(f"versions must be non-negative with at most {_WIDTH} digits: {version}")
+    fraction = Decimal(version) - whole
+    return f"{whole:0{_WIDTH}d}" + (str(fraction)[1:] if fraction else "")
+
+
+def decode_version(text: str) -> Version:
+    return Decimal(text) if "." in text else int(text)
+
+
+class View:
+    """A read view in table `table_name` (any key schema). Items carry `version_attribute` (text, see
+    `encode_version`); a write with a version not above the stored one is a no-op, so duplicates and late
+    deliveries are harmless. Deletes leave tombstones (`deleted_attribute`), so a late upsert cannot
+    resurrect the item."""
+
+    def __init__(self, transport: Transport, table_name: str, *, version_attribute: str = "_version",
+                 deleted_attribute: str = "_deleted") -> None:
+        self.transport, self.table_name = transport, table_name
+        self.version_attribute, self.deleted_attribute = version_attribute, deleted_attribute
+        schema = transport.call("DescribeTable", {"TableName": table_name})["Table"]["KeySchema"]
+        self.key_names = tuple(k["AttributeName"] for k in schema)
+
+    # -- single writes -------------------------------------------------------------------------------------
+    def upsert(self, key: Mapping[str, Any], attributes: Mapping[str, Any], version: Version) -> bool:
+        """Replace the item with `attributes` unless it holds `version` or newer; True when written."""
+        return self._run(self._put(key, dict(attributes), version))
+
+    def delete(self, key: Mapping[str, Any], version: Version) -> bool:
+        """Tombstone the item unless it holds `version` or newer; True when written."""
+        return self._run(self._put(key, {self.deleted_attribute: True}, version))
+
+    def add(self, key: Mapping[str, Any], counter_attribute: str, delta: int | Decimal, event_id: str) -> bool:
+        """Add `delta` to a counter once per `event_id` (a redelivered event adds nothing); True when added."""
+        return self._run(self._add(key, counter_attribute, delta, event_id))
+
+    def transaction(self) -> ViewTransaction:
+        """`with view.transaction() as tx: tx.upsert(...); tx.add(...)`: all applied in one transaction
+        (stale or already-applied parts are dropped, the rest is applied)."""
+        return ViewTransaction(self)
+
+    # -- reads ---------------------------------------------------------------------------------------------
+    def get(self, key: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The live item (plain values, with its version), or None when absent or tombstoned."""
+        item = self._item(key)
+        return None if item is None or self.deleted_attribute in item else self._plain(item)
+
+    def version(self, key: Mapping[str, Any], attribute: str | None = None) -> Version | None:
+        """The item's version (or the value of `attribute`), tombstones included; None when absent."""
+        item = self._item(key)
+        if item is None or (attribute or self.version_attribute) not in item:
+            return None
+        value = self._plain(item)[attribute or self.version_attribute]
+        return value if isinstance(value, (int, Decimal)) else None
+
+    def items(self) -> Iterator[dict[str, Any]]:
+        """Every live item (plain values), skipping tombstones and counter event markers (a Scan)."""
+        request: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
+        while True:
+            page = self.transport.call("Scan", request)
+            for item in page["Items"]:
+                first = item[self.key_names[0]]
+                if self.deleted_attribute not in item and not str(first.get("S", "")).startswith(APPLIED):
+                    yield self._plain(item)
+            if "LastEvaluatedKey" not in page:
+                return
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def _plain(self, item: Item) -> dict[str, Any]:
+        plain = from_item(item)
+        stored = plain.get(self.version_attribute)
+        if isinstance(stored, str):
+            plain[self.version_attribute] = decode_version(stored)
+        return plain
+
+    def _item(self, key: Mapping[str, Any]) -> Item | None:
+        found: Item | None = self.transport.call("GetItem", {
+            "TableName": self.table_name, "Key": to_item(key), "ConsistentRead": True}).get("Item")
+        return found
+
+    # -- building and running ------------------------------------------------------------------------------
+    def _put(self, key: Mapping[str, Any], attributes: dict[str, Any], version: Version) -> _Op:
+        stamp = {"S": encode_version(version)}
+        item = {**to_item(attributes), **to_item(key), self.version_attribute: stamp}
+        return _Op(({"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": _GUARD,
+                             "ExpressionAttributeNames": {"#v": self.version_attribute},
+                             "ExpressionAttributeValues": {":v": stamp}}},))
+
+    def _add(self, key: Mapping[str, Any], counter: str, delta: int | Decimal, event_id: str) -> _Op:
+        wire = to_item(key)
+        marker = APPLIED + orjson.dumps([event_id, counter, sorted(wire.items())]).decode()
+        marker_item = {name: {"S": marker} for name in self.key_names}
+        return _Op((
+            {"Put": {"TableName": self.table_name, "Item": marker_item,
+                     "ConditionExpression": "attribute_not_exists(#k)",
+                     "ExpressionAttributeNames": {"#k": self.key_names[0]}}},
+            {"Update": {"TableName": self.table_name, "Key": wire, "UpdateExpression": "ADD #c :d",
+                        "ExpressionAttributeNames": {"#c": counter},
+                        "ExpressionAttributeValues": {":d": to_av(delta)}}},
+        ))
+
+    def _run(self, op: _Op) -> bool:
+        if len(op.items) == 1:
+            try:
+                self.transport.call("PutItem", op.items[0]["Put"])
+                return True
+            except DynamoDBError as error:
+                if error.code == "ConditionalCheckFailedException":
+                    return False
+                raise
+        return bool(transact(self.transport, [op]))
+
+
+def transact(transport: Transport, ops: list[_Op]) -> list[_Op]:
+    """Apply ops in one TransactWriteItems; ops whose condition fails (stale, already applied) are dropped
+    and the rest retried. Returns the ops applied."""
+    while ops:
+        items = [item for op in ops for item in op.items]
+        try:
+            transport.call("TransactWriteItems", {"TransactItems": items})
+            return ops
+        except DynamoDBError as error:
+            reasons = error.extra.get("CancellationReasons")
+            if error.code != "TransactionCanceledException" or not reasons:
+                raise
+            codes = iter(r.get("Code", "None") for r in reasons)
+            verdicts = [[next(codes) for _ in op.items] for op in ops]
+            if any(c not in ("None", "ConditionalCheckFailed") for v in verdicts for c in v):
+                raise
+            ops = [op for op, v in zip(ops, verdicts, strict=True) if "ConditionalCheckFailed" not in v]
+    return ops
+
+
+class ViewTransaction:
+    """Collects view writes (possibly to several Views on one transport) and applies them together."""
+
+    def __init__(self, view: View) -> None:
+        self.view = view
+        self.ops: list[_Op] = []
+
+    def upsert(self, key: Mapping[str, Any], attributes: Mapping[str, Any], version: Version,
+               view: View | None = None) -> None:
+        self.ops.append((view or self.view)._put(key, dict(attributes), version))
+
+    def delete(self, key: Mapping[str, Any], version: Version, view: View | None = None) -> None:
+        target = view or self.view
+        self.ops.append(target._put(key, {target.deleted_attribute: True}, version))
+
+    def add(self, key: Mapping[str, Any], counter_attribute: str, delta: int | Decimal, event_id: str,
+            view: View | None = None) -> None:
+        self.ops.append((view or self.view)._add(key, counter_attribute, delta, event_id))
+
+    def commit(self) -> int:
+        """Apply what was collected (at most 100 items in DynamoDB); returns how many ops took effect."""
+        ops, self.ops = self.ops, []
+        return len(transact(self.view.transport, ops)) if ops else 0
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: object, *rest: object) -> None:
+        if kind is None:
+            self.commit()
+
+
+@dataclass(frozen=True)
+class FreshRead:
+    """The result of `wait_for_version`: the item, and whether the view (not the base table) answered."""
+
+    item: Any
+    from_view: bool
+
+
+def wait_for_version(view: View, key: Mapping[str, Any], version: Version, timeout: float,
+                     fallback: Callable[[], Any] | None = None, *, attribute: str | None = None) -> FreshRead:
+    """Read-your-writes: wait (bounded by `timeout` seconds) until the view item holds `version` or newer
+    (of the view version, or of `attribute`, e.g. the entity's own version field), then read it; past the
+    timeout answer from `fallback()` (a consistent read of the base table) or raise TimeoutError."""
+    deadline = time.monotonic() + timeout
+    pause = 0.001
+    while True:
+        current = view.version(key, attribute)
+        if current is not None and current >= version:
+            return FreshRead(view.get(key), True)
+        left = deadline - time.monotonic()
+        if left <= 0:
+            if fallback is None:
+                raise TimeoutError(f"view {view.table_name} has not reached version {version} for {dict(key)}")
+            return FreshRead(fallback(), False)
+        time.sleep(min(pause, left))
+        pause = min(pause * 2, 0.05)

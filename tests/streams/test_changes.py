@@ -1,0 +1,58 @@
+"""Typed change decoding: kinds, TTL expiry, routing by the entity marker, unknown items, record shapes."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+from dynamokit.streams import decode
+from dynamokit.streams.changes import epoch_seconds
+
+from .blog import Comment, Post, blog
+
+EVENTS = Path(__file__).parent / "events"
+RECORDS = json.loads((EVENTS / "dynamodb.json").read_text())["Records"]
+
+
+def test_kinds_and_entities() -> None:
+    changes = [decode(r, blog) for r in RECORDS]
+    assert [(c.kind, c.entity_type) for c in changes] == [
+        ("insert", "post"), ("insert", "comment"), ("update", "post"), ("insert", "post"),
+        ("insert", "comment"), ("delete", "comment"), ("delete", "post")]
+    update = changes[2]
+    assert isinstance(update.old, Post) and isinstance(update.new, Post)
+    assert (update.old.title, update.new.title) == ("Hello streams", "Hello again, streams")
+    assert update.keys == {"pk": "POST#p1", "sk": "POST#p1"} and update.table == "blog"
+    assert update.version == int(update.sequence_number or 0) and update.created_at == 1795000001
+    assert isinstance(changes[5].old, Comment) and changes[5].new is None
+
+
+def test_ttl_deletions_are_expiries() -> None:
+    record = copy.deepcopy(RECORDS[-1])
+    record["userIdentity"] = {"type": "Service", "principalId": "dynamodb.amazonaws.com"}
+    assert decode(record, blog).kind == "expire"
+    record["userIdentity"] = {"Type": "Service", "PrincipalId": "dynamodb.amazonaws.com"}  # GetRecords shape
+    assert decode(record, blog).kind == "expire"
+
+
+def test_unknown_and_raw_items() -> None:
+    record = copy.deepcopy(RECORDS[0])
+    record["dynamodb"]["NewImage"]["_type"] = {"S": "_unique"}
+    unknown = decode(record, blog)
+    assert not unknown.known and unknown.entity_type == "_unique" and unknown.new["post_id"] == "p1"
+    raw = decode(RECORDS[0])
+    assert raw.known and raw.entity_type == "post" and raw.new["title"] == "Hello streams"
+
+
+def test_kinesis_and_sqs_shapes_decode_alike() -> None:
+    for source in ("kinesis", "sqs"):
+        records = json.loads((EVENTS / f"{source}.json").read_text())["Records"]
+        changes = [decode(r, blog) for r in records]
+        assert [(c.kind, c.entity_type, c.keys) for c in changes] == [
+            (c.kind, c.entity_type, c.keys) for c in (decode(r, blog) for r in RECORDS)]
+        assert all(isinstance(c.item, (Post, Comment)) for c in changes)
+
+
+def test_creation_times_in_any_unit() -> None:
+    assert epoch_seconds(1795000000) == epoch_seconds(1795000000000) == epoch_seconds(1795000000000000)
