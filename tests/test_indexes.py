@@ -228,3 +228,18 @@ def test_write_validated_before_an_index_appeared_still_indexes(tmp_path: Any) -
         out = second.call("Query", {"TableName": "race", "IndexName": "by_g", "KeyConditionExpression": "g = :g",
                                     "ExpressionAttributeValues": {":g": {"S": "x"}}})
         assert [i["pk"]["S"] for i in out["Items"]] == ["a"]
+
+
+def test_item_collection_metrics(t: Caller) -> None:
+    """Rule: ReturnItemCollectionMetrics=SIZE on a table with LSIs returns the item collection's key and a size
+    estimate range in GB, for single writes, batch writes and transactions."""
+    item = {"pk": {"S": "p"}, "sk": {"S": "new"}, "rank": {"N": "1"}}
+    out = t("PutItem", TableName="idx", Item=item, ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"] == {"ItemCollectionKey": {"pk": {"S": "p"}}, "SizeEstimateRangeGB": [0.0, 1.0]}
+    out = t("BatchWriteItem", RequestItems={"idx": [{"DeleteRequest": {"Key": {"pk": {"S": "p"}, "sk": {"S": "new"}}}}]},
+            ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"]["idx"][0]["ItemCollectionKey"] == {"pk": {"S": "p"}}
+    out = t("TransactWriteItems", TransactItems=[{"Put": {"TableName": "idx", "Item": item}}],
+            ReturnItemCollectionMetrics="SIZE")
+    assert out["ItemCollectionMetrics"]["idx"][0]["SizeEstimateRangeGB"] == [0.0, 1.0]
+    assert "ItemCollectionMetrics" not in t("PutItem", TableName="idx", Item=item)

@@ -14,7 +14,7 @@ from . import capacity
 from .capacity import PerTable
 from .commit import load, locate
 from .errors import validation
-from .items import Action, Key, prepare_delete, prepare_put, project
+from .items import Action, Key, collection_metrics, prepare_delete, prepare_put, project
 from .requests import Expressions, choice, prepare
 
 if TYPE_CHECKING:
@@ -150,7 +150,21 @@ def batch_write_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
         for action in actions:
             old = load(conn, action.table, action.key)
             action.apply(engine, conn, old, action.change(old), used.of(action.table))
-    return used.finish(engine, request, {"UnprocessedItems": {}})
+    out: dict[str, Any] = {"UnprocessedItems": {}}
+    metrics = collection_metrics_by_table(engine, request, actions)
+    if metrics:
+        out["ItemCollectionMetrics"] = metrics
+    return used.finish(engine, request, out)
+
+
+def collection_metrics_by_table(engine: Engine, request: dict[str, Any],
+                                actions: list[Action]) -> dict[str, list[dict[str, Any]]]:
+    """ItemCollectionMetrics per table for the writes of a batch or transaction (tables with LSIs)."""
+    out: dict[str, list[dict[str, Any]]] = {}
+    for action in actions:
+        if action.kind != "ConditionCheck" and capacity.wants_collection_metrics(request, action.table):
+            out.setdefault(action.table.name, []).append(collection_metrics(engine, action))
+    return out
 
 
 OPERATIONS: dict[str, Operation] = {

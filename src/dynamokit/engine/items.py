@@ -177,6 +177,21 @@ def _with_capacity(out: dict[str, Any], request: dict[str, Any], table: Table,
     return out
 
 
+def _finish(engine: Engine, out: dict[str, Any], request: dict[str, Any], action: Action,
+            consumed: capacity.Consumed) -> dict[str, Any]:
+    """Add ConsumedCapacity and ItemCollectionMetrics as the write request asks."""
+    if capacity.wants_collection_metrics(request, action.table):
+        out["ItemCollectionMetrics"] = collection_metrics(engine, action)
+    return _with_capacity(out, request, action.table, consumed)
+
+
+def collection_metrics(engine: Engine, action: Action) -> dict[str, Any]:
+    """The ItemCollectionMetrics of the item collection `action` wrote to."""
+    source = action.item if action.kind == "Put" else action.request["Key"]
+    assert source is not None
+    return capacity.item_collection_metrics(engine, action.table, action.key, source[action.table.key.hash.name])
+
+
 def _old_attributes(returns: str, old: Stored | None) -> dict[str, Any]:
     return {"Attributes": old.item} if returns == "ALL_OLD" and old is not None else {}
 
@@ -209,14 +224,14 @@ def put_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     returns = choice(request, "ReturnValues", _PUT_RETURNS, "NONE")
     action = _prepared(prepare_put, engine, request)
     old, _, consumed = run(engine, action)
-    return _with_capacity(_old_attributes(returns, old), request, action.table, consumed)
+    return _finish(engine, _old_attributes(returns, old), request, action, consumed)
 
 
 def delete_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     returns = choice(request, "ReturnValues", _PUT_RETURNS, "NONE")
     action = _prepared(prepare_delete, engine, request)
     old, _, consumed = run(engine, action)
-    return _with_capacity(_old_attributes(returns, old), request, action.table, consumed)
+    return _finish(engine, _old_attributes(returns, old), request, action, consumed)
 
 
 def update_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
@@ -232,7 +247,7 @@ def update_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
         attributes = ex.project_paths(updated, change.paths) if updated is not None else None
         if attributes:
             out["Attributes"] = attributes
-    return _with_capacity(out, request, action.table, consumed)
+    return _finish(engine, out, request, action, consumed)
 
 
 def get_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:

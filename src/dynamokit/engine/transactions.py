@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from . import capacity
+from .batches import collection_metrics_by_table
 from .capacity import PerTable
 from .commit import Stored, load, locate
 from .errors import DynamoDBError, validation
@@ -185,7 +186,8 @@ def transact_write_items(engine: Engine, request: dict[str, Any]) -> dict[str, A
         _apply(engine, conn, actions, writes)
         if token is not None:
             _remember(conn, token, digest, now)
-    return writes.finish(engine, request, {})
+    metrics = collection_metrics_by_table(engine, request, actions)
+    return writes.finish(engine, request, {"ItemCollectionMetrics": metrics} if metrics else {})
 
 
 # -- TransactGetItems -------------------------------------------------------------------------------------
