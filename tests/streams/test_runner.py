@@ -139,3 +139,27 @@ def test_settings_are_validated(engine: Engine) -> None:
         LocalRunner(engine, "src", Recorder(), batch_size=0)
     with pytest.raises(ValueError):
         LocalRunner(engine, "views", Recorder())  # no stream
+
+
+def test_runner_reused_after_a_crash_mid_batch_loses_nothing(engine: Engine) -> None:
+    """A crash escaping a batch must not skip it: the same runner, run again, re-reads from its checkpoint."""
+    from dynamokit.streams.faults import Crash
+
+    for i in range(12):
+        put(engine, f"k{i:02d}", n=i)
+    handled: list[str] = []
+    crashes = [True]
+
+    def handler(event: dict[str, Any], context: Any) -> Any:
+        keys = [r["dynamodb"]["Keys"]["pk"]["S"] for r in event["Records"]]
+        if "k05" in keys and crashes:
+            crashes.pop()
+            raise Crash("process died mid-batch")
+        handled.extend(keys)
+        return {"batchItemFailures": []}
+
+    runner = LocalRunner(engine, "src", handler, batch_size=4)
+    with pytest.raises(Crash):
+        runner.run_until_caught_up(5)
+    runner.run_until_caught_up(5)
+    assert sorted(set(handled)) == [f"k{i:02d}" for i in range(12)]

@@ -258,7 +258,12 @@ class LocalRunner:
                 return True
             return False
         batch, shard.buffer = shard.buffer, []
-        self._deliver(shard, batch, deadline)
+        try:
+            self._deliver(shard, batch, deadline)
+        except BaseException:
+            # Whatever escapes (a crash, a timeout) must not skip the batch: read again from the checkpoint.
+            shard.iterator, shard.ended = None, False
+            raise
         return True
 
     # -- delivering ----------------------------------------------------------------------------------------
