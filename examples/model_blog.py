@@ -44,7 +44,7 @@ def main() -> None:
     with Engine() as engine:
         blog.use(engine)
         create_tables(blog)
-        now = dt.datetime.now(dt.timezone.utc)
+        now = dt.datetime.now(dt.UTC)
         post: Post = blog.put(Post(post_id="p1", author="ann", title="Hello", created=now), create=True).run()
         blog.put(Comment(post_id="p1", comment_id="c1", body="Nice")).run()
         updated: Post = blog.update(Post, post_id="p1").set(author="bob").add(views=1).run()  # gsi1 rewritten

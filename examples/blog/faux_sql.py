@@ -111,7 +111,8 @@ class FauxSqlBlog:
     name = "faux_sql"
     guarantees = (
         "Every write checks its references in the same transaction; deleting a post deletes its comments "
-        "and likes in one transaction (all or nothing). Restrict checks run just before the delete."
+        "and likes in one transaction (all or nothing). Restrict and cascade rules are checked in that same "
+        "transaction through reference counts."
     )
 
     def __init__(self, transport: Transport) -> None:

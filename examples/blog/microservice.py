@@ -1,50 +1,40 @@
 """Pattern 4, true microservice: a write-side table whose stream feeds a reader service.
 
-The posts service owns `ms_posts` (single-table, stream on). The reader service follows that stream and
-keeps purpose-built views in its own table — a post page with its comment count, an author feed, the top
-posts — each answered by one GetItem, plus full-text search (FTS5) and analytics (DuckDB). Views are
-rebuilt per batch from the latest state of what changed and written with a version guard (the stream
-sequence number), so replays and retries are harmless. Reads lag writes by the view lag.
+The posts service owns `ms_posts` (single-table, stream on) and keeps only what its own writes need. The
+reader service is a `dynamokit.streams.StreamProcessor` (deployable to Lambda as is) fed by a `LocalRunner`
+(Lambda's event source mapping, locally). Its handlers keep purpose-built views in its own table
+`ms_views` with `View` — a post page with its exact comment count, author feeds and top posts (sparse GSIs
+over the post cards), comments per day (exact counters), each one Query — plus full-text search
+(`FtsSink`, SQLite FTS5) and analytics (`DuckDBSink`). View writes are version-guarded by the stream
+sequence number and counters count each stream event once, so redelivered or retried batches change
+nothing. The reader never reads the posts service's table; reads lag writes by the view lag.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import os
-import time
 from typing import Any
 
-from pydantic import BaseModel
-
-from dynamokit import DynamoDBError, Engine
-from dynamokit.model import (
-    GSI,
-    App,
-    Collection,
-    Entity,
-    Index,
-    Keys,
-    Options,
-    Pattern,
-    Table,
-    Transport,
-    attr,
-)
+from dynamokit import Engine
+from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, Options, Pattern, Table, Transport
 from dynamokit.model.schema import create_tables
+from dynamokit.model.values import from_item
+from dynamokit.streams import Change, DuckDBSink, FtsSink, LocalRunner, StreamProcessor, View
+from dynamokit.streams.metrics import Metrics
 
 from . import data
 from .api import FEED_SIZE, CommentView, PostPage, ProgressFn, Remnants
-from .sinks import Analytics, SearchIndex
-from .tail import Tail
+
+POSTS_TABLE, VIEWS_TABLE = "ms_posts", "ms_views"
 
 
 # -- the posts service: the write side -------------------------------------------------------------------
 class Author(Entity):
     author_id: str
     name: str
-    updated_at: dt.datetime | None = None
     keys = Keys(pk="AUTHOR#{author_id}", sk="AUTHOR")
-    options = Options(name="author", updated="updated_at")  # views measure their lag from updated_at
+    options = Options(name="author")
 
 
 class Post(Entity):
@@ -56,14 +46,8 @@ class Post(Entity):
     tags: frozenset[str] = frozenset()
     created: dt.datetime
     likes: int = 0
-    updated_at: dt.datetime | None = None
-    keys = Keys(
-        pk="POST#{post_id}",
-        sk="POST",
-        by_author=Index("gsi1", pk="AUTHOR#{author_id}", sk="POST#{created}"),
-        by_likes=Index("gsi2", pk="TOP", sk="{likes:8}#{post_id}"),
-    )
-    options = Options(name="post", updated="updated_at")
+    keys = Keys(pk="POST#{post_id}", sk="POST")
+    options = Options(name="post")
 
 
 class Comment(Entity):
@@ -74,192 +58,202 @@ class Comment(Entity):
     body: str
     created: dt.datetime
     day: str
-    updated_at: dt.datetime | None = None
     keys = Keys(pk="POST#{post_id}", sk="COMMENT#{created}#{comment_id}")
-    options = Options(name="comment", updated="updated_at")
+    options = Options(name="comment")
 
 
 class Like(Entity):
     post_id: str
     user_id: str
     created: dt.datetime
-    updated_at: dt.datetime | None = None
     keys = Keys(pk="POST#{post_id}", sk="LIKE#{user_id}")
-    options = Options(name="like", updated="updated_at")
+    options = Options(name="like")
 
 
-POSTS_BY_AUTHOR = Pattern("posts_by_author", Post, by=("author_id",))
-TOP_POSTS = Pattern("top_posts", Post, by=(), key="by_likes")
 POST_ITEMS = Collection("post_items", {"post": Post, "comments": list[Comment], "likes": list[Like]})
 
 
-def posts_app(table: str = "ms_posts") -> App:
+def posts_app(table: str = POSTS_TABLE) -> App:
+    """The write model: no secondary indexes, every read the blog serves comes from the reader's views."""
     return App(
-        Table(
-            table,
-            [Author, Post, Comment, Like],
-            indexes=[GSI("gsi1"), GSI("gsi2")],
-            stream="NEW_AND_OLD_IMAGES",
-        ),
-        patterns=[POSTS_BY_AUTHOR, TOP_POSTS],
-        collections=[POST_ITEMS],
+        Table(table, [Author, Post, Comment, Like], stream="NEW_AND_OLD_IMAGES"), collections=[POST_ITEMS]
     )
 
 
-# -- the reader service: views ---------------------------------------------------------------------------
-class CommentLine(BaseModel):
+# -- the reader service: its own table of views ----------------------------------------------------------
+class PostCard(Entity):
+    """A live post as pages, feeds and the top list show it (a tombstone once the post is deleted, which
+    carries no GSI keys, so deleted posts drop out of the feeds by themselves)."""
+
+    post_id: str
+    author_id: str
+    author_name: str
+    title: str
+    tags: frozenset[str] = frozenset()
+    created: dt.datetime
+    likes: int
+    keys = Keys(
+        pk="POST#{post_id}",
+        sk="POST",
+        by_author=Index("gsi1", pk="FEED#{author_id}", sk="POST#{created}"),
+        by_likes=Index("gsi2", pk="TOP", sk="{likes:8}#{post_id}"),
+    )
+    options = Options(name="post_card")
+
+
+class CommentLine(Entity):
+    """A comment on its post's page, in the post's partition of the view table."""
+
+    post_id: str
     comment_id: str
     author_name: str
     body: str
+    created: dt.datetime
+    keys = Keys(pk="POST#{post_id}", sk="COMMENT#{created}#{comment_id}")
+    options = Options(name="comment_line")
 
 
-class PostView(Entity):
-    post_id: str
-    title: str
-    author_name: str
-    likes: int
-    tags: frozenset[str] = frozenset()
-    comment_count: int
-    comments: list[CommentLine]
-    seq: int
-    keys = Keys(pk="POST#{post_id}")
+FEED = Pattern("feed", PostCard, by=("author_id",))
+TOP = Pattern("top", PostCard, by=(), key="by_likes")
+COUNTER = "comments"  # the counter attribute of the comment-count and comments-per-day items
 
 
-class FeedView(Entity):
-    author_id: str
-    posts: list[str]
-    seq: int
-    keys = Keys(pk="FEED#{author_id}")
+def views_app(table: str = VIEWS_TABLE) -> App:
+    return App(
+        Table(table, [PostCard, CommentLine], indexes=[GSI("gsi1"), GSI("gsi2")]), patterns=[FEED, TOP]
+    )
 
 
-class TopView(Entity):
-    posts: list[str]
-    seq: int
-    keys = Keys(pk="TOP")
+def post_count_key(post_id: str) -> dict[str, str]:
+    """The exact comment count of a post: next to its card, so the post page is one Query."""
+    return {"pk": f"POST#{post_id}", "sk": "COUNT"}
 
 
-def views_app(table: str = "ms_views") -> App:
-    return App(Table(table, [PostView, FeedView, TopView], sk=None))
+def day_count_key(day: str) -> dict[str, str]:
+    """The number of comments written on a day (ISO date); the days of a range are one Query."""
+    return {"pk": "STATS", "sk": f"DAY#{day}"}
 
 
 class Reader:
-    """Turns batches of posts-service changes into views, search documents and analytics rows."""
+    """The reader service's stream handlers: a StreamProcessor over the posts service's changes whose
+    handlers write the views (View), the search index (FtsSink) and the analytics rows (DuckDBSink)."""
 
-    def __init__(self, posts: App, views: App, search: SearchIndex, analytics: Analytics) -> None:
-        self.posts, self.views, self.search, self.analytics = posts, views, search, analytics
-        self.lags: list[float] = []  # seconds from a write to its views being written
+    def __init__(self, transport: Transport, search: FtsSink, analytics: DuckDBSink) -> None:
+        self.views = views_app().use(transport)
+        self.view = View(transport, VIEWS_TABLE)
+        self.search, self.analytics = search, analytics
+        self.processor = StreamProcessor(posts_app(), ordering="per_key")
+        self.processor.on(Post)(self.post_changed)
+        self.processor.on(Comment)(self.comment_changed)
+        for entity in (Post, Comment):  # what the analysts ask about (after the views: only applied changes)
+            self.processor.on(entity)(self._collect)
+        self._applied: list[Change[Any]] = []
 
-    def handle(self, records: list[dict[str, Any]]) -> None:
-        seq = max(int(r["dynamodb"]["SequenceNumber"]) for r in records)
-        dirty_posts: set[str] = set()
-        dirty_authors: set[str] = set()
-        docs: dict[str, str] = {}
-        gone: set[str] = set()
-        comments: dict[str, tuple[str, str, str] | None] = {}
-        written: list[dt.datetime] = []
-        for record in records:
-            new, old = record["dynamodb"].get("NewImage"), record["dynamodb"].get("OldImage")
-            image = new or old
-            kind = image["_type"]["S"]
-            if kind == "post":
-                post = Post.from_item(image)
-                dirty_posts.add(post.post_id)
-                dirty_authors.add(post.author_id)
-                if new:
-                    docs[post.post_id] = f"{post.title} {post.body}"
-                else:
-                    gone.add(post.post_id)
-            elif kind == "comment":
-                comment = Comment.from_item(image)
-                dirty_posts.add(comment.post_id)
-                comments[comment.comment_id] = (
-                    (comment.comment_id, comment.post_id, comment.day) if new else None
-                )
-            if new and "updated_at" in new:
-                written.append(dt.datetime.fromisoformat(new["updated_at"]["S"]))
-        for post_id in dirty_posts:
-            self._post_view(post_id, seq)
-        for author_id in dirty_authors:
-            feed = self.posts.query(POSTS_BY_AUTHOR, author_id=author_id).reverse().limit(FEED_SIZE).all()
-            self._put(FeedView(author_id=author_id, posts=[p.post_id for p in feed], seq=seq))
-        if dirty_authors:
-            top = self.posts.query(TOP_POSTS).reverse().limit(FEED_SIZE).all()
-            self._put(TopView(posts=[p.post_id for p in top], seq=seq))
-        self.search.index({k: v for k, v in docs.items() if k not in gone})
-        self.search.delete(gone)
-        self.analytics.upsert(row for row in comments.values() if row is not None)
-        self.analytics.delete(key for key, row in comments.items() if row is None)
-        now = dt.datetime.now(dt.UTC)
-        self.lags += [(now - moment).total_seconds() for moment in written]
+    def _collect(self, change: Change[Any]) -> None:
+        self._applied.append(change)  # every change the handlers applied, for the batch's analytics rows
 
-    def _post_view(self, post_id: str, seq: int) -> None:
-        items = self.posts.collection("post_items", post_id=post_id).run()
-        post: Post | None = items["post"]
-        if post is None:
-            self.views.delete(PostView, post_id=post_id).run()
+    def lambda_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+        """What the event source mapping invokes: the processor, then one DuckDB transaction for the changes
+        it applied (a failure there fails the batch; the retry finds the views already written)."""
+        self._applied = []
+        response = self.processor.lambda_handler(event, context)
+        self.analytics.write(self._applied)
+        return response
+
+    def _split(self, entity: Entity) -> tuple[dict[str, Any], dict[str, Any]]:
+        """A view entity as View takes it: its primary key, and its attributes (GSI keys included)."""
+        item = from_item(self.views.bound(type(entity)).item(entity))
+        return {"pk": item.pop("pk"), "sk": item.pop("sk")}, item
+
+    def post_changed(self, change: Change[Post]) -> None:
+        post = change.item
+        assert post is not None
+        if change.new is None:  # deleted (or expired): tombstones, so a late upsert cannot bring it back
+            self.view.delete({"pk": f"POST#{post.post_id}", "sk": "POST"}, change.version)
+            self.search.delete(post.post_id, change.version)
             return
-        lines = [
-            CommentLine(comment_id=c.comment_id, author_name=c.author_name, body=c.body)
-            for c in items["comments"]
-        ]
-        self._put(
-            PostView(
-                post_id=post_id,
-                title=post.title,
-                author_name=post.author_name,
-                likes=post.likes,
-                tags=post.tags,
-                comment_count=len(lines),
-                comments=lines,
-                seq=seq,
-            )
-        )
+        card = PostCard(**post.model_dump(include=set(PostCard.model_fields)))
+        self.view.upsert(*self._split(card), change.version)
+        self.search.index(post.post_id, {"title": post.title, "body": post.body}, change.version)
 
-    def _put(self, view: PostView | FeedView | TopView) -> None:
-        """Write a view unless a newer one is already there (replays and retries are no-ops)."""
-        try:
-            self.views.put(view, condition=attr("seq").not_exists() | (attr("seq") < view.seq)).run()
-        except DynamoDBError as error:
-            if error.code != "ConditionalCheckFailedException":
-                raise
+    def comment_changed(self, change: Change[Comment]) -> None:
+        comment = change.item
+        assert comment is not None
+        key, attributes = self._split(
+            CommentLine(**comment.model_dump(include=set(CommentLine.model_fields)))
+        )
+        delta = {"insert": 1, "update": 0}.get(change.kind, -1)
+        with self.view.transaction() as tx:  # the line and both counters, all or nothing
+            if change.new is None:
+                tx.delete(key, change.version)
+            else:
+                tx.upsert(key, attributes, change.version)
+            if delta:
+                tx.add(post_count_key(comment.post_id), COUNTER, delta, change.event_id)
+                tx.add(day_count_key(comment.day), COUNTER, delta, change.event_id)
 
 
 def comment_entity(comment: data.Comment) -> Comment:
     return Comment(**{**comment.__dict__, "day": comment.day})
 
 
+def _items(transport: Transport, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item of a Query on the view table (following pages), tombstones left out."""
+    request = {**request, "TableName": VIEWS_TABLE, "ReturnConsumedCapacity": "TOTAL"}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = transport.call("Query", request)
+        items += [item for item in page["Items"] if "_deleted" not in item]
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
 class MicroserviceBlog:
     """The posts service and the reader service, wired by the posts table's stream."""
 
     name = "microservice"
+    eventually_consistent = True  # the demo measures the view lag
     guarantees = (
         "The posts service writes atomically (a post and its comments and likes are deleted in one "
-        "transaction). Views, search and analytics follow the stream: eventually consistent (see the lag), "
-        "rebuilt idempotently and version-guarded, so a failed batch is simply retried."
+        "transaction). Views, search and analytics follow the stream: eventually consistent (see the lag). "
+        "Views are version-guarded and counters count each stream event once, so redelivered and retried "
+        "batches change nothing."
     )
 
     def __init__(
         self, transport: Transport, engine: Engine, directory: str, reader_transport: Transport | None = None
     ) -> None:
-        self.engine, self.directory = engine, directory
+        self.engine = engine
         self.posts = posts_app().use(transport)
         self.views = views_app().use(transport)
-        self.reader = Reader(
-            posts_app().use(reader_transport or transport),
-            views_app().use(reader_transport or transport),
-            SearchIndex(os.path.join(directory, "search.sqlite")),
-            Analytics(os.path.join(directory, "analytics.duckdb")),
-        )
-        self.tail: Tail | None = None
+        self.search_index = FtsSink(os.path.join(directory, "search.sqlite"), index="posts")
+        self.analytics = DuckDBSink(os.path.join(directory, "analytics.duckdb"))
+        self._reader_transport = reader_transport or transport
+        self._reader: Reader | None = None
+        self._runner: LocalRunner | None = None
 
     def create(self) -> None:
+        """Create both services' tables and wire the reader to the posts table's stream."""
         create_tables(self.posts)
         create_tables(self.views)
-        self.tail = Tail(self.engine, "ms_posts", self.reader.handle)
+        self._reader = Reader(self._reader_transport, self.search_index, self.analytics)
+        self._runner = LocalRunner(self.engine, POSTS_TABLE, self._reader.lambda_handler, name="blog-reader")
 
-    def _tail(self) -> Tail:
-        assert self.tail is not None, "create() first"
-        return self.tail
+    @property
+    def reader(self) -> Reader:
+        assert self._reader is not None, "create() first"
+        return self._reader
+
+    @property
+    def runner(self) -> LocalRunner:
+        """The event source mapping feeding the reader (replace it to feed the reader differently)."""
+        assert self._runner is not None, "create() first"
+        return self._runner
+
+    @runner.setter
+    def runner(self, runner: LocalRunner) -> None:
+        self._runner = runner
 
     def load(self, items: data.Dataset, step: int, progress: ProgressFn) -> None:
         """Write in batches, then let the reader catch up (in the foreground: it is part of loading)."""
@@ -274,31 +268,41 @@ class MicroserviceBlog:
             if self.posts.batch_write(puts=chunk):
                 raise RuntimeError("batch write left items unprocessed")
             progress(len(chunk))
-        self._tail().run_until_caught_up()
-        self.reader.lags.clear()  # load lag is backlog, not steady-state lag
-        self._tail().start()
+        self.runner.run_until_caught_up()
+        self.runner.metrics = Metrics()  # the load's lag is backlog, not steady-state lag
+        self.runner.start()
 
     def settle(self, timeout: float = 30.0) -> None:
         """Wait for the reader to handle everything written so far."""
-        tail = self._tail()
-        tail.stop()
-        deadline = time.monotonic() + timeout
-        while tail.poll() and time.monotonic() < deadline:
-            pass
-        tail.start()
+        self.runner.run_until_caught_up(timeout)
 
     def post_page(self, post_id: str) -> PostPage | None:
-        view = self.views.get(PostView, post_id=post_id).run()
-        if view is None:
+        card: PostCard | None = None
+        count, lines = 0, []
+        for item in _items(
+            self.views.transport,
+            {
+                "KeyConditionExpression": "pk = :pk",
+                "ExpressionAttributeValues": {":pk": {"S": f"POST#{post_id}"}},
+            },
+        ):
+            kind = item["sk"]["S"]
+            if kind == "POST":
+                card = PostCard.from_item(item)
+            elif kind == "COUNT":
+                count = int(item[COUNTER]["N"])
+            else:
+                line = CommentLine.from_item(item)
+                lines.append(CommentView(line.comment_id, line.author_name, line.body))
+        if card is None:
             return None
-        comments = tuple(CommentView(c.comment_id, c.author_name, c.body) for c in view.comments)
         return PostPage(
-            view.post_id, view.title, view.author_name, view.likes, view.tags, view.comment_count, comments
+            card.post_id, card.title, card.author_name, card.likes, card.tags, count, tuple(lines)
         )
 
     def author_posts(self, author_id: str) -> list[str]:
-        view = self.views.get(FeedView, author_id=author_id).run()
-        return view.posts if view else []
+        feed = self.views.query(FEED, author_id=author_id).reverse().limit(FEED_SIZE).all()
+        return [p.post_id for p in feed]
 
     def comments(self, post_id: str) -> list[CommentView]:
         page = self.post_page(post_id)
@@ -319,21 +323,46 @@ class MicroserviceBlog:
                 tx.delete(Like, post_id=post_id, user_id=like.user_id)
 
     def top_posts(self) -> list[str]:
-        view = self.views.get(TopView).run()
-        return view.posts if view else []
+        return [p.post_id for p in self.views.query(TOP).reverse().limit(FEED_SIZE).all()]
 
     def search(self, word: str) -> list[str]:
-        return self.reader.search.search(word)
+        phrase = '"' + word.replace('"', '""') + '"'
+        hits = self.search_index.search(phrase, limit=max(1, self.search_index.count()))
+        return sorted(hit.doc_id for hit in hits)
 
     def comments_per_day(self, days: list[dt.date]) -> dict[str, int]:
-        return self.reader.analytics.per_day(days)
+        texts = [d.isoformat() for d in days]
+        low, high = day_count_key(texts[0])["sk"], day_count_key(texts[-1])["sk"]
+        found = _items(
+            self.views.transport,
+            {
+                "KeyConditionExpression": "pk = :pk AND sk BETWEEN :low AND :high",
+                "ExpressionAttributeValues": {
+                    ":pk": {"S": "STATS"},
+                    ":low": {"S": low},
+                    ":high": {"S": high},
+                },
+            },
+        )
+        counts = {item["sk"]["S"].removeprefix("DAY#"): int(item[COUNTER]["N"]) for item in found}
+        return {day: counts.get(day, 0) for day in texts}
+
+    def comments_per_day_analytics(self, days: list[dt.date]) -> dict[str, int]:
+        """The same question asked of the analytics copy (DuckDB, the live comments' newest state)."""
+        self.analytics.entity_view("comment", ["day"])
+        rows = self.analytics.query(
+            'SELECT "day", count(*) FROM current_comment WHERE "day" BETWEEN ? AND ? GROUP BY "day"',
+            [days[0].isoformat(), days[-1].isoformat()],
+        )
+        counts = {str(day): int(n) for day, n in rows}
+        return {d.isoformat(): counts.get(d.isoformat(), 0) for d in days}
 
     def remnants(self, post_id: str) -> Remnants:
         items = self.posts.collection("post_items", post_id=post_id).run()
         return Remnants(items["post"] is not None, len(items["comments"]) + len(items["likes"]))
 
     def close(self) -> None:
-        if self.tail is not None:
-            self.tail.stop()
-        self.reader.search.close()
-        self.reader.analytics.close()
+        if self._runner is not None:
+            self._runner.stop()
+        self.search_index.close()
+        self.analytics.close()

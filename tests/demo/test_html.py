@@ -61,6 +61,7 @@ def pixels(png: bytes) -> tuple[int, int, list[bytes]]:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install -y chromium)")
 def test_chromium_renders_the_charts(demo_run: DemoRun, tmp_path: Path) -> None:
+    assert CHROMIUM is not None
     shot = tmp_path / "report.png"
     run = subprocess.run(
         [CHROMIUM, *FLAGS, "--window-size=1200,1600", f"--screenshot={shot}", demo_run.html.as_uri()],
@@ -86,6 +87,7 @@ def test_chromium_renders_the_charts(demo_run: DemoRun, tmp_path: Path) -> None:
 
 @pytest.mark.skipif(CHROMIUM is None, reason="Debian chromium is not installed (apt-get install -y chromium)")
 def test_chromium_parses_the_page(demo_run: DemoRun) -> None:
+    assert CHROMIUM is not None
     run = subprocess.run(
         [CHROMIUM, *FLAGS, "--dump-dom", demo_run.html.as_uri()],
         check=False,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from typing import ClassVar
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, Options, Pattern, Ref, Table
 
@@ -45,8 +47,8 @@ class Post(Entity):
     created: datetime
     status: Status = Status.DRAFT
     views: int = 0
-    rating: Decimal = Decimal("0")
-    tags: set[str] = set()
+    rating: Decimal = Decimal(0)
+    tags: set[str] = Field(default_factory=set)
     data: bytes = b""
     featured_rank: int | None = None
     expires: datetime | None = None
@@ -106,7 +108,7 @@ class Article(Entity):
         by_category=Index("by_category", pk="{category}", sk="{article_id}"),
         by_author=Index("by_author", pk="{author_id}", sk="{article_id}"),
     )
-    references = {"author_id": Ref(Author, on_delete="restrict")}
+    references: ClassVar[Mapping[str, Ref]] = {"author_id": Ref(Author, on_delete="restrict")}
 
 
 class Note(Entity):
@@ -114,7 +116,7 @@ class Note(Entity):
     article_id: str
     body: str
     keys = Keys(pk="{note_id}", by_article=Index("by_article", pk="{article_id}", sk="{note_id}"))
-    references = {"article_id": Ref(Article, on_delete="cascade")}
+    references: ClassVar[Mapping[str, Ref]] = {"article_id": Ref(Article, on_delete="cascade")}
 
 
 def sql_app() -> App:

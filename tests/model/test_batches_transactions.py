@@ -13,7 +13,7 @@ from dynamokit.model.schema import create_tables
 
 from .models import Comment, Post, User, blog_app
 
-T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def posts(n: int) -> list[Post]:
@@ -77,10 +77,9 @@ def test_transaction_of_mixed_entities(blog: App) -> None:
         tx.check(Post, attr("author") == "ann", post_id="p2")
     assert blog.get(Post, post_id="p1").run().views == 1  # type: ignore[union-attr]
     assert len(tx.params()["TransactItems"]) == 3
-    with pytest.raises(DynamoDBError) as error:
-        with blog.transaction() as tx:
-            tx.put(Comment(post_id="p1", comment_id="c2", author="bob", body="x", created=T0))
-            tx.check(Post, attr("author") == "nobody", post_id="p2")
+    with pytest.raises(DynamoDBError) as error, blog.transaction() as tx:
+        tx.put(Comment(post_id="p1", comment_id="c2", author="bob", body="x", created=T0))
+        tx.check(Post, attr("author") == "nobody", post_id="p2")
     assert error.value.code == "TransactionCanceledException"
     assert blog.get(Comment, post_id="p1", created=T0, comment_id="c2").run() is None
     got = blog.transact_get(

@@ -12,7 +12,7 @@ from dynamokit.model import App, ModelError, attr
 
 from .models import Address, Post, Status, User
 
-T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def post(**over: object) -> Post:
@@ -115,7 +115,7 @@ def test_update_requires_existing_item(blog: App) -> None:
 
 
 def test_ttl_attribute_stored_as_epoch(blog: App) -> None:
-    expires = dt.datetime(2031, 5, 1, tzinfo=dt.timezone.utc)
+    expires = dt.datetime(2031, 5, 1, tzinfo=dt.UTC)
     blog.put(post(expires=expires)).run()
     raw = blog.transport.call(
         "GetItem", {"TableName": "blog", "Key": {"pk": {"S": "POST#p1"}, "sk": {"S": "POST#p1"}}}

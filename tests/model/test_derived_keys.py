@@ -13,7 +13,7 @@ from dynamokit.model import App, MissingKeyInputs, ModelError, Transport
 
 from .models import Post, Status, blog_app
 
-T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 KEY = {"pk": {"S": "POST#p1"}, "sk": {"S": "POST#p1"}}
 DERIVED = ("gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk")
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import ClassVar
+
 import pytest
 
 from dynamokit import DynamoDBError
@@ -66,7 +69,7 @@ def test_reference_that_needs_a_scan_is_rejected() -> None:
         pet_id: str
         owner_id: str
         keys = Keys(pk="{pet_id}")
-        references = {"owner_id": Ref(Owner)}
+        references: ClassVar[Mapping[str, Ref]] = {"owner_id": Ref(Owner)}
 
     with pytest.raises(ModelError, match="without a Scan"):
         App(Table("owners", [Owner], pk="owner_id", sk=None), Table("pets", [Pet], pk="pet_id", sk=None))

@@ -10,7 +10,7 @@ from dynamokit.model import App, ModelError, ScanWarning, attr
 
 from .models import Comment, Post, Status, User
 
-T0 = dt.datetime(2024, 1, 1, tzinfo=dt.timezone.utc)
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 
 
 def seed(app: App) -> None:

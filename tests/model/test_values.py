@@ -26,7 +26,7 @@ def test_entity_round_trip_is_lossless() -> None:
         tags={"x", "y"},
         data=b"\x00\xff",
         featured_rank=5,
-        expires=dt.datetime(2030, 1, 1, tzinfo=dt.timezone.utc),
+        expires=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
     )
     item = post.attributes()
     assert item["views"] == {"N": str(2**70)}
@@ -75,7 +75,7 @@ def test_padded_numbers_and_datetimes_sort_as_text() -> None:
     assert sorted(template.render({"n": v}) or "" for v in values) == [
         template.render({"n": v}) for v in values
     ]
-    days = [dt.datetime(2024, 1, d, tzinfo=dt.timezone.utc) for d in (1, 2, 10)]
+    days = [dt.datetime(2024, 1, d, tzinfo=dt.UTC) for d in (1, 2, 10)]
     rendered = [Template("{d}").render({"d": d}) or "" for d in days]
     assert sorted(rendered) == rendered
     with pytest.raises(ModelError):

@@ -31,7 +31,7 @@ def _units(consumed: Any) -> float:
 
 
 class Meter:
-    """Counts every data-plane call (the model asks each for TOTAL consumed capacity)."""
+    """Counts every data-plane call and the capacity it consumed (asking for TOTAL when the caller did not)."""
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
@@ -51,8 +51,11 @@ class Meter:
                 self._writes_left = None
                 raise DynamoDBError("InternalServerError", "injected failure (demo integrity probe)")
             self._writes_left -= 1
+        metered = operation in READS or operation in WRITES
+        if metered and request.get("ReturnConsumedCapacity", "NONE") == "NONE":  # count every caller's use
+            request = {**request, "ReturnConsumedCapacity": "TOTAL"}
         response = self.transport.call(operation, request)
-        if operation in READS or operation in WRITES:
+        if metered:
             self.tally.requests += 1
             units = _units(response.get("ConsumedCapacity"))
             if operation in READS:

@@ -70,6 +70,7 @@ class PatternReport:
     probe: Probe
     lag_ms: list[float] = field(default_factory=list)
     background: Tally | None = None  # the reader's own requests while following the run's writes
+    runner: dict[str, float] | None = None  # the stream runner's metrics after loading
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -88,6 +89,8 @@ class PatternReport:
                 "rcu": round(self.background.rcu, 3),
                 "wcu": round(self.background.wcu, 3),
             }
+        if self.runner is not None:
+            out["runner"] = self.runner
         return out
 
 

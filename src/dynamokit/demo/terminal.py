@@ -81,6 +81,13 @@ def render(report: Report) -> Group:
         for p in report.patterns.values()
         if p.background is not None
     ]
+    background += [
+        f"{p.title}: view lag is measured end to end (write issued to reader caught up); the stream runner's "
+        f"own lag (commit to handler done) over {p.runner['processed']:g} records in {p.runner['batches']:g} "
+        f"batches: {p.runner['lag_p50_ms']:.1f} / {p.runner['lag_p99_ms']:.1f} ms (p50 / p99)."
+        for p in report.patterns.values()
+        if p.runner is not None
+    ]
     return Group(
         _summary(report),
         _grid(report, "Requests per call (read / write capacity units)", _requests),

@@ -18,20 +18,23 @@ from .app import App
 from .batches import Backoff
 from .builders import Attr, Condition, Update, attr
 from .entity import Entity, Options, Ref
-from .errors import IntegrityError, MissingKeyInputs, ModelError
+from .errors import CascadeTooLarge, IntegrityError, MissingKeyInputs, ModelError
 from .keys import Index, Keys, Template
 from .metering import RequestCounter
 from .patterns import Collection, Pattern
 from .reads import Page, Query, ScanWarning
 from .table import GSI, Table
-from .transport import BotoTransport, Transport
+from .transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
 
 __all__ = [
     "GSI",
     "App",
+    "AsyncBotoTransport",
+    "AsyncTransport",
     "Attr",
     "Backoff",
     "BotoTransport",
+    "CascadeTooLarge",
     "Collection",
     "Condition",
     "Entity",
@@ -49,6 +52,7 @@ __all__ = [
     "ScanWarning",
     "Table",
     "Template",
+    "ThreadTransport",
     "Transport",
     "Update",
     "attr",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, overload
+from typing import Any, cast, overload
 
 from .batches import Backoff, batch_get, batch_write
 from .bound import Bound
@@ -13,14 +14,15 @@ from .builders import Condition
 from .entity import E, Entity
 from .errors import ModelError
 from .keys import KeyDef
-from .metering import Metered, RequestCounter, counting
+from .metering import AsyncMetered, Metered, RequestCounter, counting
 from .operations import Delete, Put, UpdateOp
 from .patterns import Collection, CollectionQuery, Pattern, resolve, resolve_collection
 from .reads import Get, Query, Scan
-from .references import Referrer, referrers
+from .references import MAX_CASCADE_DEPTH, Referrer, referrers
+from .steps import R, Steps, run_async, run_sync
 from .table import Table
 from .transactions import Transaction, transact_get
-from .transport import Transport
+from .transport import AsyncTransport, ThreadTransport, Transport
 from .writes import stamp
 
 
@@ -54,6 +56,8 @@ class App:
                     raise ModelError(f"entity {bound.name} is declared twice")
                 self.bounds[entity] = self._by_name[(table.name, bound.name)] = bound
         self.referrers: dict[type[Entity], list[Referrer]] = referrers(self.bounds)
+        for bound in self.bounds.values():
+            bound.targets = {ref.target: self.bounds[ref.target] for ref in bound.entity.references.values()}
         self.patterns: dict[str, tuple[Pattern[Any], KeyDef]] = {}
         for pattern in patterns:
             self.patterns[pattern.name] = (pattern, resolve(pattern, self.bound(pattern.entity)))
@@ -66,19 +70,43 @@ class App:
             raise ModelError(f"names used by both a pattern and a collection: {sorted(clash)}")
         self.backoff = backoff or Backoff()
         self.clock = clock
-        self._transport = Metered(transport) if transport is not None else None
+        self._transport: Metered | None = None
+        self._atransport: AsyncMetered | None = None
+        if transport is not None:
+            self.use(transport)
 
     # -- binding ---------------------------------------------------------------------------------------
-    def use(self, transport: Transport) -> App:
-        """Send requests through `transport` (an Engine, a BotoTransport, ...)."""
-        self._transport = Metered(transport)
+    def use(self, transport: Transport | AsyncTransport) -> App:
+        """Send requests through `transport`: an Engine, a BotoTransport, ... (`.run()`, and `.arun()` in a
+        worker thread), or an AsyncTransport such as AsyncBotoTransport (`.arun()` only)."""
+        if inspect.iscoroutinefunction(transport.call):
+            self._transport, self._atransport = None, AsyncMetered(cast(AsyncTransport, transport))
+        else:
+            sync = cast(Transport, transport)
+            self._transport, self._atransport = Metered(sync), AsyncMetered(ThreadTransport(sync))
         return self
 
     @property
     def transport(self) -> Metered:
         if self._transport is None:
+            if self._atransport is not None:
+                raise ModelError("this App uses an async transport: await the operation's .arun() instead")
             raise ModelError("this App has no transport; call app.use(engine_or_transport)")
         return self._transport
+
+    @property
+    def atransport(self) -> AsyncMetered:
+        if self._atransport is None:
+            raise ModelError("this App has no transport; call app.use(engine_or_transport)")
+        return self._atransport
+
+    def drive(self, steps: Steps[R]) -> R:
+        """Run an operation's requests over the transport."""
+        return run_sync(self.transport, steps)
+
+    async def adrive(self, steps: Steps[R]) -> R:
+        """Run an operation's requests over the async transport."""
+        return await run_async(self.atransport, steps)
 
     @staticmethod
     def counter() -> AbstractContextManager[RequestCounter]:
@@ -131,16 +159,29 @@ class App:
         self, entity: type[E], keys: Sequence[Mapping[str, Any]], consistent: bool = False
     ) -> tuple[list[E], list[Mapping[str, Any]]]:
         """BatchGetItem with backoff; returns (entities found, keys left unprocessed after the retry cap)."""
+        return self.drive(self._batch_get(entity, keys, consistent))
+
+    async def abatch_get(
+        self, entity: type[E], keys: Sequence[Mapping[str, Any]], consistent: bool = False
+    ) -> tuple[list[E], list[Mapping[str, Any]]]:
+        return await self.adrive(self._batch_get(entity, keys, consistent))
+
+    def _batch_get(
+        self, entity: type[E], keys: Sequence[Mapping[str, Any]], consistent: bool
+    ) -> Steps[tuple[list[E], list[Mapping[str, Any]]]]:
         bound = self.bound(entity)
         table = bound.table.name
         by_key = {repr(bound.key(k)): k for k in keys}
-        found, left = batch_get(
-            self.transport, [(table, bound.key(k)) for k in keys], self.backoff, consistent
-        )
+        found, left = yield from batch_get([(table, bound.key(k)) for k in keys], self.backoff, consistent)
         return [bound.decode(i) for i in found.get(table, [])], [by_key[repr(k)] for _, k in left]
 
     def transact_get(self, gets: Sequence[tuple[type[Entity], Mapping[str, Any]]]) -> list[Entity | None]:
-        return transact_get(self, gets)
+        return self.drive(transact_get(self, gets))
+
+    async def atransact_get(
+        self, gets: Sequence[tuple[type[Entity], Mapping[str, Any]]]
+    ) -> list[Entity | None]:
+        return await self.adrive(transact_get(self, gets))
 
     # -- writes ----------------------------------------------------------------------------------------
     def put(self, entity: E, *, create: bool = False, condition: Condition | None = None) -> Put[E]:
@@ -153,13 +194,31 @@ class App:
         """
         return UpdateOp(self, self.bound(entity), key, reads=reads)
 
-    def delete(self, entity: type[E], *, condition: Condition | None = None, **key: Any) -> Delete[E]:
-        return Delete(self, self.bound(entity), key, condition=condition)
+    def delete(
+        self,
+        entity: type[E],
+        *,
+        condition: Condition | None = None,
+        max_depth: int = MAX_CASCADE_DEPTH,
+        **key: Any,
+    ) -> Delete[E]:
+        """Delete one entity atomically with its cascades (at most `max_depth` levels, one transaction)."""
+        return Delete(self, self.bound(entity), key, condition=condition, max_depth=max_depth)
 
     def batch_write(
         self, puts: Sequence[Entity] = (), deletes: Sequence[tuple[type[Entity], Mapping[str, Any]]] = ()
     ) -> list[dict[str, Any]]:
         """BatchWriteItem with backoff (no conditions/unique/reference checks); returns what is left."""
+        return self.drive(self._batch_write(puts, deletes))
+
+    async def abatch_write(
+        self, puts: Sequence[Entity] = (), deletes: Sequence[tuple[type[Entity], Mapping[str, Any]]] = ()
+    ) -> list[dict[str, Any]]:
+        return await self.adrive(self._batch_write(puts, deletes))
+
+    def _batch_write(
+        self, puts: Sequence[Entity], deletes: Sequence[tuple[type[Entity], Mapping[str, Any]]]
+    ) -> Steps[list[dict[str, Any]]]:
         writes: list[tuple[str, dict[str, Any]]] = []
         now = self.clock()
         for entity in puts:
@@ -172,8 +231,13 @@ class App:
             writes.append((bound.table.name, {"PutRequest": {"Item": bound.item(stored)}}))
         for kind, key in deletes:
             bound = self.bound(kind)
+            if bound.entity.options.unique or bound.counted or self.referrers.get(kind):
+                raise ModelError(
+                    f"{bound.name} has unique fields or references: delete it with delete() or a transaction"
+                )
             writes.append((bound.table.name, {"DeleteRequest": {"Key": bound.key(key)}}))
-        return [w for _, w in batch_write(self.transport, writes, self.backoff)]
+        left = yield from batch_write(writes, self.backoff)
+        return [w for _, w in left]
 
     def transaction(self, token: str | None = None) -> Transaction:
         return Transaction(self, token)

@@ -2,20 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import typing
+from collections.abc import Callable, Mapping
+from decimal import Decimal
 from functools import cached_property
+from types import NoneType, UnionType
 from typing import Any, Generic
 
 from pydantic import TypeAdapter
 
 from .builders import Attr, Condition, attr
-from .entity import E
+from .entity import E, Entity
 from .errors import ModelError
+from .generated import define
 from .keys import KeyDef, encode_part
 from .table import Table
 from .values import AttributeValue, Item, from_item
 
 UNIQUE_TYPE = "_unique"
+
+
+def _number_type(annotation: Any) -> type | None:
+    """int or Decimal for `int`, `Decimal` and their `X | None`; else None."""
+    if typing.get_origin(annotation) in (UnionType, typing.Union):
+        rest = [a for a in typing.get_args(annotation) if a is not NoneType]
+        annotation = rest[0] if len(rest) == 1 else None
+    return annotation if annotation in (int, Decimal) else None
+
+
+COUNTER_TYPE = "_refs"
 
 
 class Bound(Generic[E]):
@@ -45,7 +60,18 @@ class Bound(Generic[E]):
             if any(k.index == gsi.name for k in self.indexes.values()):
                 raise ModelError(f"{self.name}: two keys on GSI '{gsi.name}'")
             pk, sk = index.templates
-            self.indexes[alias] = KeyDef(alias, gsi.name, gsi.pk_attr, gsi.sk_attr, pk, sk)
+            if gsi.sk_type not in ("S", "N"):
+                raise ModelError(f"GSI '{gsi.name}': sk_type must be 'S' or 'N', not {gsi.sk_type!r}")
+            if gsi.sk_type == "N":
+                numeric = sk is not None and len(sk.parts) == 1 and not isinstance(sk.parts[0], str)
+                info = entity.model_fields.get(sk.fields[0]) if numeric and sk else None
+                kind = info.annotation if info is not None else None
+                if not numeric or sk is None or sk.parts[0][1] or _number_type(kind) is None:
+                    raise ModelError(
+                        f"{self.name}.{alias}: GSI '{gsi.name}' has a numeric sort key; its template must be "
+                        f"exactly '{{field}}' naming an int or Decimal field, not {sk.text if sk else None!r}"
+                    )
+            self.indexes[alias] = KeyDef(alias, gsi.name, gsi.pk_attr, gsi.sk_attr, pk, sk, gsi.sk_type)
         fields = set(entity.model_fields)
         for key in self.keys:
             for template, attr_name in ((key.pk, key.pk_attr), (key.sk, key.sk_attr)):
@@ -67,6 +93,9 @@ class Bound(Generic[E]):
         self.adapters: dict[str, TypeAdapter[Any]] = {
             name: TypeAdapter(info.annotation) for name, info in entity.model_fields.items()
         }
+        self.targets: dict[type[Entity], Bound[Any]] = {}  # referenced entity types (set by the App)
+        self.codec = entity.codec()
+        self.decode: Callable[[Mapping[str, AttributeValue]], E] = self.codec.decode
         self.plain_types = {
             name: info.annotation
             for name, info in entity.model_fields.items()
@@ -103,7 +132,36 @@ class Bound(Generic[E]):
 
     def key(self, values: Mapping[str, Any]) -> Item:
         """The primary key item of the entity identified by `values` (its primary key inputs)."""
-        missing = [f for f in self.primary.fields if values.get(f) is None]
+        return self._key(values)
+
+    @cached_property
+    def _key(self) -> Callable[[Mapping[str, Any]], Item]:
+        """key(values) compiled: str inputs of str fields go straight into the templates; else `_typed_key`."""
+        fields = tuple(dict.fromkeys(self.primary.fields))
+        if not fields or any(self.plain_types.get(f) is not str for f in fields):
+            return self._typed_key
+        namespace: dict[str, Any] = {"_typed": self._typed_key}
+        lines = ["def key(values):"]
+        for index, name in enumerate(fields):
+            lines += [
+                f"    v{index} = values.get({name!r})",
+                f"    if v{index}.__class__ is not str: return _typed(values)",
+            ]
+        pieces = []
+        for attribute, template in (
+            (self.primary.pk_attr, self.primary.pk),
+            (self.primary.sk_attr, self.primary.sk),
+        ):
+            if attribute is None or template is None:
+                continue
+            parts = [repr(p) if isinstance(p, str) else f"v{fields.index(p[0])}" for p in template.parts]
+            pieces.append(f"{attribute!r}: {{'S': {' + '.join(parts) or repr('')}}}")
+        lines.append(f"    return {{{', '.join(pieces)}}}")
+        (build,) = define("\n".join(lines), f"<dynamokit key {self.name}>", namespace, "key")
+        return build  # type: ignore[no-any-return]
+
+    def _typed_key(self, values: Mapping[str, Any]) -> Item:
+        missing = [f for f in dict.fromkeys(self.primary.fields) if values.get(f) is None]
         if missing:
             raise ModelError(f"{self.name}: the key needs {missing}")
         typed = {f: self.coerce(f, values[f]) for f in self.primary.fields}
@@ -113,21 +171,33 @@ class Bound(Generic[E]):
 
     def item(self, entity: E) -> Item:
         """The full item of an entity: fields, every derived key it has inputs for, and the type marker."""
-        item = entity.attributes()
-        values = entity.__dict__
-        for key in self.keys:
-            rendered = key.render(values)
-            if rendered is None:
-                if key.index is None:
-                    raise ModelError(f"{self.name}: primary key inputs {list(key.fields)} are missing")
-                continue
-            for name, text in rendered.items():
-                item[name] = {"S": text}
-        item[self.table.type_attribute] = {"S": self.name}
-        return item
+        return self._item(entity.__dict__)
 
-    def decode(self, item: Mapping[str, AttributeValue]) -> E:
-        return self.entity.from_item(item)
+    @cached_property
+    def _item(self) -> Callable[[Mapping[str, Any]], Item]:
+        """item(values) compiled for this entity: its fields, then each key's templates, then the marker."""
+        namespace: dict[str, Any] = {"_encode": self.codec.encode, "_missing": self._missing_primary}
+        lines = ["def item(values):", "    item = _encode(values)"]
+        for number, key in enumerate(self.keys):
+            templates = [(key.pk_attr, key.pk)] + ([(key.sk_attr, key.sk)] if key.sk and key.sk_attr else [])
+            indent = "    "
+            for part, (attribute, template) in enumerate(templates):
+                namespace[f"_t{number}_{part}"] = template.render
+                lines.append(f"{indent}k{part} = _t{number}_{part}(values)")
+                if key.index is None:
+                    lines.append(f"{indent}if k{part} is None: _missing()")
+                else:
+                    lines.append(f"{indent}if k{part} is not None:")
+                    indent += "    "
+            for part, (attribute, _) in enumerate(templates):
+                tag = key.sk_type if part == 1 else "S"
+                lines.append(f"{indent}item[{attribute!r}] = {{{tag!r}: k{part}}}")
+        lines += [f"    item[{self.table.type_attribute!r}] = {{'S': {self.name!r}}}", "    return item"]
+        (build,) = define("\n".join(lines), f"<dynamokit item {self.name}>", namespace, "item")
+        return build  # type: ignore[no-any-return]
+
+    def _missing_primary(self) -> None:
+        raise ModelError(f"{self.name}: primary key inputs {list(self.primary.fields)} are missing")
 
     def plain(self, item: Mapping[str, AttributeValue]) -> dict[str, Any]:
         """An item (e.g. a projection) as plain values, without derived keys and marker."""
@@ -144,6 +214,19 @@ class Bound(Generic[E]):
         """The attribute holds `value` (absent when None)."""
         path: Attr = attr(name)
         return path.not_exists() if value is None else path == value
+
+    @cached_property
+    def counted(self) -> dict[str, Any]:
+        """References whose targets keep a count of referrers (restrict and cascade; not ignore)."""
+        return {n: r for n, r in self.entity.references.items() if r.on_delete != "ignore"}
+
+    def counter_key(self, value: Any) -> Item:
+        """The key of the item counting what references this entity's item `value` (its primary input)."""
+        text = f"{COUNTER_TYPE}#{self.name}#{encode_part(value)}"
+        key = {self.table.pk: {"S": text}}
+        if self.table.sk:
+            key[self.table.sk] = {"S": text}
+        return key
 
     def sentinel(self, name: str, value: Any) -> Item:
         """The key of the item that reserves `value` of unique field `name`."""

@@ -23,6 +23,12 @@ class Placeholders:
 
     def path(self, path: str) -> str:
         """`a.b[2]` as `#n0.#n1[2]`."""
+        if "." not in path and "[" not in path:  # a top-level name: no parsing
+            placeholder = self._by_name.get(path)
+            if placeholder is None:
+                placeholder = self._by_name[path] = f"#n{len(self._by_name)}"
+                self.names[placeholder] = path
+            return placeholder
         out = []
         for match in _PATH.finditer(path):
             name, subscripts = match.groups()
@@ -32,6 +38,15 @@ class Placeholders:
                 self.names[placeholder] = name
             out.append(placeholder + subscripts)
         return ".".join(out)
+
+    @classmethod
+    def seeded(cls, names: Mapping[str, str], values: Mapping[str, AttributeValue]) -> Placeholders:
+        """Placeholders continuing after names and values already placed (e.g. a cached key condition)."""
+        ph = cls()
+        ph.names = dict(names)
+        ph.values = dict(values)
+        ph._by_name = {name: placeholder for placeholder, name in names.items()}
+        return ph
 
     def value(self, value: AttributeValue) -> str:
         placeholder = f":v{len(self.values)}"

@@ -9,8 +9,9 @@ from typing import Any, ClassVar, Literal, Self, TypeVar
 
 from pydantic import BaseModel
 
+from .codec import Codec
 from .keys import Keys
-from .values import Item, from_item, to_av, to_item
+from .values import Item, to_av
 
 E = TypeVar("E", bound="Entity")
 
@@ -60,15 +61,17 @@ class Entity(BaseModel):
             return {"N": str(int(value.timestamp()))}
         return to_av(value)
 
+    @classmethod
+    def codec(cls) -> Codec:
+        """This class's compiled item conversion (built on first use)."""
+        return Codec.of(cls, cls.options.ttl)
+
     def attributes(self) -> Item:
         """This entity's fields as item attributes (keys and marker not included)."""
-        item = to_item(self.__dict__)
-        ttl = self.options.ttl
-        if ttl is not None and ttl in item:
-            item[ttl] = self.encode(ttl, self.__dict__[ttl])
-        return item
+        return self.codec().encode(self.__dict__)
 
     @classmethod
     def from_item(cls, item: Mapping[str, Any]) -> Self:
         """Rebuild an entity from an item (derived keys and the type marker are skipped)."""
-        return cls.model_validate(from_item(item, cls.field_names))
+        entity: Self = cls.codec().decode(item)
+        return entity

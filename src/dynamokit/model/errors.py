@@ -20,3 +20,7 @@ class MissingKeyInputs(ModelError):
 
 class IntegrityError(ModelError):
     """A write or delete would break a declared reference or unique constraint."""
+
+
+class CascadeTooLarge(IntegrityError):
+    """A delete would cascade to more items (or levels) than one atomic transaction can hold."""

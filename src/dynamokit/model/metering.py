@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from .transport import Transport
+from .transport import AsyncTransport, Transport
 
 _METERED = frozenset(
     {
@@ -67,13 +67,35 @@ class Metered:
         try:
             response = self.transport.call(operation, request)
         except Exception:
-            for counter in counters:
-                counter.record(operation, 0.0)
+            _record(counters, operation, None)
             raise
-        units = _units(response.get("ConsumedCapacity"))
-        for counter in counters:
-            counter.record(operation, units)
+        _record(counters, operation, response)
         return response
+
+
+class AsyncMetered:
+    """Metered for an AsyncTransport (counters follow the task's context across awaits)."""
+
+    def __init__(self, transport: AsyncTransport) -> None:
+        self.transport = transport
+
+    async def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        if operation in _METERED:
+            request["ReturnConsumedCapacity"] = "TOTAL"
+        counters = _ACTIVE.get()
+        try:
+            response = await self.transport.call(operation, request)
+        except Exception:
+            _record(counters, operation, None)
+            raise
+        _record(counters, operation, response)
+        return response
+
+
+def _record(counters: tuple[RequestCounter, ...], operation: str, response: dict[str, Any] | None) -> None:
+    units = 0.0 if response is None else _units(response.get("ConsumedCapacity"))
+    for counter in counters:
+        counter.record(operation, units)
 
 
 @contextmanager

@@ -6,14 +6,22 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic
 
 from ..engine.errors import DynamoDBError
-from .batches import batch_write
 from .bound import Bound
 from .builders import Condition, Update, attr
 from .entity import E
 from .errors import IntegrityError, MissingKeyInputs, ModelError
-from .references import cascade, check_restrict
+from .references import MAX_CASCADE_DEPTH, guard, plan_delete, restricted
+from .steps import Steps, call
 from .values import from_item
-from .writes import Action, delete_actions, execute, put_actions, request_of, update_actions
+from .writes import (
+    Action,
+    delete_actions,
+    execute,
+    put_actions,
+    request_of,
+    update_actions,
+    with_condition,
+)
 
 if TYPE_CHECKING:
     from .app import App
@@ -21,12 +29,16 @@ if TYPE_CHECKING:
 _CONFLICTS = ("ConditionalCheckFailedException", "TransactionCanceledException")
 
 
-def current(app: App, bound: Bound[Any], key: Mapping[str, Any]) -> dict[str, Any]:
-    """The stored field values of one entity (strongly consistent); fails if it does not exist."""
-    item = app.transport.call(
+def current(bound: Bound[Any], key: Mapping[str, Any], missing_ok: bool = False) -> Steps[dict[str, Any]]:
+    """The stored field values of one entity (strongly consistent); fails if it does not exist
+    (or, with `missing_ok`, returns {})."""
+    response = yield from call(
         "GetItem", {"TableName": bound.table.name, "Key": bound.key(key), "ConsistentRead": True}
-    ).get("Item")
+    )
+    item = response.get("Item")
     if item is None:
+        if missing_ok:
+            return {}
         raise DynamoDBError("ConditionalCheckFailedException", f"{bound.name} {dict(key)} does not exist")
     values = from_item(item)
     return {name: values.get(name) for name in bound.entity.model_fields}
@@ -60,18 +72,58 @@ class Put(Generic[E]):
     def params(self) -> dict[str, Any]:
         return request_of(self._actions()[0])[1]
 
-    def run(self) -> E:
+    def run(self, retries: int = 4) -> E:
         """Write it; returns the entity as stored (timestamps and version set)."""
-        existing = None
-        if self.bound.entity.options.unique and not self.create:
-            key = {f: getattr(self.entity, f) for f in self.bound.primary.fields}
+        if self.create or not (self.bound.entity.options.unique or self.bound.counted):  # the hot path
+            actions, stored = self._actions(None)
+            self.app.transport.call(*request_of(actions))
+            return stored
+        return self.app.drive(self.steps(retries))
+
+    async def arun(self, retries: int = 4) -> E:
+        """`run()` over the App's async transport."""
+        return await self.app.adrive(self.steps(retries))
+
+    def steps(self, retries: int = 4) -> Steps[E]:
+        """The requests of `run()`, as a generator (see `dynamokit.model.steps`).
+
+        An upsert of an entity with unique fields or counted references first tries to create it; if the
+        item exists it reads what it replaces and writes on the condition that it is unchanged (re-reading
+        and retrying if it changed meanwhile).
+        """
+        if self.create or not (self.bound.entity.options.unique or self.bound.counted):
+            actions, stored = self._actions(None)
+            (yield from execute(actions))
+            return stored
+        try:  # optimistic: most upserts create; only one that replaces something needs to read it
+            actions, stored = put_actions(
+                self.bound,
+                self.app.bounds,
+                self.entity,
+                create=True,
+                now=self.app.clock(),
+                condition=self.condition,
+            )
+            (yield from execute(actions))
+            return stored
+        except DynamoDBError as error:
+            if error.code not in _CONFLICTS:
+                raise
+        key = {f: getattr(self.entity, f) for f in self.bound.primary.fields}
+        existing = yield from current(self.bound, key, missing_ok=True)
+        for attempt in range(retries):
+            actions, stored = self._actions(existing)
             try:
-                existing = current(self.app, self.bound, key)
-            except DynamoDBError:
-                existing = {}
-        actions, stored = self._actions(existing)
-        execute(self.app.transport, actions)
-        return stored
+                (yield from execute(actions))
+                return stored
+            except DynamoDBError as error:
+                if error.code not in _CONFLICTS or attempt == retries - 1:
+                    raise
+                fresh = yield from current(self.bound, key, missing_ok=True)
+                if fresh == existing:
+                    raise
+                existing = fresh
+        raise AssertionError("unreachable")
 
 
 class UpdateOp(Update, Generic[E]):
@@ -121,6 +173,13 @@ class UpdateOp(Update, Generic[E]):
 
     def run(self) -> E:
         """Apply it; returns the entity as stored afterwards."""
+        return self.app.drive(self.steps())
+
+    async def arun(self) -> E:
+        return await self.app.adrive(self.steps())
+
+    def steps(self) -> Steps[E]:
+        """The requests of `run()`."""
         read: dict[str, Any] | None = None
         for _ in range(self.retries):
             try:
@@ -128,21 +187,21 @@ class UpdateOp(Update, Generic[E]):
             except MissingKeyInputs:
                 if read is not None or not self.reads:
                     raise
-                read = current(self.app, self.bound, self.key)
+                read = yield from current(self.bound, self.key)
                 continue
             try:
-                response = execute(self.app.transport, actions, ReturnValues="ALL_NEW")
+                response = yield from execute(actions, ReturnValues="ALL_NEW")
             except DynamoDBError as error:
                 if read is None or error.code not in _CONFLICTS:
                     raise
-                fresh = current(self.app, self.bound, self.key)
+                fresh = yield from current(self.bound, self.key)
                 if fresh == read:
                     raise
                 read = fresh
                 continue
             if "Attributes" in response:
                 return self.bound.decode(response["Attributes"])
-            got = self.app.get(self.bound.entity, **self.key).consistent().run()
+            got = yield from self.app.get(self.bound.entity, **self.key).consistent().steps()
             assert got is not None
             return got
         raise IntegrityError(
@@ -151,35 +210,76 @@ class UpdateOp(Update, Generic[E]):
 
 
 class Delete(Generic[E]):
-    """DeleteItem of one entity, applying declared on_delete rules and releasing unique values."""
+    """DeleteItem of one entity, applying declared on_delete rules and releasing unique values.
+
+    Atomic: the item, everything its cascade rules delete (up to `max_depth` levels), the unique values and
+    reference counts they release, and the guards of restrict/cascade rules go in one TransactWriteItems.
+    """
 
     def __init__(
-        self, app: App, bound: Bound[E], key: Mapping[str, Any], *, condition: Condition | None = None
+        self,
+        app: App,
+        bound: Bound[E],
+        key: Mapping[str, Any],
+        *,
+        condition: Condition | None = None,
+        max_depth: int = MAX_CASCADE_DEPTH,
     ) -> None:
         self.app, self.bound, self.key, self.condition = app, bound, dict(key), condition
+        self.max_depth = max_depth
+        self._known: dict[str, Any] | None = None
+
+    def known(self, **values: Any) -> Delete[E]:
+        """The current values of its unique fields and references (so `params()` needs no read)."""
+        self._known = {**(self._known or {}), **values}
+        return self
 
     def params(self) -> dict[str, Any]:
-        return request_of(delete_actions(self.bound, self.key, condition=self.condition))[1]
-
-    def run(self) -> None:
+        """The request when nothing cascades (no I/O: cascades are found when it runs)."""
         value = self.key.get(self.bound.primary.fields[0])
-        if self.app.referrers.get(self.bound.entity):
-            check_restrict(self.app, self.bound, value)
-        doomed = cascade(self.app, self.bound, value) if self.app.referrers.get(self.bound.entity) else []
-        mine = current(self.app, self.bound, self.key) if self.bound.entity.options.unique else None
-        actions = delete_actions(self.bound, self.key, condition=self.condition, current=mine)
-        children: list[Action] = []
-        for child_bound, child in doomed:
-            key = {f: getattr(child, f) for f in child_bound.primary.fields}
-            children += delete_actions(child_bound, key, current=child.__dict__)
-        if len(actions) + len(children) <= 100:
-            execute(self.app.transport, actions + children)
-            return
-        left = batch_write(
-            self.app.transport,
-            [(a.request["TableName"], {"DeleteRequest": {"Key": a.request["Key"]}}) for a in children],
-            self.app.backoff,
-        )
-        if left:
-            raise IntegrityError(f"cascade left {len(left)} items undeleted; {self.bound.name} kept")
-        execute(self.app.transport, actions)
+        actions = delete_actions(self.bound, self.key, condition=self.condition, current=self._known)
+        guarding = guard(self.app, self.bound, value, {})
+        return request_of(actions + ([guarding] if guarding else []))[1]
+
+    def run(self, retries: int = 4) -> None:
+        self.app.drive(self.steps(retries))
+
+    async def arun(self, retries: int = 4) -> None:
+        await self.app.adrive(self.steps(retries))
+
+    def steps(self, retries: int = 4) -> Steps[None]:
+        """The requests of `run()`: reads, cascade queries, then one transaction (re-planned on conflict)."""
+        bound = self.bound
+        reads = bool(bound.entity.options.unique or bound.counted) and self._known is None
+        referenced = bool(self.app.referrers.get(bound.entity))
+        for attempt in range(retries):
+            mine = self._known
+            if reads:
+                mine = yield from current(bound, self.key, missing_ok=not bound.entity.options.unique)
+                if not mine:  # nothing stored: nothing to release or cascade; DeleteItem as DynamoDB does it
+                    request = {"TableName": bound.table.name, "Key": bound.key(self.key)}
+                    conditions = [self.condition] if self.condition is not None else []
+                    yield from execute([Action("Delete", with_condition(request, bound, conditions))])
+                    return
+            doomed: list[tuple[Bound[Any], Any]] = []
+            actions = yield from plan_delete(
+                self.app,
+                bound,
+                self.key,
+                mine,
+                condition=self.condition,
+                max_depth=self.max_depth,
+                doomed=doomed,
+            )
+            try:
+                (yield from execute(actions))
+                return
+            except DynamoDBError as error:
+                if error.code not in _CONFLICTS or len(actions) == 1:
+                    raise
+                blocked = (yield from restricted(self.app, doomed)) if referenced else None
+                if blocked is not None:
+                    raise blocked from None
+                if attempt == retries - 1:
+                    raise
+                # the item, its referrers or a stale index changed meanwhile: plan again

@@ -12,6 +12,7 @@ from .entity import E, Entity
 from .errors import ModelError
 from .keys import KeyDef
 from .reads import Query
+from .steps import Steps
 
 if TYPE_CHECKING:
     from .app import App
@@ -121,22 +122,29 @@ class CollectionQuery:
     """One Query over an item collection, grouped by member and typed."""
 
     def __init__(self, app: App, collection: Collection, key: KeyDef, values: Mapping[str, Any]) -> None:
-        self.collection = collection
+        self.app, self.collection = app, collection
         bounds = [app.bound(e) for e in collection.entities.values()]
         self.query: Query[Entity] = Query(app, bounds, key, values, name=collection.name, narrow=False)
 
     def params(self) -> dict[str, Any]:
         return self.query.params()
 
-    def run(self) -> dict[str, Any]:
-        """{member: entity or None} for single members, {member: [entities]} for list members."""
+    def steps(self) -> Steps[dict[str, Any]]:
+        items = yield from self.query.all_steps()
         members = self.collection.entities
         grouped: dict[str, Any] = {m: [] if self.collection.many[m] else None for m in members}
         by_type = {e.entity_name(): m for m, e in members.items()}
-        for item in self.query:
+        for item in items:
             member = by_type[type(item).entity_name()]
             if self.collection.many[member]:
                 grouped[member].append(item)
             else:
                 grouped[member] = item
         return grouped
+
+    def run(self) -> dict[str, Any]:
+        """{member: entity or None} for single members, {member: [entities]} for list members."""
+        return self.app.drive(self.steps())
+
+    async def arun(self) -> dict[str, Any]:
+        return await self.app.adrive(self.steps())

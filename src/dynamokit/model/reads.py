@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import warnings
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -13,6 +14,7 @@ from .builders import Condition, Placeholders, projection
 from .entity import E, Entity
 from .errors import ModelError
 from .keys import KeyDef
+from .steps import Steps, call
 from .values import Item
 
 if TYPE_CHECKING:
@@ -65,9 +67,18 @@ class Get(Generic[E]):
             request["ConsistentRead"] = True
         return request
 
-    def run(self) -> E | None:
-        item = self.app.transport.call("GetItem", self.params()).get("Item")
+    def steps(self) -> Steps[E | None]:
+        return self._result((yield from call("GetItem", self.params())))
+
+    def _result(self, response: dict[str, Any]) -> E | None:
+        item = response.get("Item")
         return None if item is None else self.bound.decode(item)
+
+    def run(self) -> E | None:
+        return self._result(self.app.transport.call("GetItem", self.params()))  # the hot path, no driver
+
+    async def arun(self) -> E | None:
+        return await self.app.adrive(self.steps())
 
 
 class _Read(Generic[T]):
@@ -76,7 +87,6 @@ class _Read(Generic[T]):
     def __init__(self, app: App, bounds: Sequence[Bound[Any]], convert: Convert) -> None:
         self.app, self.bounds, self.convert = app, list(bounds), convert
         self.table = bounds[0].table
-        self.decoders = {b.name: b for b in bounds}
         self._filter: Condition | None = None
         self._limit: int | None = None
         self._start: dict[str, Any] | None = None
@@ -110,17 +120,20 @@ class _Read(Generic[T]):
         self._includes += references
         return self
 
-    def _common(self, request: dict[str, Any], ph: Placeholders) -> dict[str, Any]:
-        if self._filter is not None:
-            request["FilterExpression"] = self._filter.render(ph, self.bounds[0].encode)
+    def _common(self, request: dict[str, Any], ph: Placeholders | None) -> dict[str, Any]:
+        """Limit, start, consistency; filter and projection when `ph` is given to place their names."""
         if self._limit is not None:
             request["Limit"] = self._limit
         if self._start:
             request["ExclusiveStartKey"] = self._start
-        if self._project:
-            request["ProjectionExpression"] = projection((*self._project, self.table.type_attribute), ph)
         if self._consistent:
             request["ConsistentRead"] = True
+        if ph is None:
+            return request
+        if self._filter is not None:
+            request["FilterExpression"] = self._filter.render(ph, self.bounds[0].encode)
+        if self._project:
+            request["ProjectionExpression"] = projection((*self._project, self.table.type_attribute), ph)
         return ph.into(request)
 
     def params(self) -> dict[str, Any]:
@@ -128,45 +141,97 @@ class _Read(Generic[T]):
 
     operation = "Query"
 
-    def page(self) -> Page[T]:
-        """One request's worth of results."""
-        response = self.app.transport.call(self.operation, self.params())
-        marker = self.table.type_attribute
-        items = []
-        for item in response.get("Items", []):
-            bound = self.decoders.get(item.get(marker, {}).get("S", ""))
-            if bound is not None:
-                items.append(self.convert(bound, item))
-        page: Page[T] = Page(items, cursors.encode(response.get("LastEvaluatedKey")))
+    def _converters(self) -> dict[str, Callable[[Item], Any]]:
+        """Item -> result by entity-type marker (each entity's compiled decoder when results are entities)."""
+        if self.convert is _entity:
+            return {b.name: b.decode for b in self.bounds}
+        convert = self.convert
+        return {b.name: functools.partial(convert, b) for b in self.bounds}
+
+    def page_steps(self) -> Steps[Page[T]]:
+        """The requests of `page()`."""
+        page = self._page((yield from call(self.operation, self.params())))
         if self._includes:
             from .references import resolve
 
-            page.included = resolve(self.app, items, self._includes)
+            page.included = yield from resolve(self.app, page.items, self._includes)
         return page
+
+    def _page(self, response: dict[str, Any]) -> Page[T]:
+        marker = self.table.type_attribute
+        by_type = self._converters()
+        items = []
+        for item in response.get("Items", ()):
+            tag = item.get(marker)
+            convert = by_type.get(tag.get("S", "")) if tag else None
+            if convert is not None:
+                items.append(convert(item))
+        return Page(items, cursors.encode(response.get("LastEvaluatedKey")))
+
+    def all_steps(self) -> Steps[list[T]]:
+        """The requests of `all()`: every page from the current start (up to `limit` results)."""
+        start, out = self._start, []
+        try:
+            while True:
+                page = yield from self.page_steps()
+                out += page.items
+                if self._limit is not None and len(out) >= self._limit:
+                    return out[: self._limit]
+                if page.cursor is None:
+                    return out
+                self._start = cursors.decode(page.cursor)
+        finally:
+            self._start = start
+
+    def page(self) -> Page[T]:
+        """One request's worth of results."""
+        if self._includes or self.operation != "Query":
+            return self.app.drive(self.page_steps())
+        return self._page(self.app.transport.call("Query", self.params()))  # the hot path, no driver
+
+    async def apage(self) -> Page[T]:
+        return await self.app.adrive(self.page_steps())
 
     def pages(self) -> Iterator[Page[T]]:
         """Every page from the current start, following cursors."""
         start = self._start
-        while True:
-            page = self.page()
-            yield page
-            if page.cursor is None:
-                break
-            self._start = cursors.decode(page.cursor)
-        self._start = start
+        try:
+            while True:
+                page = self.page()
+                yield page
+                if page.cursor is None:
+                    break
+                self._start = cursors.decode(page.cursor)
+        finally:
+            self._start = start
+
+    async def apages(self) -> AsyncIterator[Page[T]]:
+        start = self._start
+        try:
+            while True:
+                page = await self.apage()
+                yield page
+                if page.cursor is None:
+                    break
+                self._start = cursors.decode(page.cursor)
+        finally:
+            self._start = start
 
     def all(self) -> list[T]:
         """Every result (up to `limit` results when a limit is set)."""
-        out: list[T] = []
-        for page in self.pages():
-            out += page.items
-            if self._limit is not None and len(out) >= self._limit:
-                return out[: self._limit]
-        return out
+        return self.app.drive(self.all_steps())
+
+    async def aall(self) -> list[T]:
+        return await self.app.adrive(self.all_steps())
 
     def __iter__(self) -> Iterator[T]:
         for page in self.pages():
             yield from page.items
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        async for page in self.apages():
+            for item in page.items:
+                yield item
 
 
 class Query(_Read[T]):
@@ -199,6 +264,8 @@ class Query(_Read[T]):
     def _prefix(self, values: Mapping[str, Any]) -> tuple[str, bool]:
         if self.key.sk is None:
             raise ModelError(f"{self.key.alias} has no sort key")
+        if not values and not self._sk_given:  # the common case: only the entity's literal prefix
+            return self.key.sk.head, not self.key.sk.fields
         merged = {**self._sk_given, **{k: self.bounds[0].coerce(k, v) for k, v in values.items()}}
         given = self.key.sk.leading(merged)
         return self.key.sk.prefix(merged), len(given) == len(self.key.sk.fields)
@@ -207,6 +274,15 @@ class Query(_Read[T]):
         if self.key.sk is None:
             return self
         prefix, complete = self._prefix(values)
+        if self.key.sk_type == "N":  # a number: a value or nothing (no prefixes)
+            if not complete:
+                self._sort = None
+                return self
+            self._sort = (
+                {"begins_with": "=", "eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}[op],
+                (prefix,),
+            )
+            return self
         if op == "begins_with" and not prefix:
             self._sort = None
         elif op in ("begins_with", "eq"):
@@ -240,6 +316,9 @@ class Query(_Read[T]):
         """Inclusive range between two (partial) sort key composites."""
         low_prefix, _ = self._prefix(low)
         high_prefix, complete = self._prefix(high)
+        if self.key.sk_type == "N":
+            self._sort = ("BETWEEN", (low_prefix, high_prefix))
+            return self
         self._sort = ("BETWEEN", (low_prefix, high_prefix if complete else high_prefix + _TOP))
         return self
 
@@ -255,23 +334,44 @@ class Query(_Read[T]):
         return self  # type: ignore[return-value]
 
     def params(self) -> dict[str, Any]:
-        ph = Placeholders()
-        condition = f"{ph.path(self.key.pk_attr)} = {ph.value({'S': self.pk})}"
-        if self._sort is not None and self.key.sk_attr is not None:
-            op, operands = self._sort
-            sk, values = ph.path(self.key.sk_attr), [ph.value({"S": v}) for v in operands]
-            if op == "begins_with":
-                condition += f" AND begins_with({sk}, {values[0]})"
-            elif op == "BETWEEN":
-                condition += f" AND {sk} BETWEEN {values[0]} AND {values[1]}"
-            else:
-                condition += f" AND {sk} {op} {values[0]}"
+        op, operands = self._sort if self._sort is not None and self.key.sk_attr else ("", ())
+        condition, names = _key_condition(self.key.pk_attr, self.key.sk_attr, op)
+        values = {":v0": {"S": self.pk}}
+        tag = self.key.sk_type
+        for position, operand in enumerate(operands, 1):
+            values[f":v{position}"] = {tag: operand}
         request: dict[str, Any] = {"TableName": self.table.name, "KeyConditionExpression": condition}
         if self.key.index:
             request["IndexName"] = self.key.index
         if not self._forward:
             request["ScanIndexForward"] = False
-        return self._common(request, ph)
+        if self._filter is None and not self._project:  # nothing else needs placeholders
+            request["ExpressionAttributeNames"] = dict(names)
+            request["ExpressionAttributeValues"] = values
+            return self._common(request, None)
+        return self._common(request, Placeholders.seeded(names, values))
+
+
+_KEY_CONDITIONS: dict[tuple[str, str | None, str], tuple[str, dict[str, str]]] = {}
+
+
+def _key_condition(pk_attr: str, sk_attr: str | None, op: str) -> tuple[str, dict[str, str]]:
+    """The KeyConditionExpression text and names for a key and sort operator (values are :v0, :v1, ...)."""
+    cached = _KEY_CONDITIONS.get((pk_attr, sk_attr, op))
+    if cached is not None:
+        return cached
+    ph = Placeholders()
+    condition = f"{ph.path(pk_attr)} = {ph.value({})}"
+    if op and sk_attr is not None:
+        sk = ph.path(sk_attr)
+        if op == "begins_with":
+            condition += f" AND begins_with({sk}, {ph.value({})})"
+        elif op == "BETWEEN":
+            condition += f" AND {sk} BETWEEN {ph.value({})} AND {ph.value({})}"
+        else:
+            condition += f" AND {sk} {op} {ph.value({})}"
+    cached = _KEY_CONDITIONS[(pk_attr, sk_attr, op)] = (condition, dict(ph.names))
+    return cached
 
 
 class Scan(_Read[E]):
@@ -289,10 +389,10 @@ class Scan(_Read[E]):
         )
         return ph.into(request)
 
-    def page(self) -> Page[E]:
+    def page_steps(self) -> Steps[Page[E]]:
         warnings.warn(
             f"Scan of table '{self.table.name}' for {self.bounds[0].name}: it reads the whole table",
             ScanWarning,
-            stacklevel=3,
+            stacklevel=4,
         )
-        return super().page()
+        return (yield from super().page_steps())

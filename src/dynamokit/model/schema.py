@@ -6,14 +6,20 @@ import json
 from typing import Any
 
 from .app import App
+from .steps import Steps, call
 from .table import Table
 
 
-def _attributes(table: Table) -> list[str]:
-    names = [table.pk] + ([table.sk] if table.sk else [])
+def _attributes(table: Table) -> dict[str, str]:
+    """Key attribute names and their types (S, or N for numeric GSI sort keys)."""
+    types = {table.pk: "S"} | ({table.sk: "S"} if table.sk else {})
     for gsi in table.indexes.values():
-        names += [a for a in (gsi.pk_attr, gsi.sk_attr) if a and a not in names]
-    return names
+        for name, kind in ((gsi.pk_attr, "S"), (gsi.sk_attr, gsi.sk_type)):
+            if name is None:
+                continue
+            if types.setdefault(name, kind) != kind:
+                raise ValueError(f"table '{table.name}': key attribute '{name}' is both S and N")
+    return types
 
 
 def _key_schema(pk: str, sk: str | None) -> list[dict[str, str]]:
@@ -23,11 +29,13 @@ def _key_schema(pk: str, sk: str | None) -> list[dict[str, str]]:
 
 
 def create_table_request(table: Table) -> dict[str, Any]:
-    """The CreateTable input of one table (on-demand; every key attribute is a string)."""
+    """The CreateTable input of one table (on-demand; key attributes are strings, numeric GSI sort keys N)."""
     request: dict[str, Any] = {
         "TableName": table.name,
         "KeySchema": _key_schema(table.pk, table.sk),
-        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in _attributes(table)],
+        "AttributeDefinitions": [
+            {"AttributeName": a, "AttributeType": kind} for a, kind in _attributes(table).items()
+        ],
         "BillingMode": "PAY_PER_REQUEST",
     }
     if table.indexes:
@@ -50,10 +58,19 @@ def create_table_requests(app: App) -> list[dict[str, Any]]:
 
 def create_tables(app: App) -> None:
     """Create every table of the app (and enable TTL where an entity declares it); for tests and demos."""
+    app.drive(_create_tables(app))
+
+
+async def acreate_tables(app: App) -> None:
+    """`create_tables` over the App's async transport."""
+    await app.adrive(_create_tables(app))
+
+
+def _create_tables(app: App) -> Steps[None]:
     for table in app.tables.values():
-        app.transport.call("CreateTable", create_table_request(table))
+        yield from call("CreateTable", create_table_request(table))
         if table.ttl_attribute:
-            app.transport.call(
+            yield from call(
                 "UpdateTimeToLive",
                 {
                     "TableName": table.name,
@@ -98,8 +115,8 @@ def terraform(app: App) -> str:
         ]
         if table.sk:
             lines.append(f'  range_key    = "{table.sk}"')
-        for name in _attributes(table):
-            lines += ["", "  attribute {", f'    name = "{name}"', '    type = "S"', "  }"]
+        for name, kind in _attributes(table).items():
+            lines += ["", "  attribute {", f'    name = "{name}"', f'    type = "{kind}"', "  }"]
         for gsi in table.indexes.values():
             lines += [
                 "",

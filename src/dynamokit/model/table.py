@@ -16,6 +16,7 @@ class GSI:
     pk: str | None = None
     sk: str | None = ""
     projection: str = "ALL"
+    sk_type: str = "S"  # "N": a numeric sort key, from one int or Decimal field (template exactly "{field}")
 
     @property
     def pk_attr(self) -> str:

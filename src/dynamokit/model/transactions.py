@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any, Self
 
 from .builders import Condition, Update
 from .entity import Entity
+from .references import guard
+from .steps import Steps, call
 from .writes import Action, check, delete_actions, put_actions, update_actions
 
 if TYPE_CHECKING:
@@ -22,7 +24,16 @@ class Transaction:
         self.actions: list[Action] = []
         self.entities: list[Entity] = []
 
-    def put(self, entity: Entity, *, create: bool = False, condition: Condition | None = None) -> Transaction:
+    def put(
+        self,
+        entity: Entity,
+        *,
+        create: bool = False,
+        condition: Condition | None = None,
+        current: Mapping[str, Any] | None = None,
+    ) -> Transaction:
+        """A put; an upsert of an entity with unique fields or counted references needs `current`: the
+        values it replaces ({} if none), checked by a condition (no reads in a transaction)."""
         actions, stored = put_actions(
             self.app.bound(type(entity)),
             self.app.bounds,
@@ -30,6 +41,7 @@ class Transaction:
             create=create,
             now=self.app.clock(),
             condition=condition,
+            current=current,
         )
         self.actions += actions
         self.entities.append(stored)
@@ -64,7 +76,13 @@ class Transaction:
         current: Mapping[str, Any] | None = None,
         **key: Any,
     ) -> Transaction:
-        self.actions += delete_actions(self.app.bound(entity), key, condition=condition, current=current)
+        """A delete (no cascade inside a transaction: a referenced item may only go once nothing references
+        it, which its counter item's condition checks); `current` gives its unique fields and references."""
+        bound = self.app.bound(entity)
+        self.actions += delete_actions(bound, key, condition=condition, current=current)
+        guarding = guard(self.app, bound, key.get(bound.primary.fields[0]), {})
+        if guarding is not None:
+            self.actions.append(guarding)
         return self
 
     def check(self, entity: type[Entity], condition: Condition, **key: Any) -> Transaction:
@@ -78,11 +96,26 @@ class Transaction:
             request["ClientRequestToken"] = self.token
         return request
 
+    def steps(self) -> Steps[list[Entity]]:
+        if self.actions:
+            yield from call("TransactWriteItems", self.params())
+        return self.entities
+
     def commit(self) -> list[Entity]:
         """Run it; returns the entities put, as stored."""
-        if self.actions:
-            self.app.transport.call("TransactWriteItems", self.params())
-        return self.entities
+        return self.app.drive(self.steps())
+
+    async def acommit(self) -> list[Entity]:
+        return await self.app.adrive(self.steps())
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self, kind: type[BaseException] | None, error: BaseException | None, trace: TracebackType | None
+    ) -> None:
+        if kind is None:
+            await self.acommit()
 
     def __enter__(self) -> Self:
         return self
@@ -94,12 +127,14 @@ class Transaction:
             self.commit()
 
 
-def transact_get(app: App, gets: Sequence[tuple[type[Entity], Mapping[str, Any]]]) -> list[Entity | None]:
+def transact_get(
+    app: App, gets: Sequence[tuple[type[Entity], Mapping[str, Any]]]
+) -> Steps[list[Entity | None]]:
     """Read up to 100 entities of any types in one consistent snapshot."""
     request = {
         "TransactItems": [
             {"Get": {"TableName": app.bound(e).table.name, "Key": app.bound(e).key(k)}} for e, k in gets
         ]
     }
-    responses = app.transport.call("TransactGetItems", request)["Responses"]
+    responses = (yield from call("TransactGetItems", request))["Responses"]
     return [app.bound(e).decode(r["Item"]) if r.get("Item") else None for (e, _), r in zip(gets, responses)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import re
 from typing import Any, Protocol
@@ -13,6 +14,12 @@ class Transport(Protocol):
     """Anything answering DynamoDB operations in wire shape; `dynamokit.Engine` is one."""
 
     def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
+
+
+class AsyncTransport(Protocol):
+    """The async flavour: `await transport.call(operation, request)`."""
+
+    async def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
 
 
 def _snake(operation: str) -> str:
@@ -47,6 +54,23 @@ def _from_boto(value: Any) -> Any:
     return value
 
 
+def _client_error(error: Any) -> DynamoDBError:
+    """botocore's ClientError as DynamoDB's error (code, message and extra fields in wire shape)."""
+    err = error.response.get("Error", {})
+    extra = {
+        k: v
+        for k, v in error.response.items()
+        if k not in ("Error", "ResponseMetadata", "message", "Message")
+    }
+    return DynamoDBError(err.get("Code", "UnknownError"), err.get("Message", ""), **_from_boto(extra))
+
+
+def _response(response: dict[str, Any]) -> dict[str, Any]:
+    response.pop("ResponseMetadata", None)
+    result: dict[str, Any] = _from_boto(response)
+    return result
+
+
 class BotoTransport:
     """A Transport over any boto3 DynamoDB client (AWS, moto_server, `dynamokit.client(engine)`)."""
 
@@ -59,15 +83,40 @@ class BotoTransport:
         try:
             response = getattr(self.client, _snake(operation))(**_to_boto(request))
         except ClientError as error:
-            err = error.response.get("Error", {})
-            extra = {
-                k: v
-                for k, v in error.response.items()
-                if k not in ("Error", "ResponseMetadata", "message", "Message")
-            }
-            raise DynamoDBError(
-                err.get("Code", "UnknownError"), err.get("Message", ""), **_from_boto(extra)
-            ) from None
-        response.pop("ResponseMetadata", None)
-        result: dict[str, Any] = _from_boto(response)
-        return result
+            raise _client_error(error) from None
+        return _response(response)
+
+
+class AsyncBotoTransport:
+    """An AsyncTransport over an aiobotocore DynamoDB client (AWS, any DynamoDB-compatible endpoint):
+
+    ```python
+    session = aiobotocore.session.get_session()
+    async with session.create_client("dynamodb", endpoint_url=...) as client:
+        app.use(AsyncBotoTransport(client))
+        post = await app.get(Post, post_id="p1").arun()
+    ```
+    """
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+
+    async def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        from botocore.exceptions import ClientError
+
+        try:
+            response = await getattr(self.client, _snake(operation))(**_to_boto(request))
+        except ClientError as error:
+            raise _client_error(error) from None
+        return _response(response)
+
+
+class ThreadTransport:
+    """An AsyncTransport over a synchronous one (e.g. the embedded `dynamokit.Engine`): each call runs in a
+    worker thread, so the event loop never blocks on SQLite."""
+
+    def __init__(self, transport: Transport) -> None:
+        self.transport = transport
+
+    async def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        return await asyncio.to_thread(self.transport.call, operation, request)

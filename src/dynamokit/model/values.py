@@ -7,7 +7,7 @@ import datetime as dt
 import enum
 import math
 import uuid
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from decimal import Decimal
 from typing import Any
 
@@ -36,15 +36,7 @@ def _set(values: set[Any] | frozenset[Any]) -> AttributeValue:
     return {"NS": [_number(v) for v in sorted(values)]}
 
 
-def to_av(value: Any) -> AttributeValue:
-    """One Python value as a DynamoDB attribute value (datetimes as ISO text, enums as their value)."""
-    kind = type(value)
-    if kind is str:
-        return {"S": value}
-    if kind is bool:
-        return {"BOOL": value}
-    if kind is int or kind is float or kind is Decimal:
-        return {"N": _number(value)}
+def _to_av_slow(value: Any) -> AttributeValue:
     if value is None:
         return {"NULL": True}
     if isinstance(value, enum.Enum):
@@ -67,7 +59,29 @@ def to_av(value: Any) -> AttributeValue:
         return {"S": str(value)}
     if isinstance(value, (int, float, Decimal)):  # int/float subclasses (IntEnum handled above)
         return {"N": _number(value)}
-    raise TypeError(f"cannot store {kind.__name__} in DynamoDB")
+    raise TypeError(f"cannot store {type(value).__name__} in DynamoDB")
+
+
+# Exact types first (no isinstance chain); subclasses and everything else take the slow path.
+_BY_TYPE: dict[type, Callable[[Any], AttributeValue]] = {
+    str: lambda v: {"S": v},
+    bool: lambda v: {"BOOL": v},
+    int: lambda v: {"N": str(v)},
+    float: lambda v: {"N": _number(v)},
+    Decimal: lambda v: {"N": str(v)},
+    dt.datetime: lambda v: {"S": v.isoformat()},
+    dt.date: lambda v: {"S": v.isoformat()},
+    bytes: lambda v: {"B": base64.b64encode(v).decode()},
+    list: lambda v: {"L": [to_av(x) for x in v]},
+    dict: lambda v: {"M": {str(k): to_av(x) for k, x in v.items()}},
+    type(None): lambda v: {"NULL": True},
+}
+
+
+def to_av(value: Any) -> AttributeValue:
+    """One Python value as a DynamoDB attribute value (datetimes as ISO text, enums as their value)."""
+    convert = _BY_TYPE.get(value.__class__)
+    return convert(value) if convert is not None else _to_av_slow(value)
 
 
 def to_item(values: Mapping[str, Any]) -> Item:

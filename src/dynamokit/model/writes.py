@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
-from .bound import UNIQUE_TYPE, Bound
+from .bound import COUNTER_TYPE, UNIQUE_TYPE, Bound
 from .builders import Condition, Placeholders, Update
 from .entity import E, Entity
 from .errors import MissingKeyInputs, ModelError
-from .transport import Transport
+from .steps import Steps, call
 from .values import Item
 
 _SINGLE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
@@ -28,8 +29,12 @@ class Action:
     kind: str
     request: dict[str, Any]
 
+    def as_delete(self) -> Action:
+        """This condition check as a conditional Delete of the same item."""
+        return Action("Delete", self.request)
 
-def _with_condition(
+
+def with_condition(
     request: dict[str, Any], bound: Bound[Any], conditions: list[Condition], ph: Placeholders | None = None
 ) -> dict[str, Any]:
     ph = ph or Placeholders()
@@ -44,20 +49,80 @@ def _with_condition(
 def check(bound: Bound[Any], key: Item, condition: Condition) -> Action:
     """A ConditionCheck on one item."""
     return Action(
-        "ConditionCheck", _with_condition({"TableName": bound.table.name, "Key": key}, bound, [condition])
+        "ConditionCheck", with_condition({"TableName": bound.table.name, "Key": key}, bound, [condition])
     )
+
+
+def counter_attribute(source: str, field: str) -> str:
+    """The counter, on a referenced item's counter item, of `source` items referencing it through `field`."""
+    return f"refs:{source}:{field}".replace(".", "_").replace("[", "_")
+
+
+class Counters:
+    """Reference-count changes, merged into one Update per counter item (a transaction names an item once)."""
+
+    def __init__(self) -> None:
+        self.changes: dict[str, tuple[Bound[Any], Item, dict[str, int]]] = {}
+
+    def add(self, target: Bound[Any], value: Any, attribute: str, delta: int) -> None:
+        key = target.counter_key(value)
+        _, _, deltas = self.changes.setdefault(ident(target.table.name, key), (target, key, {}))
+        deltas[attribute] = deltas.get(attribute, 0) + delta
+
+    def actions(self, skip: frozenset[str] = frozenset()) -> list[Action]:
+        out = []
+        for name, (target, key, deltas) in self.changes.items():
+            changed = {a: d for a, d in deltas.items() if d}
+            if name in skip or not changed:
+                continue
+            ph = Placeholders()
+            marker = f"{ph.path(target.table.type_attribute)} = {ph.value({'S': COUNTER_TYPE})}"
+            adds = ", ".join(f"{ph.path(a)} {ph.value({'N': str(d)})}" for a, d in sorted(changed.items()))
+            request = {
+                "TableName": target.table.name,
+                "Key": key,
+                "UpdateExpression": f"SET {marker} ADD {adds}",
+            }
+            out.append(Action("Update", ph.into(request)))
+        return out
+
+
+def ident(table: str, key: Item) -> str:
+    """A hashable identity of one item."""
+    return table + "\x00" + "\x00".join(f"{k}={v}" for k, v in sorted(key.items()))
+
+
+def reference_changes(
+    bound: Bound[Any],
+    bounds: Mapping[type[Entity], Bound[Any]],
+    old: Mapping[str, Any] | None,
+    new: Mapping[str, Any],
+    counters: Counters,
+) -> list[Action]:
+    """ConditionChecks that every item referenced in `new` exists, and the count changes from old to new."""
+    out: dict[str, Action] = {}
+    for name, ref in bound.entity.references.items():
+        if name not in new:
+            continue
+        target = bounds[ref.target]
+        before, after = None if old is None else old.get(name), new[name]
+        if after is not None:
+            key = target.key({target.primary.fields[0]: after})
+            out.setdefault(ident(target.table.name, key), check(target, key, target.exists()))
+        if name in bound.counted and before != after:
+            attribute = counter_attribute(bound.name, name)
+            if before is not None:
+                counters.add(target, before, attribute, -1)
+            if after is not None:
+                counters.add(target, after, attribute, 1)
+    return list(out.values())
 
 
 def reference_checks(
     bound: Bound[Any], bounds: Mapping[type[Entity], Bound[Any]], values: Mapping[str, Any]
 ) -> list[Action]:
-    """ConditionChecks that every referenced item named in `values` exists."""
-    out = []
-    for name, ref in bound.entity.references.items():
-        if values.get(name) is not None:
-            target = bounds[ref.target]
-            out.append(check(target, target.key({target.primary.fields[0]: values[name]}), target.exists()))
-    return out
+    """ConditionChecks that every referenced item named in `values` exists (no count changes)."""
+    return reference_changes(bound, bounds, values, values, Counters())
 
 
 def unique_actions(
@@ -77,7 +142,7 @@ def unique_actions(
             out.append(
                 Action(
                     "Put",
-                    _with_condition({"TableName": bound.table.name, "Item": item}, bound, [bound.absent()]),
+                    with_condition({"TableName": bound.table.name, "Item": item}, bound, [bound.absent()]),
                 )
             )
     return out
@@ -115,16 +180,20 @@ def put_actions(
         conditions.append(bound.absent())
     elif options.version:
         conditions.append(bound.equals(options.version, old_version))
-    if options.unique and not create:
+    guarded = (*options.unique, *bound.counted)
+    if guarded and not create:  # what it replaces decides the sentinels and counts to change
         if current is None:
-            raise MissingKeyInputs(bound.name, "unique", list(options.unique))
-        conditions += [bound.equals(name, current.get(name)) for name in options.unique]
+            raise MissingKeyInputs(bound.name, "unique/references", list(guarded))
+        conditions += [bound.equals(name, current.get(name)) for name in guarded]
     request = {"TableName": bound.table.name, "Item": bound.item(stored)}
-    actions = [Action("Put", _with_condition(request, bound, conditions))]
+    actions = [Action("Put", with_condition(request, bound, conditions))]
+    if not guarded and not bound.entity.references:
+        return actions, stored
     new_values = stored.__dict__
     actions += unique_actions(bound, None if create else current, new_values)
-    actions += reference_checks(bound, bounds, new_values)
-    return actions, stored
+    counters = Counters()
+    actions += reference_changes(bound, bounds, None if create else current, new_values, counters)
+    return actions + counters.actions(), stored
 
 
 def delete_actions(
@@ -133,18 +202,34 @@ def delete_actions(
     *,
     condition: Condition | None = None,
     current: Mapping[str, Any] | None = None,
+    counters: Counters | None = None,
 ) -> list[Action]:
-    """Delete one entity, releasing its unique values (whose current values must be known)."""
+    """Delete one entity, releasing its unique values and its references' counts (current values needed).
+
+    Count changes go to `counters` when given (the caller merges them), else they are added here.
+    """
     conditions = [condition] if condition is not None else []
-    options = bound.entity.options
-    if options.unique:
+    guarded = (*bound.entity.options.unique, *bound.counted)
+    if guarded:
         if current is None:
-            raise MissingKeyInputs(bound.name, "unique", list(options.unique))
-        conditions += [bound.equals(name, current.get(name)) for name in options.unique]
+            raise MissingKeyInputs(bound.name, "unique/references", list(guarded))
+        conditions += [bound.equals(name, current.get(name)) for name in guarded]
     request = {"TableName": bound.table.name, "Key": bound.key(key_values)}
-    return [Action("Delete", _with_condition(request, bound, conditions))] + unique_actions(
-        bound, current, None
-    )
+    actions = [Action("Delete", with_condition(request, bound, conditions))]
+    actions += unique_actions(bound, current, None)
+    if bound.counted and current is not None:
+        mine = Counters() if counters is None else counters
+        for name, ref in bound.counted.items():
+            if current.get(name) is not None:
+                mine.add(bound_of(bound, ref.target), current[name], counter_attribute(bound.name, name), -1)
+        if counters is None:
+            actions += mine.actions()
+    return actions
+
+
+def bound_of(bound: Bound[Any], target: type[Entity]) -> Bound[Any]:
+    """The Bound of a referenced entity type (recorded on the referring Bound by its App)."""
+    return bound.targets[target]
 
 
 def update_actions(
@@ -203,11 +288,25 @@ def update_actions(
         if rendered is None:
             full.remove(*names)
         else:
-            full.set({name: rendered[name] for name in names})
+            full.set(
+                {
+                    name: numeric_key(rendered[name])
+                    if name == key.sk_attr and key.sk_type == "N"
+                    else rendered[name]
+                    for name in names
+                }
+            )
     unique_changes = touched & set(options.unique)
     for name in unique_changes:
         if name not in known:
             raise MissingKeyInputs(bound.name, f"unique {name}", [name])
+        needed.add(name)
+    ref_changes = touched & set(bound.counted)
+    for name in ref_changes:
+        if name not in assigned:
+            raise ModelError(f"{bound.name}: change reference '{name}' with set()")
+        if name not in known:
+            raise MissingKeyInputs(bound.name, f"reference {name}", [name])
         needed.add(name)
     conditions += [bound.equals(name, known[name]) for name in sorted(needed)]
     ph = Placeholders()
@@ -216,14 +315,24 @@ def update_actions(
         "Key": bound.key(key_values),
         "UpdateExpression": full.render(ph, bound.encode),
     }
-    actions = [Action("Update", _with_condition(request, bound, conditions, ph))]
+    actions = [Action("Update", with_condition(request, bound, conditions, ph))]
     actions += unique_actions(
         bound, {n: known[n] for n in unique_changes}, {n: assigned[n] for n in unique_changes}
     )
-    actions += reference_checks(
-        bound, bounds, {n: v for n, v in assigned.items() if n in bound.entity.references}
+    counters = Counters()
+    actions += reference_changes(
+        bound,
+        bounds,
+        {n: known[n] for n in ref_changes},
+        {n: v for n, v in assigned.items() if n in bound.entity.references},
+        counters,
     )
-    return actions
+    return actions + counters.actions()
+
+
+def numeric_key(text: str) -> int | Decimal:
+    """A numeric sort key's rendered text as the number it stores (so it is written as N)."""
+    return Decimal(text) if any(c in text for c in ".eE") else int(text)
 
 
 def request_of(actions: list[Action], **single: Any) -> tuple[str, dict[str, Any]]:
@@ -235,6 +344,6 @@ def request_of(actions: list[Action], **single: Any) -> tuple[str, dict[str, Any
     return "TransactWriteItems", {"TransactItems": [{a.kind: a.request} for a in actions]}
 
 
-def execute(transport: Transport, actions: list[Action], **single: Any) -> dict[str, Any]:
+def execute(actions: list[Action], **single: Any) -> Steps[dict[str, Any]]:
     operation, request = request_of(actions, **single)
-    return transport.call(operation, request)
+    return (yield from call(operation, request))

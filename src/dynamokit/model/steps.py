@@ -1,0 +1,76 @@
+"""Sans-I/O operations: each operation is a generator of the requests it needs, driven sync or async.
+
+An operation's logic (requests, retries, reads before writes, paging, backoff) is written once as a
+generator that yields `(operation, request)` and receives the response (or has the DynamoDBError thrown
+into it). `run_sync` drives it over a Transport, `run_async` over an AsyncTransport, so `.run()` and
+`.arun()` share every line of request building and control flow.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable, Generator
+from typing import Any, TypeVar
+
+from ..engine.errors import DynamoDBError
+from .transport import AsyncTransport, Transport
+
+R = TypeVar("R")
+Call = tuple[str, dict[str, Any]]
+Steps = Generator[Call, Any, R]
+
+SLEEP = "__sleep__"  # a pseudo-operation: {"seconds": s, "sleep": fn} waits (asyncio.sleep when async)
+
+
+def call(operation: str, request: dict[str, Any]) -> Steps[dict[str, Any]]:
+    """One request as a step: `response = yield from call("GetItem", request)`."""
+    response: dict[str, Any] = yield operation, request
+    return response
+
+
+def sleep(seconds: float, sleeper: Callable[[float], None] = time.sleep) -> Steps[None]:
+    yield SLEEP, {"seconds": seconds, "sleep": sleeper}
+
+
+def run_sync(transport: Transport, steps: Steps[R]) -> R:
+    """Drive `steps` over a synchronous Transport."""
+    try:
+        operation, request = next(steps)
+        while True:
+            if operation == SLEEP:
+                request["sleep"](request["seconds"])
+                operation, request = steps.send(None)
+                continue
+            try:
+                response = transport.call(operation, request)
+            except DynamoDBError as error:
+                operation, request = steps.throw(error)
+                continue
+            operation, request = steps.send(response)
+    except StopIteration as done:
+        result: R = done.value
+        return result
+
+
+async def run_async(transport: AsyncTransport, steps: Steps[R]) -> R:
+    """Drive `steps` over an AsyncTransport (backoff waits with asyncio.sleep unless a custom sleep is set)."""
+    try:
+        operation, request = next(steps)
+        while True:
+            if operation == SLEEP:
+                if request["sleep"] is time.sleep:
+                    await asyncio.sleep(request["seconds"])
+                else:
+                    request["sleep"](request["seconds"])
+                operation, request = steps.send(None)
+                continue
+            try:
+                response = await transport.call(operation, request)
+            except DynamoDBError as error:
+                operation, request = steps.throw(error)
+                continue
+            operation, request = steps.send(response)
+    except StopIteration as done:
+        result: R = done.value
+        return result
