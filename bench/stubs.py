@@ -1,9 +1,17 @@
-"""Floors to compare against: boto3 answered by a do-nothing stub (in-process and HTTP) and raw sqlite3."""
+"""The boto3 floors: do-nothing endpoints answering canned DynamoDB bodies shaped like the workload's answers.
+
+    python -m bench.stubs --items N     # the HTTP stub as its own process; prints its URL
+
+No engine, parsing or storage: no endpoint can answer a boto3 user faster, in-process or over loopback HTTP.
+A Scan is answered in ~1 MB pages (by ExclusiveStartKey), so a full Scan costs boto3 the same bytes to parse.
+"""
 
 from __future__ import annotations
 
+import argparse
+import json
 import socket
-import sqlite3
+import sys
 import threading
 import zlib
 from typing import Any
@@ -13,24 +21,42 @@ from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 
-CANNED: dict[str, bytes] = {
-    "GetItem": b'{"Item":{"pk":{"S":"p1"},"sk":{"N":"1"},"v":{"S":"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"}}}',
-    "PutItem": b"{}",
-    "UpdateItem": b"{}",
-}
+from .rawsqlite import SCAN_PAGE
+from .workload import Workload
+
+CONDITION_FAILED = json.dumps({"__type": "com.amazonaws.dynamodb.v20120810#ConditionalCheckFailedException",
+                               "message": "The conditional request failed"}).encode()
 
 
-def canned_query(items: int = 50) -> bytes:
-    one = '{"pk":{"S":"p1"},"sk":{"N":"%d"},"v":{"S":"%s"}}'
-    body = ",".join(one % (n, "x" * 250) for n in range(items))
-    return ('{"Count":%d,"ScannedCount":%d,"Items":[%s]}' % (items, items, body)).encode()
+class Canned:
+    """Answers (status, body) for a request: the workload's result shapes, computed once."""
 
+    def __init__(self, items: int) -> None:
+        work = Workload(items)
+        one = [work.item(n) for n in range(50)]
+        self.fixed = {
+            "GetItem": json.dumps({"Item": one[0]}).encode(),
+            "Query": json.dumps({"Items": one, "Count": 50, "ScannedCount": 50}).encode(),
+            "BatchWriteItem": b'{"UnprocessedItems":{}}',
+        }
+        self.pages = []
+        for start in range(0, items, SCAN_PAGE):
+            page: dict[str, Any] = {"Items": [work.item(n) for n in range(start, min(items, start + SCAN_PAGE))]}
+            page["Count"] = page["ScannedCount"] = len(page["Items"])
+            if start + SCAN_PAGE < items:
+                page["LastEvaluatedKey"] = {"pk": {"S": "p0"}, "sk": {"N": str(len(self.pages) + 1)}}
+            self.pages.append(json.dumps(page).encode())
 
-CANNED["Query"] = canned_query()
-
-
-def _canned_for(target: str) -> bytes:
-    return CANNED.get(target.rsplit(".", 1)[-1], b"{}")
+    def answer(self, target: str, body: bytes) -> tuple[int, bytes]:
+        operation = target.rsplit(".", 1)[-1]
+        if operation == "PutItem" and b"ConditionExpression" in body:
+            return 400, CONDITION_FAILED
+        if operation == "Scan":
+            start = json.loads(body).get("ExclusiveStartKey")
+            return 200, self.pages[int(start["sk"]["N"]) if start else 0]
+        if operation == "DescribeTable":
+            return 200, b'{"Table":{"TableStatus":"ACTIVE","GlobalSecondaryIndexes":[{"IndexStatus":"ACTIVE"}]}}'
+        return 200, self.fixed.get(operation, b"{}")
 
 
 class _Raw:
@@ -41,93 +67,68 @@ class _Raw:
         yield self.body
 
 
-def inprocess_stub_client() -> Any:
-    """A boto3 client whose requests a do-nothing hook answers with canned bodies: the in-process floor."""
+def inprocess_stub_client(canned: Canned) -> Any:
+    """A boto3 client whose sending step a do-nothing hook answers with canned bodies: the in-process floor."""
     made = boto3.client("dynamodb", endpoint_url="http://stub.invalid", region_name="us-east-1",
                         aws_access_key_id="k", aws_secret_access_key="s",
                         config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
 
     def send(request: Any, **_: Any) -> AWSResponse:
         target = request.headers["X-Amz-Target"]
-        body = _canned_for(target.decode() if isinstance(target, bytes) else target)
+        status, body = canned.answer(target.decode() if isinstance(target, bytes) else target, request.body or b"")
         headers = {"Content-Type": "application/x-amz-json-1.0", "x-amz-crc32": str(zlib.crc32(body))}
-        return AWSResponse(request.url, 200, headers, _Raw(body))
+        return AWSResponse(request.url, status, headers, _Raw(body))
 
     made.meta.events.register_first("before-send", send)
     return made
 
 
 class HttpStub:
-    """A minimal keep-alive HTTP server answering canned DynamoDB bodies: the HTTP floor for boto3."""
+    """A minimal keep-alive HTTP server (thread per connection) answering canned bodies: the HTTP floor."""
 
-    def __init__(self) -> None:
-        self.sock = socket.socket()
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(64)
+    def __init__(self, canned: Canned, port: int = 0) -> None:
+        self.canned = canned
+        self.sock = socket.create_server(("127.0.0.1", port))
         self.url = "http://127.0.0.1:%d" % self.sock.getsockname()[1]
-        threading.Thread(target=self._accept, daemon=True).start()
 
-    def _accept(self) -> None:
+    def serve_forever(self) -> None:
         while True:
-            try:
-                conn, _ = self.sock.accept()
-            except OSError:
-                return
+            conn, _ = self.sock.accept()
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
 
     def _serve(self, conn: socket.socket) -> None:
         reader = conn.makefile("rb")
         try:
-            while True:
-                line = reader.readline()
-                if not line:
-                    return
+            while reader.readline():
                 length, target = 0, ""
-                while True:
-                    header = reader.readline()
-                    if header in (b"\r\n", b"\n", b""):
-                        break
+                while (header := reader.readline()) not in (b"\r\n", b"\n", b""):
                     name, _, value = header.decode("latin-1").partition(":")
                     lowered = name.strip().lower()
                     if lowered == "content-length":
                         length = int(value)
                     elif lowered == "x-amz-target":
                         target = value.strip()
-                reader.read(length)
-                body = _canned_for(target)
-                conn.sendall(b"HTTP/1.1 200 OK\r\nContent-Type: application/x-amz-json-1.0\r\nx-amz-crc32: %d\r\n"
-                             b"Content-Length: %d\r\n\r\n%s" % (zlib.crc32(body), len(body), body))
+                status, body = self.canned.answer(target, reader.read(length))
+                conn.sendall(b"HTTP/1.1 %d %s\r\nContent-Type: application/x-amz-json-1.0\r\nx-amz-crc32: %d\r\n"
+                             b"Content-Length: %d\r\n\r\n%s" % (status, b"OK" if status == 200 else b"Bad Request",
+                                                                zlib.crc32(body), len(body), body))
         except OSError:
             return
         finally:
             conn.close()
 
-    def close(self) -> None:
-        self.sock.close()
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=10_000)
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    stub = HttpStub(Canned(args.items), args.port)
+    print(stub.url, flush=True)
+    sys.stdout.close()
+    stub.serve_forever()
 
 
-class RawSqlite:
-    """The storage floor: the equivalent inserts and selects done directly with sqlite3 (WAL)."""
-
-    def __init__(self, path: str) -> None:
-        self.db = sqlite3.connect(path, isolation_level=None)
-        self.db.execute("PRAGMA journal_mode=WAL")
-        self.db.execute("PRAGMA synchronous=NORMAL")
-        self.db.execute("CREATE TABLE IF NOT EXISTS t (pk BLOB, sk BLOB, item BLOB, PRIMARY KEY (pk, sk)) WITHOUT ROWID")
-
-    def put(self, pk: bytes, sk: bytes, item: bytes) -> None:
-        self.db.execute("INSERT OR REPLACE INTO t VALUES (?, ?, ?)", (pk, sk, item))
-
-    def get(self, pk: bytes, sk: bytes) -> Any:
-        return self.db.execute("SELECT item FROM t WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
-
-    def update(self, pk: bytes, sk: bytes) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-        row = self.db.execute("SELECT item FROM t WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
-        self.db.execute("INSERT OR REPLACE INTO t VALUES (?, ?, ?)", (pk, sk, row[0] if row else b"{}"))
-        self.db.execute("COMMIT")
-
-    def query(self, pk: bytes) -> list[Any]:
-        return self.db.execute("SELECT item FROM t WHERE pk = ? ORDER BY sk", (pk,)).fetchall()
+if __name__ == "__main__":
+    main()
