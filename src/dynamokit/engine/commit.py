@@ -52,10 +52,17 @@ def index_key(table: Table, index: Index, item: dict[str, Any] | None) -> IndexK
     return partition_hash(where[0]), where[0], where[1]
 
 
-def check_index_keys(table: Table, item: dict[str, Any]) -> None:
-    """Raise DynamoDB's ValidationException if an index key attribute of `item` has a wrong type or is empty."""
+def check_index_keys(table: Table, item: dict[str, Any], old: dict[str, Any] | None = None) -> None:
+    """Raise DynamoDB's ValidationException if an index key attribute of `item` has a wrong type or is empty
+    (index keys unchanged from the stored `old` item were checked when it was written)."""
     for index in table.indexes.values():
-        index_key(table, index, item)
+        if old is None or not _same_key(index, old, item):
+            index_key(table, index, item)
+
+
+def _same_key(index: Index, old: dict[str, Any], new: dict[str, Any]) -> bool:
+    """Whether every key attribute of `index` is the same (or equally absent) in both items."""
+    return all(old.get(name) == new.get(name) for name in index.key.names)
 
 
 def _projected_changed(table: Table, index: Index, old: dict[str, Any], new: dict[str, Any]) -> bool:
@@ -85,6 +92,12 @@ def commit(engine: Engine, conn: sqlite3.Connection, table: Table, key: tuple[in
     if consumed is not None:
         consumed.table += write_units(old_size, new_size, transactional)
     for index in table.indexes.values():
+        if old_item is not None and new_item is not None and _same_key(index, old_item, new_item):
+            # The entry stays where it is (or stays absent): no index write, only the projection may change.
+            if consumed is not None and all(name in new_item for name in index.key.names) \
+                    and _projected_changed(table, index, old_item, new_item):
+                consumed.add_index(index.name, index.is_global, write_units(old_size, new_size, transactional))
+            continue
         before = index_key(table, index, old_item)
         after = index_key(table, index, new_item)
         if before != after:

@@ -86,7 +86,7 @@ class Action:
         size = item_size(new_item)
         if size > MAX_ITEM_SIZE:
             raise validation("Item size to update has exceeded the maximum allowed size")
-        check_index_keys(self.table, new_item)
+        check_index_keys(self.table, new_item, old.item if old is not None else None)
         return Change(new_item, size, paths)
 
     def apply(self, engine: Engine, conn: sqlite3.Connection, old: Stored | None, change: Change,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from typing import Any
@@ -19,8 +20,14 @@ def encode_scalar(kind: str, value: Any) -> bytes:
     if kind == "S":
         return value.encode()
     if kind == "N":
-        return numbers.encode(numbers.parse(value))
+        return _encode_number(value) if isinstance(value, str) else numbers.encode(numbers.parse(value))
     return decode_binary(value)
+
+
+@functools.lru_cache(maxsize=8192)
+def _encode_number(text: str) -> bytes:
+    """A number key's encoding, cached by its text (key values repeat: sort keys, counters, timestamps)."""
+    return numbers.encode(numbers.parse(text))
 
 
 def partition_hash(hk: bytes) -> int:
