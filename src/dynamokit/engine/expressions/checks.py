@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from ..errors import validation
 from .attrs import SCALAR_ORDERED, SET_TYPES, TYPE_NAMES, AttrValue, kind, order, show
 from .evaluate import Names, Values, resolve
-from .nodes import Arith, Between, Call, Compare, Node, Path, ValueRef, path_text, walk
+from .nodes import Arith, Between, Call, Compare, Node, Path, ValueRef, path_text
 from .parsed import ConditionAST, Parsed, ProjectionAST, UpdateAST
 from .parser import fail
 
@@ -57,7 +57,7 @@ def _check_semantics(expression: Parsed, names: Names, values: Values) -> None:
     elif isinstance(expression, ProjectionAST):
         check_paths(expression.kind, [resolve(p.parts, names) for p in expression.paths])
     elif isinstance(expression, ConditionAST):
-        nodes = walk((expression.root,))
+        nodes = expression.nodes
         for node in nodes:
             _check_distinct(expression.kind, node, names)
         for node in nodes:
@@ -114,17 +114,9 @@ def _check_update_operands(expression: UpdateAST, values: Values) -> None:
                 continue
             raise fail(expression.kind, "Incorrect operand type for operator or function; "
                                         f"operator: {action.clause}, operand type: {_TYPE_WORDS[tag]}")
-    for action in expression.actions:
-        if action.clause != "SET":
-            continue
-        for node in walk((action.value,)):  # type: ignore[arg-type]
-            wanted = "N" if isinstance(node, Arith) else "L" if _is_call(node, "list_append") else None
-            if wanted is None:
-                continue
-            name = node.op if isinstance(node, Arith) else "list_append"  # type: ignore[union-attr]
-            for arg in _args(node):
-                if isinstance(arg, ValueRef) and kind(values[arg.ref]) != wanted:
-                    raise fail(expression.kind, _operand_type(name, kind(values[arg.ref])))
+    for name, wanted, ref in expression.typed_values:
+        if kind(values[ref]) != wanted:
+            raise fail(expression.kind, _operand_type(name, kind(values[ref])))
 
 
 def _is_call(node: Node, name: str) -> bool:

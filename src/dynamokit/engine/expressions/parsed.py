@@ -7,7 +7,7 @@ from functools import lru_cache
 
 from ..errors import validation
 from .evaluate import Names, Operand, Test, Values, condition, resolve, set_value
-from .nodes import Action, And, Between, Call, Compare, In, Node, Not, Or, Path, ValueRef, walk
+from .nodes import Action, And, Arith, Between, Call, Compare, In, Node, Not, Or, Path, ValueRef, walk
 from .parser import Parser, fail
 
 _CACHE_SIZE = 4096
@@ -36,6 +36,7 @@ class ConditionAST(Parsed):
 
     root: Node
     test: Test
+    nodes: tuple[Node, ...]  # every node under `root`, pre-order: what request checks look at
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +52,9 @@ class UpdateAST(Parsed):
 
     actions: tuple[Action, ...]
     set_values: tuple[Operand | None, ...]
+    # (operator, wanted value type, `:value`) for every placeholder fed to `+`, `-` or list_append in SET:
+    # found once here, so checking a request's value types does not walk the tree again.
+    typed_values: tuple[tuple[str, str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +80,7 @@ def _refs(roots: tuple[Node, ...]) -> tuple[tuple[str, ...], tuple[str, ...]]:
 def parse_condition(text: str, kind: str = "ConditionExpression") -> ConditionAST:
     """Parse a ConditionExpression or FilterExpression (`kind` names the parameter in errors)."""
     root = Parser(text, kind).condition()
-    return ConditionAST(kind, *_refs((root,)), root, condition(root))
+    return ConditionAST(kind, *_refs((root,)), root, condition(root), tuple(walk((root,))))
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -85,7 +89,23 @@ def parse_update(text: str, kind: str = "UpdateExpression") -> UpdateAST:
     actions = Parser(text, kind, "update").update()
     roots = tuple(node for action in actions for node in (action.path, action.value) if node is not None)
     values = tuple(set_value(a.value) if a.clause == "SET" else None for a in actions)  # type: ignore[arg-type]
-    return UpdateAST(kind, *_refs(roots), actions, values)
+    return UpdateAST(kind, *_refs(roots), actions, values, _typed_values(actions))
+
+
+def _typed_values(actions: tuple[Action, ...]) -> tuple[tuple[str, str, str], ...]:
+    found = []
+    for action in actions:
+        if action.clause != "SET":
+            continue
+        for node in walk((action.value,)):  # type: ignore[arg-type]
+            if isinstance(node, Arith):
+                name, wanted, args = node.op, "N", (node.left, node.right)
+            elif isinstance(node, Call) and node.name == "list_append":
+                name, wanted, args = "list_append", "L", node.args
+            else:
+                continue
+            found += [(name, wanted, arg.ref) for arg in args if isinstance(arg, ValueRef)]
+    return tuple(found)
 
 
 @lru_cache(maxsize=_CACHE_SIZE)
@@ -110,7 +130,7 @@ def parse_key_condition(text: str, kind: str = "KeyConditionExpression") -> KeyC
     if len(conditions) > 8:
         raise fail(kind, "Conditions can be of length 1 to 8 only")  # not confirmed against DynamoDB
     pieces = tuple(_key_piece(node, kind) for node in conditions)
-    return KeyConditionAST(kind, *_refs((root,)), root, condition(root), pieces)
+    return KeyConditionAST(kind, *_refs((root,)), root, condition(root), tuple(walk((root,))), pieces)
 
 
 def _conjuncts(root: Node) -> list[Node]:
