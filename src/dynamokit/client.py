@@ -52,7 +52,8 @@ def client(engine: Engine, service: str = "dynamodb", *, region_name: str | None
         aws_access_key_id="dynamokit", aws_secret_access_key="dynamokit",
         region_name=region_name or engine.region,
     )
-    base = Config(signature_version=UNSIGNED, retries={"max_attempts": 1, "mode": "standard"})
+    # No retries (nothing transient happens in-process); legacy mode skips standard mode's per-call bookkeeping.
+    base = Config(signature_version=UNSIGNED, retries={"max_attempts": 1, "mode": "legacy"})
     made = session.client(service, endpoint_url=_ENDPOINT, config=base.merge(config) if config else base)
     made.meta.events.register_first("before-send", _send(engine))
     return made
