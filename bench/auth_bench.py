@@ -2,10 +2,16 @@
 
     python bench/auth_bench.py
 """
-import statistics, sys, time
-_REPO = __import__("os").path.dirname(__import__("os").path.dirname(__import__("os").path.abspath(__file__)))
-sys.path.insert(0, _REPO + "/src"); sys.path.insert(0, _REPO)
-import boto3, orjson
+import os
+import statistics
+import sys
+import time
+
+_REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(_REPO, "src"), _REPO]
+
+import boto3  # noqa: E402
+import orjson  # noqa: E402
 from botocore.config import Config
 from dynamokit import Engine
 from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
