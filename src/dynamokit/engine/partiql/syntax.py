@@ -5,14 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-Part = str | int  # a map key or a list index
+# Paths and operator nodes are the expression language's own (`expressions.nodes`); PartiQL adds only its
+# leaves: literal or bound values (`Value`) and `IS [NOT] MISSING | NULL` (`Is`).
+from ..expressions.nodes import And, Arith, Between, Call, Compare, In, Not, Or, Part, Path
 
-
-@dataclass(frozen=True, slots=True)
-class Path:
-    """A document path: `a.b[2]`."""
-
-    parts: tuple[Part, ...]
+__all__ = ["And", "Arith", "Between", "Call", "Compare", "Delete", "Exists", "In", "Insert", "Is", "Node", "Not",
+           "Or", "Part", "Path", "Select", "Source", "Statement", "Update", "Value", "conjuncts"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -23,64 +21,12 @@ class Value:
 
 
 @dataclass(frozen=True, slots=True)
-class Call:
-    """A function call; `name` is lower case."""
-
-    name: str
-    args: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Arith:
-    """`left + right` or `left - right` (UPDATE ... SET only)."""
-
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Compare:
-    op: str  # = <> < <= > >=
-    left: Node
-    right: Node
-
-
-@dataclass(frozen=True, slots=True)
-class Between:
-    subject: Node
-    low: Node
-    high: Node
-
-
-@dataclass(frozen=True, slots=True)
-class In:
-    subject: Node
-    options: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
 class Is:
     """`x IS [NOT] MISSING` or `x IS [NOT] NULL`."""
 
     subject: Node
     what: str  # MISSING | NULL
     negated: bool
-
-
-@dataclass(frozen=True, slots=True)
-class And:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Or:
-    items: tuple[Node, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class Not:
-    item: Node
 
 
 Node = Path | Value | Call | Arith | Compare | Between | In | Is | And | Or | Not
