@@ -36,6 +36,22 @@ class Caller:
         return out
 
 
+START = 1_795_000_000.0
+
+
+class Clock:
+    """A fake engine clock: time moves only when a test says so."""
+
+    def __init__(self, now: float = START) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
 @pytest.fixture
 def engine() -> Iterator[Engine]:
     with Engine() as made:

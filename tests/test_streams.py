@@ -17,22 +17,7 @@ import dynamokit
 from dynamokit import DynamoDBError, Engine
 from dynamokit.engine.commit import commit, locate
 
-from .conftest import Caller, create, http_client
-
-START = 1_795_000_000.0
-
-
-class Clock:
-    """A fake engine clock: time moves only when a test says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from .conftest import START, Caller, Clock, create, http_client
 
 
 @dataclass

@@ -11,20 +11,7 @@ from dynamokit import Engine
 from dynamokit.streams import View
 from dynamokit.streams.tables import ensure_table
 
-START = 1_795_000_000.0
-
-
-class Clock:
-    """A fake engine clock: time moves only when a test says so."""
-
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
+from ..conftest import Clock
 
 
 def create_source(engine: Engine, name: str = "src", view_type: str = "NEW_AND_OLD_IMAGES") -> None:
