@@ -315,7 +315,3 @@ def update_table(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     for name in created:
         engine.backfills.append(indexes.start_backfill(engine, table.name, name))
     return {"TableDescription": out}
-
-
-def not_implemented(operation: str) -> DynamoDBError:
-    return DynamoDBError("UnknownOperationException", f"Operation {operation} is not supported")

@@ -62,7 +62,3 @@ def resource_in_use(message: str) -> DynamoDBError:
 def conditional_check_failed(item: dict[str, Any] | None = None) -> DynamoDBError:
     extra = {"Item": item} if item is not None else {}
     return DynamoDBError("ConditionalCheckFailedException", "The conditional request failed", **extra)
-
-
-def internal(message: str = "Internal server error") -> DynamoDBError:
-    return DynamoDBError("InternalServerError", message, status=500)

@@ -146,7 +146,3 @@ class KeySchema:
             if getattr(error, "code", None) == "ValidationException" and "Type mismatch" in str(error):
                 raise validation("The provided key element does not match the schema") from None
             raise
-
-    def key_of(self, item: dict[str, Any]) -> dict[str, Any]:
-        """The key attributes of an item."""
-        return {name: item[name] for name in self.names}

@@ -87,8 +87,3 @@ def encode(value: Decimal) -> bytes:
             + b"\xff"
         )
     return b"\xc0" + exponent.to_bytes(2, "big") + body
-
-
-def compare_key(text: str) -> Decimal:
-    """Sort key for a wire number (used where Python compares values in memory)."""
-    return Decimal(text)

@@ -24,8 +24,6 @@ MAX_SEGMENTS = 1_000_000
 _SPACE = 1 << 32  # the partition-hash space that parallel scan segments divide
 _SELECTS = ("SPECIFIC_ATTRIBUTES", "COUNT", "ALL_ATTRIBUTES", "ALL_PROJECTED_ATTRIBUTES")
 
-Row = tuple[tuple[Any, ...], int, bytes]  # (position, size, item json)
-
 
 def _index(table: Table, request: dict[str, Any]) -> Index | None:
     name = request.get("IndexName")

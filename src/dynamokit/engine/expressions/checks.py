@@ -119,10 +119,6 @@ def _check_update_operands(expression: UpdateAST, values: Values) -> None:
             raise fail(expression.kind, _operand_type(name, kind(values[ref])))
 
 
-def _is_call(node: Node, name: str) -> bool:
-    return isinstance(node, Call) and node.name == name
-
-
 def _args(node: Node) -> tuple[Node, ...]:
     if isinstance(node, Call):
         return node.args
