@@ -93,3 +93,15 @@ def test_two_processes_share_one_file(tmp_path: Path) -> None:
     with Engine(db) as engine:
         item = engine.call("GetItem", {"TableName": "tbl", "Key": {"pk": {"S": "shared"}}})["Item"]
         assert item["c"] == {"N": "400"}
+
+
+def test_throwaway_database_is_removed_without_close() -> None:
+    """An Engine() that is never closed still removes its throwaway database once it is garbage-collected."""
+    import gc
+
+    engine = Engine()
+    folder = Path(engine.storage.path).parent
+    assert folder.is_dir()
+    del engine
+    gc.collect()
+    assert not folder.exists()

@@ -51,13 +51,15 @@ class Storage:
 
     def __init__(self, path: str = ":memory:", schemas: tuple[str, ...] = ()) -> None:
         """Open (creating if needed) the database; `schemas` are the extra SQL scripts of engine modules."""
-        self._scratch: str | None = None
+        self._discard: weakref.finalize | None = None
         if path == ":memory:":
-            # A throwaway file (in RAM where /dev/shm exists) gives threads the same WAL semantics as disk.
-            self._scratch = tempfile.mkdtemp(prefix="dynamokit-", dir=_scratch_root())
-            path = os.path.join(self._scratch, "engine.db")
+            # A throwaway file (in RAM where /dev/shm exists) gives threads the same WAL semantics as disk;
+            # it is removed on close, or when the storage is garbage-collected or the interpreter exits.
+            scratch = tempfile.mkdtemp(prefix="dynamokit-", dir=_scratch_root())
+            self._discard = weakref.finalize(self, shutil.rmtree, scratch, ignore_errors=True)
+            path = os.path.join(scratch, "engine.db")
         self.path = path
-        self.durable = self._scratch is None
+        self.durable = self._discard is None
         self._local = threading.local()
         self._write_lock = threading.RLock()
         self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
@@ -125,9 +127,8 @@ class Storage:
                 held.close()
             self._all.clear()
         self._local = threading.local()
-        if self._scratch is not None:
-            shutil.rmtree(self._scratch, ignore_errors=True)
-            self._scratch = None
+        if self._discard is not None:
+            self._discard()
 
 
 class _Held:
