@@ -1,15 +1,19 @@
-"""Real boto3 clients answered in-process by an Engine: botocore's sending step is replaced, no sockets."""
+"""Real boto3 clients answered in-process by an Engine: botocore serializes and validates each request as
+always; the engine answers it at botocore's `before-call` step (no HTTP, no sockets)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import boto3
+import orjson
 from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
+from botocore.model import OperationModel
 
 from .engine import Engine
+from .responses import ShapeParser, may_hold_binary
 from .server.protocol import handle
 
 _ENDPOINT = "http://dynamokit.invalid"
@@ -25,24 +29,51 @@ class _Raw:
         yield self._body
 
 
-def _send(engine: Engine) -> Any:
-    def send(request: Any, **_: Any) -> AWSResponse:
-        headers = request.headers
-        target = headers.get("X-Amz-Target")
-        if isinstance(target, bytes):
-            target = target.decode()
-        encoding = headers.get("Content-Encoding")
-        if isinstance(encoding, bytes):
-            encoding = encoding.decode()
-        body = request.body
-        if hasattr(body, "read"):
-            body = body.read()
+class _Answer:
+    """A `before-call` hook that answers each request in-process, as botocore's Stubber does: the request
+    botocore serialized goes to the engine, and the response is parsed as botocore would parse it (see
+    `responses`), skipping HTTP request preparation and the generic response walk."""
+
+    def __init__(self, engine: Engine, made: Any) -> None:
+        self.engine = engine
+        self.parser = made._endpoint._response_parser_factory.create_parser(made.meta.service_model.protocol)
+        self.shapes = ShapeParser(self.parser._blob_parser, self.parser._timestamp_parser)
+
+    def __call__(self, model: OperationModel, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict]:
+        headers = params["headers"]
+        body = params["body"]
         if isinstance(body, str):
             body = body.encode()
-        status, response_headers, payload = handle(engine, target, body or b"", encoding)
-        return AWSResponse(request.url, status, dict(response_headers), _Raw(payload))
+        status, response_headers, payload = handle(self.engine, headers.get("X-Amz-Target"), body or b"")
+        http = AWSResponse(params["url"], status, dict(response_headers), _Raw(payload))
+        if status < 300:
+            parsed = self.shapes.parse(model.output_shape, orjson.loads(payload), may_hold_binary(payload))
+            metadata = {"RequestId": http.headers["x-amzn-RequestId"]}
+        else:
+            parsed = self._error(model, http, payload)
+            metadata = parsed["ResponseMetadata"]
+        metadata["HTTPStatusCode"] = status
+        metadata["HTTPHeaders"] = {name.lower(): value for name, value in response_headers}
+        metadata["RetryAttempts"] = 0
+        parsed["ResponseMetadata"] = metadata
+        return http, parsed
 
-    return send
+    def _error(self, model: OperationModel, http: AWSResponse, payload: bytes) -> dict[str, Any]:
+        """An error response, parsed by botocore itself with its modeled fields (errors are the rare case)."""
+        response = {"headers": http.headers, "status_code": http.status_code, "body": payload,
+                    "context": {"operation_name": model.name}}
+        parsed: dict[str, Any] = self.parser.parse(response, model.output_shape)
+        shape = model.service_model.shape_for_error_code(parsed.get("Error", {}).get("Code"))
+        if shape is not None:
+            parsed.update(self.parser.parse(response, shape))
+        return parsed
+
+
+def _answered(made: Any, engine: Engine) -> Any:
+    # Last, so hooks of the user's (and a Stubber) still run first.
+    made.meta.events.register_last(f"before-call.{made.meta.service_model.service_id.hyphenize()}",
+                                   _Answer(engine, made))
+    return made
 
 
 def client(engine: Engine, service: str = "dynamodb", *, region_name: str | None = None,
@@ -54,9 +85,8 @@ def client(engine: Engine, service: str = "dynamodb", *, region_name: str | None
     )
     # No retries (nothing transient happens in-process); legacy mode skips standard mode's per-call bookkeeping.
     base = Config(signature_version=UNSIGNED, retries={"max_attempts": 1, "mode": "legacy"})
-    made = session.client(service, endpoint_url=_ENDPOINT, config=base.merge(config) if config else base)
-    made.meta.events.register_first("before-send", _send(engine))
-    return made
+    return _answered(session.client(service, endpoint_url=_ENDPOINT, config=base.merge(config) if config else base),
+                     engine)
 
 
 def resource(engine: Engine, *, region_name: str | None = None) -> Any:
@@ -67,5 +97,5 @@ def resource(engine: Engine, *, region_name: str | None = None) -> Any:
     )
     made = session.resource("dynamodb", endpoint_url=_ENDPOINT,
                             config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
-    made.meta.client.meta.events.register_first("before-send", _send(engine))
+    _answered(made.meta.client, engine)
     return made

@@ -1,0 +1,105 @@
+"""botocore's parsing of JSON responses, compiled once per output shape.
+
+The in-process client answers boto3 with exactly the dict botocore's JSON parser would build from the
+engine's response bytes (members in model order, unknown members and nulls dropped, blobs decoded,
+timestamps parsed), but visits only the parts of the shape that need work: item attribute values are
+walked only when the response holds binary values, otherwise they are kept as orjson decoded them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from botocore.model import Shape
+
+Convert = Callable[[Any], Any]
+_ATTRIBUTE_VALUE = "AttributeValue"
+
+
+class ShapeParser:
+    """Converts decoded JSON into botocore's parsed form for a service's shapes."""
+
+    def __init__(self, blob_parser: Convert, timestamp_parser: Convert) -> None:
+        self._blob, self._timestamp = blob_parser, timestamp_parser
+        # (shape name, binary?) -> converter, or None when decoded JSON is already the parsed form
+        self._compiled: dict[tuple[str, bool], Convert | None] = {}
+
+    def parse(self, shape: Shape | None, value: Any, binary: bool) -> dict[str, Any]:
+        """`value` (decoded JSON of `shape`) as botocore parses it; `binary`: it may hold binary values."""
+        if shape is None:
+            return {}
+        convert = self.compile(shape, binary)
+        return value if convert is None else convert(value)
+
+    def compile(self, shape: Shape, binary: bool) -> Convert | None:
+        key = (shape.name, binary)
+        if key in self._compiled:
+            return self._compiled[key]
+        if shape.name == _ATTRIBUTE_VALUE:
+            made = self._attribute_value() if binary else None
+            self._compiled[key] = made
+            return made
+        # Recursive shapes: a placeholder that calls the finished converter once it exists.
+        slot: list[Convert] = []
+        self._compiled[key] = lambda value: slot[0](value)
+        made = self._build(shape, binary)
+        self._compiled[key] = made
+        if made is not None:
+            slot.append(made)
+        return made
+
+    def _build(self, shape: Shape, binary: bool) -> Convert | None:
+        kind = shape.type_name
+        if kind == "structure":
+            return self._structure(shape, binary)
+        if kind == "list":
+            item = self.compile(shape.member, binary)
+            return None if item is None else (lambda value: [item(v) for v in value])
+        if kind == "map":
+            entry = self.compile(shape.value, binary)
+            return None if entry is None else (lambda value: {k: entry(v) for k, v in value.items()})
+        if kind == "blob":
+            return self._blob
+        if kind == "timestamp":
+            return self._timestamp
+        return None
+
+    def _structure(self, shape: Shape, binary: bool) -> Convert | None:
+        if shape.is_document_type:
+            return None
+        members = [(m.serialization.get("name", name), name, m) for name, m in shape.members.items()]
+        compiled = [(wire, name, self.compile(m, binary)) for wire, name, m in members]
+
+        def structure(value: Any) -> Any:
+            if value is None:
+                return None
+            out = {}
+            for wire, name, convert in compiled:
+                found = value.get(wire)
+                if found is not None:
+                    out[name] = found if convert is None else convert(found)
+            return out
+
+        return structure
+
+    def _attribute_value(self) -> Convert:
+        blob = self._blob
+
+        def attribute_value(value: Any) -> Any:
+            if "B" in value:
+                return {"B": blob(value["B"])}
+            if "BS" in value:
+                return {"BS": [blob(b) for b in value["BS"]]}
+            if "M" in value:
+                return {"M": {k: attribute_value(v) for k, v in value["M"].items()}}
+            if "L" in value:
+                return {"L": [attribute_value(v) for v in value["L"]]}
+            return value
+
+        return attribute_value
+
+
+def may_hold_binary(body: bytes) -> bool:
+    """False only when a response body certainly holds no binary attribute value ("B" or "BS")."""
+    return b'"B":' in body or b'"BS":' in body
