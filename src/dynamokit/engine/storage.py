@@ -40,6 +40,9 @@ CREATE TABLE IF NOT EXISTS index_entries (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS resource_policies (tid INTEGER PRIMARY KEY, policy TEXT NOT NULL, revision TEXT NOT NULL);
 """
+_CHECKPOINT_COMMITS = 200  # commits between background checkpoints
+_CHECKPOINT_IDLE = 1.0  # seconds after which an idle database with new commits is checkpointed anyway
+_AUTOCHECKPOINT_PAGES = 20_000  # SQLite's own checkpoint, only as a backstop if the background one lags
 
 
 class Storage:
@@ -66,6 +69,8 @@ class Storage:
         self._all_lock = threading.Lock()
         with self._write_lock:
             self.connection().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "".join(schemas) + "COMMIT;")
+        self._checkpointer = _Checkpointer(path)
+        weakref.finalize(self, self._checkpointer.stop)
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection (closed when the thread ends or the storage closes)."""
@@ -76,6 +81,7 @@ class Storage:
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a commit survives the process being killed; OFF for throwaway databases.
             conn.execute("PRAGMA synchronous=" + ("NORMAL" if self.durable else "OFF"))
+            conn.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
             held = _Held(conn)
             self._local.held = held
             with self._all_lock:
@@ -97,6 +103,7 @@ class Storage:
                 conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
+            self._checkpointer.committed()
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -122,6 +129,7 @@ class Storage:
         return int(row[0])
 
     def close(self) -> None:
+        self._checkpointer.stop()
         with self._all_lock:
             for held in list(self._all):
                 held.close()
@@ -129,6 +137,43 @@ class Storage:
         self._local = threading.local()
         if self._discard is not None:
             self._discard()
+
+
+class _Checkpointer:
+    """Copies the WAL back into the database file from a background thread, so no request pays for it:
+    SQLite's automatic checkpoint runs inside the commit that crosses its threshold, and on a durable
+    database its fsync costs that request milliseconds. Holds no reference to the storage."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.pending = 0  # commits since the last checkpoint (written under the storage's write lock)
+        self._wake = threading.Event()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="dynamokit-checkpoint", daemon=True)
+        self._thread.start()
+
+    def committed(self) -> None:
+        self.pending += 1
+        if self.pending >= _CHECKPOINT_COMMITS:
+            self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped = True
+        self._wake.set()
+
+    def _run(self) -> None:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60.0)
+        try:
+            while not self._stopped:
+                self._wake.wait(_CHECKPOINT_IDLE)
+                self._wake.clear()
+                if self.pending and not self._stopped:
+                    self.pending = 0
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:  # the database went away (a throwaway one removed): nothing left to do
+            pass
+        finally:
+            conn.close()
 
 
 class _Held:
