@@ -162,18 +162,22 @@ class _Checkpointer:
         self._wake.set()
 
     def _run(self) -> None:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False, timeout=60.0)
+        conn: sqlite3.Connection | None = None
         try:
             while not self._stopped:
                 self._wake.wait(_CHECKPOINT_IDLE)
                 self._wake.clear()
                 if self.pending and not self._stopped:
                     self.pending = 0
+                    if conn is None:
+                        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
+                                               timeout=60.0)
                     conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error:  # the database went away (a throwaway one removed): nothing left to do
             pass
         finally:
-            conn.close()
+            if conn is not None:
+                conn.close()
 
 
 class _Held:
