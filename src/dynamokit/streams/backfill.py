@@ -69,7 +69,7 @@ def backfill(engine: Engine, source_table: str, processor_or_projection: StreamP
     if state.get("floor") is None:
         floor = min(int(after or 0) for after in runner.positions().values())
         state.set(floor=floor, segments=segments)
-    version = Decimal(state.get("floor")) + Decimal("0.5")
+    version = Decimal(f"{int(state.get('floor'))}.5")  # exact: arithmetic would round 40-digit numbers
     total = int(state.get("segments"))
     key_names = [k["AttributeName"] for k in
                  engine.call("DescribeTable", {"TableName": source_table})["Table"]["KeySchema"]]

@@ -1,11 +1,11 @@
 """StreamProcessor: typed handlers per entity, deployable as a Lambda handler for DynamoDB Streams, Kinesis and
-SQS events, with ordered partial-batch failures."""
+SQS events, with ordered partial-batch failures, and sinks that receive each batch's applied changes at once."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
-from typing import Any, Literal
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Literal, Protocol
 
 from ..model import App, Entity
 from .changes import Change, decode
@@ -14,6 +14,13 @@ from .events import identifier
 log = logging.getLogger("dynamokit.streams")
 Handler = Callable[[Change[Any]], None]
 ANY = "*"
+
+
+class Sink(Protocol):
+    """Receives the changes a batch applied, in stream order, in one call (e.g. one database transaction).
+    It must be idempotent: a batch that fails is delivered again."""
+
+    def write(self, changes: Sequence[Change[Any]]) -> object: ...
 
 
 class UnknownEntity(Exception):
@@ -26,14 +33,18 @@ class StreamProcessor:
     `unknown`: what to do with items the App has no entity for ("skip" or "fail").
     `ordering`: after a failed record, "stop" (fail the rest of the batch) or "per_key" (keep going for
     other keys only). Either way no later record of a key is applied after an earlier one failed.
+    `sinks`: each receives every batch's applied changes (see `sink`).
     """
 
     def __init__(self, app: App | None = None, unknown: Literal["skip", "fail"] = "skip",
-                 ordering: Literal["stop", "per_key"] = "stop") -> None:
+                 ordering: Literal["stop", "per_key"] = "stop", sinks: Iterable[Sink] = ()) -> None:
         if unknown not in ("skip", "fail") or ordering not in ("stop", "per_key"):
             raise ValueError("unknown must be 'skip' or 'fail'; ordering 'stop' or 'per_key'")
         self.app, self.unknown, self.ordering = app, unknown, ordering
         self.handlers: dict[str, list[Handler]] = {}
+        self.sinks: list[tuple[Sink, frozenset[str] | None]] = []
+        for each in sinks:
+            self.sink(each)
 
     def on(self, target: type[Entity] | str) -> Callable[[Handler], Handler]:
         """Register `fn(change)` for an entity class, an entity type name, or "*" (every change)."""
@@ -45,21 +56,54 @@ class StreamProcessor:
 
         return register
 
+    def sink(self, sink: Sink, *entities: type[Entity] | str) -> Sink:
+        """Send each batch's applied changes (of `entities`: classes or type names; default every known
+        entity) to `sink.write(changes)`, in one call per batch, after the handlers. A change reaches sinks
+        only when its handlers succeeded; changes of unknown items are never sent. Returns the sink."""
+        names = frozenset(e if isinstance(e, str) else e.entity_name() for e in entities) or None
+        self.sinks.append((sink, names))
+        return sink
+
     def handle(self, change: Change[Any]) -> None:
-        """Run the handlers of one change (raises what they raise)."""
+        """Run the handlers of one change, then give it to the sinks (raises what they raise)."""
+        if self._dispatch(change):
+            self._flush([change])
+
+    def _dispatch(self, change: Change[Any]) -> bool:
+        """Run the handlers of one change; False when it is an unknown item that is skipped."""
         if not change.known:
             if self.unknown == "fail":
                 raise UnknownEntity(f"no entity for item type {change.entity_type!r} (keys {change.keys})")
-            return
+            return False
         for fn in self.handlers.get(change.entity_type or "", ()):
             fn(change)
         for fn in self.handlers.get(ANY, ()):
             fn(change)
+        return True
+
+    def _flush(self, changes: list[Change[Any]]) -> None:
+        for sink, names in self.sinks:
+            chosen = changes if names is None else [c for c in changes if c.entity_type in names]
+            if chosen:
+                sink.write(chosen)
 
     def process(self, records: Iterable[dict[str, Any]]) -> list[str]:
-        """Handle event records in order; return the identifiers of those not applied (failed, blocked
-        behind a failure of their key, or after a failure under "stop"), in order."""
+        """Handle event records in order, then hand the changes applied to the sinks; return the
+        identifiers of those not applied (failed, blocked behind a failure of their key, or after a failure
+        under "stop"), in order. When a sink fails, every record of the batch is reported."""
+        records = list(records)
+        failed, applied = self._apply(records)
+        try:
+            self._flush(applied)
+        except Exception:
+            log.exception("a sink failed on a batch of %d changes", len(applied))
+            return [identifier(record) for record in records]
+        return failed
+
+    def _apply(self, records: list[dict[str, Any]]) -> tuple[list[str], list[Change[Any]]]:
+        """Run the handlers record by record: the identifiers not applied, and the changes applied."""
         failed: list[str] = []
+        applied: list[Change[Any]] = []
         blocked: set[str] = set()
         stopped = False
         for record in records:
@@ -74,7 +118,8 @@ class StreamProcessor:
                 if key in blocked:
                     failed.append(ident)
                     continue
-                self.handle(change)
+                if self._dispatch(change):
+                    applied.append(change)
             except Exception:
                 log.exception("stream record %s failed", ident)
                 failed.append(ident)
@@ -82,7 +127,7 @@ class StreamProcessor:
                     stopped = True
                 else:
                     blocked.add(key)
-        return failed
+        return failed, applied
 
     def lambda_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         """The Lambda entry point: `{"batchItemFailures": [{"itemIdentifier": ...}, ...]}`."""

@@ -1,17 +1,21 @@
 """View writers: version-guarded idempotent upserts and tombstones, counters exact under redelivery,
-multi-item view updates in one transaction, and a read-your-writes helper."""
+multi-item view updates in one transaction, key-condition reads, the capacity a view consumes, and a
+read-your-writes helper."""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any, Self
 
 import orjson
 
+from ..engine.capacity import write_units
 from ..engine.errors import DynamoDBError
+from ..engine.values import item_size
 from ..model import Transport
 from ..model.values import Item, from_item, to_av, to_item
 
@@ -19,6 +23,16 @@ Version = int | Decimal
 _WIDTH = 64  # digits of a stored version: sequence numbers have up to 40 (DynamoDB) or 56 (Kinesis)
 _GUARD = "attribute_not_exists(#v) OR #v < :v"
 APPLIED = "~applied#"  # key prefix of the items recording which events a counter has absorbed
+_READS = frozenset({"GetItem", "Query", "Scan"})
+_SORT_OPERATORS = frozenset({"=", "<", "<=", ">", ">="})
+
+
+@dataclass(frozen=True)
+class Capacity:
+    """Capacity units consumed: read (RCU) and write (WCU)."""
+
+    read: float = 0.0
+    write: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -53,6 +67,14 @@ class View:
         self.version_attribute, self.deleted_attribute = version_attribute, deleted_attribute
         schema = transport.call("DescribeTable", {"TableName": table_name})["Table"]["KeySchema"]
         self.key_names = tuple(k["AttributeName"] for k in schema)
+        self._consumed = Capacity()
+        self._consumed_lock = threading.Lock()
+
+    @property
+    def consumed(self) -> Capacity:
+        """The capacity units this view's requests have consumed so far, failed conditional writes and
+        cancelled transactions included (counted by DynamoDB's rule: it does not report them)."""
+        return self._consumed
 
     # -- single writes -------------------------------------------------------------------------------------
     def upsert(self, key: Mapping[str, Any], attributes: Mapping[str, Any], version: Version) -> bool:
@@ -90,7 +112,7 @@ class View:
         """Every live item (plain values), skipping tombstones and counter event markers (a Scan)."""
         request: dict[str, Any] = {"TableName": self.table_name, "ConsistentRead": True}
         while True:
-            page = self.transport.call("Scan", request)
+            page = self.call("Scan", request)
             for item in page["Items"]:
                 first = item[self.key_names[0]]
                 if self.deleted_attribute not in item and not str(first.get("S", "")).startswith(APPLIED):
@@ -98,6 +120,53 @@ class View:
             if "LastEvaluatedKey" not in page:
                 return
             request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    def query(self, partition: Any, sort: tuple[str, Any] | None = None, *, prefix: str | None = None,
+              limit: int | None = None, descending: bool = False) -> list[dict[str, Any]]:
+        """The live items (plain values, like `get`) of one partition, in sort-key order (a consistent Query,
+        following pages). `sort` narrows the sort key: `("=" | "<" | "<=" | ">" | ">=", value)` or
+        `("between", (low, high))`; `prefix` is `begins_with`. `limit` counts live items (tombstones are
+        skipped, not counted)."""
+        request = self._query_request(partition, sort, prefix, descending)
+        found: list[dict[str, Any]] = []
+        while limit is None or len(found) < limit:
+            if limit is not None:
+                request["Limit"] = limit - len(found)
+            page = self.call("Query", request)
+            found += [self._plain(item) for item in page["Items"] if self.deleted_attribute not in item]
+            if "LastEvaluatedKey" not in page:
+                break
+            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return found
+
+    def _query_request(self, partition: Any, sort: tuple[str, Any] | None, prefix: str | None,
+                       descending: bool) -> dict[str, Any]:
+        names = {"#p": self.key_names[0]}
+        values = {":p": to_av(partition)}
+        condition = "#p = :p"
+        if sort is not None and prefix is not None:
+            raise ValueError("give `sort` or `prefix`, not both")
+        if sort is not None or prefix is not None:
+            if len(self.key_names) < 2:
+                raise ValueError(f"view table {self.table_name} has no sort key")
+            names["#s"] = self.key_names[1]
+            chosen: tuple[str, Any] = sort if sort is not None else ("begins_with", prefix)
+            operator, operand = chosen
+            if operator == "between":
+                low, high = operand
+                condition += " AND #s BETWEEN :s AND :t"
+                values |= {":s": to_av(low), ":t": to_av(high)}
+            elif operator == "begins_with":
+                condition += " AND begins_with(#s, :s)"
+                values[":s"] = to_av(operand)
+            elif operator in _SORT_OPERATORS:
+                condition += f" AND #s {operator} :s"
+                values[":s"] = to_av(operand)
+            else:
+                raise ValueError(f"unknown sort-key condition {operator!r}")
+        return {"TableName": self.table_name, "KeyConditionExpression": condition, "ConsistentRead": True,
+                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values,
+                "ScanIndexForward": not descending}
 
     def _plain(self, item: Item) -> dict[str, Any]:
         plain = from_item(item)
@@ -107,9 +176,28 @@ class View:
         return plain
 
     def _item(self, key: Mapping[str, Any]) -> Item | None:
-        found: Item | None = self.transport.call("GetItem", {
+        found: Item | None = self.call("GetItem", {
             "TableName": self.table_name, "Key": to_item(key), "ConsistentRead": True}).get("Item")
         return found
+
+    # -- metered calls -------------------------------------------------------------------------------------
+    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        """Send one request asking for its consumed capacity, and add that to `consumed`."""
+        request["ReturnConsumedCapacity"] = "TOTAL"
+        try:
+            response = self.transport.call(operation, request)
+        except DynamoDBError as error:
+            self._charge(operation, _failure_units(operation, request, error))
+            raise
+        self._charge(operation, _reported_units(response.get("ConsumedCapacity")))
+        return response
+
+    def _charge(self, operation: str, units: float) -> None:
+        with self._consumed_lock:
+            if operation in _READS:
+                self._consumed = replace(self._consumed, read=self._consumed.read + units)
+            else:
+                self._consumed = replace(self._consumed, write=self._consumed.write + units)
 
     # -- building and running ------------------------------------------------------------------------------
     def _put(self, key: Mapping[str, Any], attributes: dict[str, Any], version: Version) -> _Op:
@@ -117,7 +205,8 @@ class View:
         item = {**to_item(attributes), **to_item(key), self.version_attribute: stamp}
         return _Op(({"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": _GUARD,
                              "ExpressionAttributeNames": {"#v": self.version_attribute},
-                             "ExpressionAttributeValues": {":v": stamp}}},))
+                             "ExpressionAttributeValues": {":v": stamp},
+                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},))
 
     def _add(self, key: Mapping[str, Any], counter: str, delta: int | Decimal, event_id: str) -> _Op:
         wire = to_item(key)
@@ -126,7 +215,8 @@ class View:
         return _Op((
             {"Put": {"TableName": self.table_name, "Item": marker_item,
                      "ConditionExpression": "attribute_not_exists(#k)",
-                     "ExpressionAttributeNames": {"#k": self.key_names[0]}}},
+                     "ExpressionAttributeNames": {"#k": self.key_names[0]},
+                     "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
             {"Update": {"TableName": self.table_name, "Key": wire, "UpdateExpression": "ADD #c :d",
                         "ExpressionAttributeNames": {"#c": counter},
                         "ExpressionAttributeValues": {":d": to_av(delta)}}},
@@ -135,22 +225,47 @@ class View:
     def _run(self, op: _Op) -> bool:
         if len(op.items) == 1:
             try:
-                self.transport.call("PutItem", op.items[0]["Put"])
+                self.call("PutItem", dict(op.items[0]["Put"]))
                 return True
             except DynamoDBError as error:
                 if error.code == "ConditionalCheckFailedException":
                     return False
                 raise
-        return bool(transact(self.transport, [op]))
+        return bool(transact(self, [op]))
 
 
-def transact(transport: Transport, ops: list[_Op]) -> list[_Op]:
-    """Apply ops in one TransactWriteItems; ops whose condition fails (stale, already applied) are dropped
-    and the rest retried. Returns the ops applied."""
+def _reported_units(consumed: Any) -> float:
+    """CapacityUnits of a ConsumedCapacity object or list (TransactWriteItems answers a list)."""
+    if isinstance(consumed, list):
+        return sum(_reported_units(c) for c in consumed)
+    return float(consumed.get("CapacityUnits", 0.0)) if isinstance(consumed, dict) else 0.0
+
+
+def _failure_units(operation: str, request: dict[str, Any], error: DynamoDBError) -> float:
+    """What a failed write still consumes, which DynamoDB does not report: by its rule, 1 WCU per KB of the
+    larger of the stored item (returned by ReturnValuesOnConditionCheckFailure=ALL_OLD) and the new one,
+    doubled in a transaction. For a cancelled transaction's actions whose condition held, the stored item
+    is not returned and only the new item is counted (at least 1 WCU)."""
+    if operation == "PutItem" and error.code == "ConditionalCheckFailedException":
+        return _write_units(error.extra.get("Item"), request.get("Item"))
+    reasons = error.extra.get("CancellationReasons")
+    if operation != "TransactWriteItems" or error.code != "TransactionCanceledException" or not reasons:
+        return 0.0
+    return sum(_write_units(reason.get("Item"), action.get("Put", {}).get("Item"), transactional=True)
+               for action, reason in zip(request["TransactItems"], reasons, strict=True))
+
+
+def _write_units(old: Item | None, new: Item | None, transactional: bool = False) -> float:
+    return write_units(item_size(old) if old else 0, item_size(new) if new else 0, transactional)
+
+
+def transact(view: View, ops: list[_Op]) -> list[_Op]:
+    """Apply ops in one TransactWriteItems (charged to `view`); ops whose condition fails (stale, already
+    applied) are dropped and the rest retried. Returns the ops applied."""
     while ops:
         items = [item for op in ops for item in op.items]
         try:
-            transport.call("TransactWriteItems", {"TransactItems": items})
+            view.call("TransactWriteItems", {"TransactItems": items})
             return ops
         except DynamoDBError as error:
             reasons = error.extra.get("CancellationReasons")
@@ -184,9 +299,10 @@ class ViewTransaction:
         self.ops.append((view or self.view)._add(key, counter_attribute, delta, event_id))
 
     def commit(self) -> int:
-        """Apply what was collected (at most 100 items in DynamoDB); returns how many ops took effect."""
+        """Apply what was collected (at most 100 items in DynamoDB); returns how many ops took effect. The
+        capacity is charged to the view the transaction was started from."""
         ops, self.ops = self.ops, []
-        return len(transact(self.view.transport, ops)) if ops else 0
+        return len(transact(self.view, ops)) if ops else 0
 
     def __enter__(self) -> Self:
         return self

@@ -1,6 +1,8 @@
-"""Sinks: full-text search (SQLite FTS5) and analytics (DuckDB), each idempotent under redelivery."""
+"""Sinks: full-text search (SQLite FTS5), analytics (DuckDB) and OpenSearch/Elasticsearch, each idempotent
+under redelivery."""
 
-from .duck import DuckDBSink
-from .fts import FtsSink, Hit
+from .duck import DuckDBSink, safe_name
+from .fts import FtsSink, FtsWriter, Hit
+from .opensearch import OpenSearchSink
 
-__all__ = ["DuckDBSink", "FtsSink", "Hit"]
+__all__ = ["DuckDBSink", "FtsSink", "FtsWriter", "Hit", "OpenSearchSink", "safe_name"]
