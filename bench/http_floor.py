@@ -68,7 +68,7 @@ class Canned:
 
     region = "us-east-1"
 
-    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+    def call(self, operation: str, request: dict[str, Any], **_: Any) -> dict[str, Any]:
         return {"Item": ITEM}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from functools import partial
 import time
 from collections.abc import Callable
 from typing import Any, Self
@@ -51,6 +52,12 @@ OPERATIONS: dict[str, Operation] = {
     **streams.OPERATIONS,
 }
 
+# Variants for `call(..., wire=True)`.
+WIRE_OPERATIONS: dict[str, Operation] = {
+    "Query": partial(reads.query, wire=True),
+    "Scan": partial(reads.scan, wire=True),
+}
+
 
 class Engine:
     """A DynamoDB-compatible database stored in one SQLite file (or a throwaway one for ":memory:").
@@ -79,9 +86,12 @@ class Engine:
             self.backfills += indexes.resume_backfills(self)
 
     # -- the one entry point ---------------------------------------------------------------------------
-    def call(self, operation: str, request: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Run one DynamoDB operation; `request` and the result are in DynamoDB's JSON wire shape."""
-        handler = self.operations.get(operation)
+    def call(self, operation: str, request: dict[str, Any] | None = None, *, wire: bool = False) -> dict[str, Any]:
+        """Run one DynamoDB operation; `request` and the result are in DynamoDB's JSON wire shape.
+
+        `wire=True` is for callers that only serialize the result with orjson (the protocol layer): items a
+        Query or Scan returns unchanged may then be `orjson.Fragment`s of their stored JSON, never parsed."""
+        handler = (wire and WIRE_OPERATIONS.get(operation)) or self.operations.get(operation)
         if handler is None:
             raise DynamoDBError("UnknownOperationException", f"Unknown operation: {operation}")
         if request is None:

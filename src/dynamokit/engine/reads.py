@@ -94,7 +94,7 @@ class _Page:
     """Collects one page of a Query or Scan: Limit, 1 MB, filter, projection, LastEvaluatedKey."""
 
     def __init__(self, engine: Engine, request: dict[str, Any], table: Table, index: Index | None,
-                 exprs: Expressions, select: str) -> None:
+                 exprs: Expressions, select: str, wire: bool) -> None:
         self.table, self.index, self.exprs, self.select = table, index, exprs, select
         self.limit = _limit(request)
         self.filter = exprs.get("FilterExpression")
@@ -102,7 +102,9 @@ class _Page:
         # Index reads return only the projected attributes (an LSI read of ALL_ATTRIBUTES fetches the rest).
         fetch_all = index is None or (select == "ALL_ATTRIBUTES" and not index.is_global)
         self.projected = None if fetch_all else index.projected_names(table.key)
-        self.items: list[dict[str, Any]] = []
+        # Items returned as stored may stay serialized (see Engine.call's `wire`).
+        self.as_stored = wire and self.projected is None and self.projection is None
+        self.items: list[Any] = []
         self.count = 0
         self.scanned = 0
         self.bytes = 0
@@ -114,6 +116,9 @@ class _Page:
             return
         limit = self.limit
         item: dict[str, Any] | None = None
+        if self.as_stored and self.filter is None:
+            self._stored(rows)
+            return
         for size, raw in rows:
             item = orjson.loads(raw)
             if self.projected is not None:
@@ -127,10 +132,22 @@ class _Page:
                 if self.select != "COUNT":
                     if self.projection is not None:
                         item = ex.project(self.projection, item, self.exprs.names)
-                    self.items.append(item)
+                    self.items.append(orjson.Fragment(raw) if self.as_stored else item)
             if (limit is not None and self.scanned >= limit) or self.bytes >= PAGE_BYTES:
                 self.last = self._key_of(raw)
                 break
+
+    def _stored(self, rows: Iterator[tuple[int, bytes]]) -> None:
+        """No filter, no projection: every item goes out as stored, without being parsed."""
+        limit, items = self.limit, self.items
+        for size, raw in rows:
+            self.scanned += 1
+            self.bytes += size
+            items.append(orjson.Fragment(raw))
+            if (limit is not None and self.scanned >= limit) or self.bytes >= PAGE_BYTES:
+                self.last = self._key_of(raw)
+                break
+        self.count = self.scanned
 
     def _count(self, rows: Iterator[tuple[int, bytes]]) -> None:
         """Select=COUNT without a filter: the same paging, without parsing any item."""
@@ -283,7 +300,7 @@ def _operand(attr: KeyAttr, value: dict[str, Any], is_hash: bool) -> bytes:
     return encoded
 
 
-def query(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+def query(engine: Engine, request: dict[str, Any], wire: bool = False) -> dict[str, Any]:
     table = engine.table(request.get("TableName"))
     index = _index(table, request)
     exprs = prepare(request, "KeyConditionExpression", "FilterExpression", "ProjectionExpression")
@@ -296,7 +313,7 @@ def query(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     start = _start(request, table, index)
     if start is not None and start[1] != hk:
         raise validation("The provided starting key is outside query boundaries based on provided conditions")
-    page = _Page(engine, request, table, index, exprs, select)
+    page = _Page(engine, request, table, index, exprs, select, wire)
     order = "" if forward else " DESC"
     phash = partition_hash(hk)
     conn = engine.storage.connection()
@@ -349,14 +366,14 @@ def _segment(request: dict[str, Any]) -> tuple[int, int] | None:
     return segment * _SPACE // total, (segment + 1) * _SPACE // total
 
 
-def scan(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+def scan(engine: Engine, request: dict[str, Any], wire: bool = False) -> dict[str, Any]:
     table = engine.table(request.get("TableName"))
     index = _index(table, request)
     exprs = prepare(request, "FilterExpression", "ProjectionExpression")
     select = _select(request, exprs, table, index)
     segment = _segment(request)
     start = _start(request, table, index)
-    page = _Page(engine, request, table, index, exprs, select)
+    page = _Page(engine, request, table, index, exprs, select, wire)
     conn = engine.storage.connection()
     if index is None:
         sql = "SELECT size, item FROM items WHERE tid = ?"

@@ -337,10 +337,10 @@ class _AsPrincipal:
         self.engine = engine
         self.principal = principal
 
-    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+    def call(self, operation: str, request: dict[str, Any], *, wire: bool = False) -> dict[str, Any]:
         if operation in self.engine.operations:  # unknown operations are the engine's UnknownOperationException
             authorize(self.principal, operation, request, self.engine)
-        return self.engine.call(operation, request)
+        return self.engine.call(operation, request, wire=wire)
 
 
 class AuthorizingBackend:
@@ -358,7 +358,7 @@ class AuthorizingBackend:
     def bind(self, method: str, target: str, headers: Mapping[str, str], body: bytes) -> Backend:
         return _AsPrincipal(self.engine, self.authenticator.authenticate(method, target, headers, body))
 
-    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+    def call(self, operation: str, request: dict[str, Any], *, wire: bool = False) -> dict[str, Any]:
         """Reached only if a server forgets to `bind`: nothing is served unauthenticated."""
         raise _missing_token()
 

@@ -22,7 +22,7 @@ _REQUESTS = itertools.count(1)
 
 
 class Backend(Protocol):
-    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]: ...
+    def call(self, operation: str, request: dict[str, Any], *, wire: bool = False) -> dict[str, Any]: ...
 
 
 def operation_of(target: str | None) -> str:
@@ -69,7 +69,7 @@ def handle(backend: Backend, target: str | None, body: bytes,
         return caller_identity(getattr(backend, "account_id", "123456789012"))
     try:
         operation = operation_of(target)
-        result = backend.call(operation, decode_body(body, content_encoding))
+        result = backend.call(operation, decode_body(body, content_encoding), wire=True)
         return respond(200, result)
     except DynamoDBError as error:
         return respond(error.status, error.wire())
