@@ -147,8 +147,10 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
         out.append(f"  - `{op}`: {DESCRIBE[op]}")
     out += ["", "Each target runs in its own process (`bench/worker.py`); HTTP targets talk to a server process. "
             "boto3 and botocore are the same version for every target. Floors: `boto3 stub in-process` is a boto3 "
-            "client whose sending step returns canned bodies of the workload's shape (no engine can answer a boto3 "
-            "user faster in-process), `HTTP stub` is a do-nothing keep-alive HTTP server doing the same over "
+            "client whose sending step returns canned bodies of the workload's shape (the fastest any endpoint "
+            "behind botocore's HTTP step can be; dynamokit's in-process client answers one step earlier, at "
+            "`before-call` as botocore's Stubber does, and parses the response with botocore's rules compiled per "
+            "shape, so it can beat this floor), `HTTP stub` is a do-nothing keep-alive HTTP server doing the same over "
             "loopback, `raw sqlite3` does the equivalent inserts/selects directly (WAL, JSON blobs, a SQL index for "
             "the GSI).", ""]
     if chart:
