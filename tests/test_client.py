@@ -173,3 +173,29 @@ def test_users_event_hooks_still_run(hook: str) -> None:
         client.meta.events.register(hook, lambda **kw: seen.append(kw["model"].name))
         client.get_item(TableName="things", Key={"pk": {"S": "a"}, "sk": {"B": b"\x00"}})
         assert seen == ["GetItem"]
+
+
+def test_first_calls_from_many_threads_at_once() -> None:
+    """A client shared by threads compiles each response shape once; every thread gets complete answers."""
+    import threading
+
+    with Engine() as engine:
+        setup = dynamokit.client(engine)
+        setup.create_table(**SCRIPT[0][2])
+        setup.put_item(**SCRIPT[2][2])
+        shared = dynamokit.client(engine)
+        barrier = threading.Barrier(8)
+        answers: list[Any] = []
+
+        def first_use() -> None:
+            barrier.wait()
+            answers.append((shared.get_item(**SCRIPT[4][2])["Item"],
+                            shared.describe_table(TableName="things")["Table"]["KeySchema"]))
+
+        threads = [threading.Thread(target=first_use) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(answers) == 8 and all(answer == answers[0] for answer in answers)
+        assert answers[0][0]["doc"]["M"]["blob"] == {"B": b"\x01"}

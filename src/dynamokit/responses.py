@@ -8,6 +8,7 @@ walked only when the response holds binary values, otherwise they are kept as or
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -15,6 +16,7 @@ from botocore.model import Shape
 
 Convert = Callable[[Any], Any]
 _ATTRIBUTE_VALUE = "AttributeValue"
+_MISSING = object()
 
 
 class ShapeParser:
@@ -22,8 +24,12 @@ class ShapeParser:
 
     def __init__(self, blob_parser: Convert, timestamp_parser: Convert) -> None:
         self._blob, self._timestamp = blob_parser, timestamp_parser
-        # (shape name, binary?) -> converter, or None when decoded JSON is already the parsed form
+        # (shape name, binary?) -> converter, or None when decoded JSON is already the parsed form. Only
+        # finished converters are published here; compiling happens once, under the lock.
         self._compiled: dict[tuple[str, bool], Convert | None] = {}
+        self._staged: dict[tuple[str, bool], Convert | None] = {}  # compiled, published when all are done
+        self._building: dict[tuple[str, bool], Convert] = {}  # placeholders of recursive shapes
+        self._lock = threading.RLock()
 
     def parse(self, shape: Shape | None, value: Any, binary: bool) -> dict[str, Any]:
         """`value` (decoded JSON of `shape`) as botocore parses it; `binary`: it may hold binary values."""
@@ -33,20 +39,33 @@ class ShapeParser:
         return value if convert is None else convert(value)
 
     def compile(self, shape: Shape, binary: bool) -> Convert | None:
+        found = self._compiled.get((shape.name, binary), _MISSING)
+        if found is not _MISSING:
+            return found  # type: ignore[return-value]
+        with self._lock:
+            made = self._compile(shape, binary)
+            self._compiled.update(self._staged)
+            self._staged.clear()
+            return made
+
+    def _compile(self, shape: Shape, binary: bool) -> Convert | None:
         key = (shape.name, binary)
-        if key in self._compiled:
-            return self._compiled[key]
+        for done in (self._compiled, self._staged):
+            if key in done:
+                return done[key]
+        if key in self._building:
+            return self._building[key]
         if shape.name == _ATTRIBUTE_VALUE:
             made = self._attribute_value() if binary else None
-            self._compiled[key] = made
-            return made
-        # Recursive shapes: a placeholder that calls the finished converter once it exists.
-        slot: list[Convert] = []
-        self._compiled[key] = lambda value: slot[0](value)
-        made = self._build(shape, binary)
-        self._compiled[key] = made
-        if made is not None:
-            slot.append(made)
+        else:
+            # Recursive shapes: a placeholder that calls the finished converter once it exists.
+            slot: list[Convert] = []
+            self._building[key] = lambda value: slot[0](value)
+            made = self._build(shape, binary)
+            del self._building[key]
+            if made is not None:
+                slot.append(made)
+        self._staged[key] = made
         return made
 
     def _build(self, shape: Shape, binary: bool) -> Convert | None:
@@ -54,10 +73,10 @@ class ShapeParser:
         if kind == "structure":
             return self._structure(shape, binary)
         if kind == "list":
-            item = self.compile(shape.member, binary)
+            item = self._compile(shape.member, binary)
             return None if item is None else (lambda value: [item(v) for v in value])
         if kind == "map":
-            entry = self.compile(shape.value, binary)
+            entry = self._compile(shape.value, binary)
             return None if entry is None else (lambda value: {k: entry(v) for k, v in value.items()})
         if kind == "blob":
             return self._blob
@@ -69,7 +88,7 @@ class ShapeParser:
         if shape.is_document_type:
             return None
         members = [(m.serialization.get("name", name), name, m) for name, m in shape.members.items()]
-        compiled = [(wire, name, self.compile(m, binary)) for wire, name, m in members]
+        compiled = [(wire, name, self._compile(m, binary)) for wire, name, m in members]
 
         def structure(value: Any) -> Any:
             if value is None:
