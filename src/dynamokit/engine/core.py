@@ -98,6 +98,10 @@ class Engine:
             request = {}
         elif not isinstance(request, dict):
             raise DynamoDBError("SerializationException", "Request body must be a JSON object")
+        seen = self._seen
+        outermost = not getattr(seen, "calling", False)
+        if outermost:  # one catalog check per operation, however many tables or items it names
+            seen.calling, seen.checked = True, False
         try:
             return handler(self, request)
         except (KeyError, TypeError, AttributeError, ValueError, IndexError):
@@ -106,6 +110,9 @@ class Engine:
             if found is None:
                 raise
             raise DynamoDBError("SerializationException", found) from None
+        finally:
+            if outermost:
+                seen.calling = seen.checked = False
 
     def close(self) -> None:
         self.ttl.stop()
@@ -125,7 +132,10 @@ class Engine:
                              "constraint: Member must not be null")
         if name.startswith("arn:") and ":table/" in name:  # a table ARN names the table too
             name = name.split(":table/", 1)[1].split("/", 1)[0]
-        self._refresh_catalog()
+        seen = self._seen
+        if not getattr(seen, "checked", False):
+            self._refresh_catalog()
+            seen.checked = getattr(seen, "calling", False)
         table = self._tables.get(name)
         if table is None:
             raise resource_not_found(missing)
@@ -161,6 +171,7 @@ class Engine:
         """Mark the catalog changed (inside the write transaction that changed it)."""
         self.storage.next_counter(conn, "catalog")
         self._seen.data_version = None
+        self._seen.checked = False
 
     def table_arn(self, name: str) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"
