@@ -145,20 +145,10 @@ class Reader:
         self.processor = StreamProcessor(posts_app(), ordering="per_key")
         self.processor.on(Post)(self.post_changed)
         self.processor.on(Comment)(self.comment_changed)
-        for entity in (Post, Comment):  # what the analysts ask about (after the views: only applied changes)
-            self.processor.on(entity)(self._collect)
-        self._applied: list[Change[Any]] = []
-
-    def _collect(self, change: Change[Any]) -> None:
-        self._applied.append(change)  # every change the handlers applied, for the batch's analytics rows
-
-    def lambda_handler(self, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-        """What the event source mapping invokes: the processor, then one DuckDB transaction for the changes
-        it applied (a failure there fails the batch; the retry finds the views already written)."""
-        self._applied = []
-        response = self.processor.lambda_handler(event, context)
-        self.analytics.write(self._applied)
-        return response
+        # What the analysts ask about: each batch's applied changes, in one DuckDB transaction (a failure
+        # there fails the batch; the retry finds the views already written).
+        self.processor.sink(analytics, Post, Comment)
+        self.lambda_handler = self.processor.lambda_handler  # what the event source mapping invokes
 
     def _split(self, entity: Entity) -> tuple[dict[str, Any], dict[str, Any]]:
         """A view entity as View takes it: its primary key, and its attributes (GSI keys included)."""
