@@ -40,7 +40,7 @@ def main() -> None:
         ensure_table(engine, "views")
         by_author = View(engine, "views")
         search, analytics = FtsSink(f"{folder}/search.db"), DuckDBSink(f"{folder}/analytics.duckdb")
-        processor = StreamProcessor(blog, ordering="per_key")
+        processor = StreamProcessor(blog, ordering="per_key", sinks=[analytics])  # rows per batch
 
         @processor.on(Post)
         def post_changed(change: Change[Post]) -> None:
@@ -51,7 +51,6 @@ def main() -> None:
             else:
                 by_author.upsert(key, {"author": change.new.author, "title": change.new.title}, change.version)
                 search.index(change.keys["pk"], {"title": change.new.title}, change.version)
-            analytics.write([change])
 
         runner = LocalRunner(engine, "blog", processor, batching_window=0.01).start()
         blog.put(Post(post_id="p1", author="ann", title="Streams in practice")).run()
