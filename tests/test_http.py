@@ -8,6 +8,7 @@ import http.client
 import os
 import shutil
 import socket
+import threading
 import subprocess
 import time
 import zlib
@@ -376,21 +377,28 @@ def test_stop_closes_open_connections(engine: Engine) -> None:
         client.close()
 
 
-def test_many_connections_reuse_workers(server: Server) -> None:
-    """Sequential connections are served by reused worker threads, not one new thread each."""
+def test_one_thread_serves_every_connection(server: Server) -> None:
+    """Connections, sequential or open at once, are all served by the server's one loop thread."""
+    threads = threading.active_count()
+    clients = [Raw(server.port) for _ in range(5)]
     for _ in range(20):
         client = Raw(server.port)
         client.send(request(b"{}", extra="Connection: close\r\n"))
         assert client.response()[0] == 200
-        assert client.closed()  # the server closes only after its worker is free again
+        assert client.closed()
         client.close()
-    assert len(server._workers) == 1
+    for client in clients:
+        client.send(request(b"{}"))
+    assert all(client.response()[0] == 200 for client in clients)
+    assert threading.active_count() == threads  # no thread per connection or per request
+    for client in clients:
+        client.close()
 
 
 def test_saturated_server_closes_longest_idle_connection(engine: Engine) -> None:
-    """With every worker holding a kept-alive connection, a new client is served at once and the
-    connection idle longest is closed (servers may close idle connections at any time, RFC 9112 9.5)."""
-    with Server(engine, port=0, max_workers=2) as small:
+    """At the connection cap, a new client is served at once and the kept-alive connection idle longest
+    is closed (servers may close idle connections at any time, RFC 9112 9.5)."""
+    with Server(engine, port=0, max_connections=2) as small:
         first, second = Raw(small.port), Raw(small.port)
         for client in (first, second):
             client.send(request(b"{}"))
