@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import threading
-from functools import partial
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any, Self
 
 import orjson
