@@ -105,3 +105,25 @@ def test_throwaway_database_is_removed_without_close() -> None:
     del engine
     gc.collect()
     assert not folder.exists()
+
+
+def test_throwaway_database_of_a_killed_process_is_removed() -> None:
+    """A process killed with SIGKILL cannot remove its throwaway database; the next Engine() removes it, so
+    killed test runs do not keep RAM in /dev/shm. A live process's database is left alone."""
+    child = subprocess.Popen([sys.executable, "-c", textwrap.dedent("""
+        import sys, time
+        from dynamokit import Engine
+        engine = Engine()
+        print(engine.storage.path, flush=True)
+        time.sleep(60)
+    """)], stdout=subprocess.PIPE, text=True)
+    assert child.stdout is not None
+    folder = Path(child.stdout.readline().strip()).parent
+    with Engine() as engine:
+        assert folder.is_dir()  # its process is alive
+        assert Path(engine.storage.path).parent.name.startswith(f"dynamokit-{os.getpid()}-")
+    child.send_signal(signal.SIGKILL)
+    child.wait()
+    assert folder.is_dir()
+    with Engine():
+        assert not folder.exists()
