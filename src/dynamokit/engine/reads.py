@@ -111,14 +111,10 @@ class _Page:
         self.last: dict[str, Any] | None = None
 
     def run(self, rows: Iterator[tuple[int, bytes]]) -> None:
-        if self.select == "COUNT" and self.filter is None and self.projected is None:
-            self._count(rows)
+        if self.filter is None and (self.as_stored or (self.select == "COUNT" and self.projected is None)):
+            self._unparsed(rows, keep=self.select != "COUNT")
             return
         limit = self.limit
-        item: dict[str, Any] | None = None
-        if self.as_stored and self.filter is None:
-            self._stored(rows)
-            return
         for size, raw in rows:
             item = orjson.loads(raw)
             if self.projected is not None:
@@ -137,24 +133,15 @@ class _Page:
                 self.last = self._key_of(raw)
                 break
 
-    def _stored(self, rows: Iterator[tuple[int, bytes]]) -> None:
-        """No filter, no projection: every item goes out as stored, without being parsed."""
+    def _unparsed(self, rows: Iterator[tuple[int, bytes]], keep: bool) -> None:
+        """No filter and nothing to project: the same paging without parsing any item; `keep` sends the
+        items as stored (Select=COUNT keeps none)."""
         limit, items = self.limit, self.items
         for size, raw in rows:
             self.scanned += 1
             self.bytes += size
-            items.append(orjson.Fragment(raw))
-            if (limit is not None and self.scanned >= limit) or self.bytes >= PAGE_BYTES:
-                self.last = self._key_of(raw)
-                break
-        self.count = self.scanned
-
-    def _count(self, rows: Iterator[tuple[int, bytes]]) -> None:
-        """Select=COUNT without a filter: the same paging, without parsing any item."""
-        limit = self.limit
-        for size, raw in rows:
-            self.scanned += 1
-            self.bytes += size
+            if keep:
+                items.append(orjson.Fragment(raw))
             if (limit is not None and self.scanned >= limit) or self.bytes >= PAGE_BYTES:
                 self.last = self._key_of(raw)
                 break

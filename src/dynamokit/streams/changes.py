@@ -46,6 +46,13 @@ class Change(Generic[T]):
         return self.new if self.new is not None else self.old
 
     @property
+    def data(self) -> Any:
+        """`item` as plain data: an entity's fields in JSON mode (no key or type attributes), or the image."""
+        item = self.item
+        dump = getattr(item, "model_dump", None)
+        return dump(mode="json") if dump is not None else item
+
+    @property
     def key_id(self) -> str:
         """A canonical text of table and primary key, the unit of ordering."""
         return f"{self.table}|{sorted(self.keys.items())!r}"

@@ -141,7 +141,7 @@ class DuckDBSink:
         rows: list[tuple[Any, ...]] = []
         shapes: dict[tuple[str, int], tuple[str, Columns]] = {}  # distinct (entity, columns) of the batch
         for change in changes:
-            entity, data = change.entity_type or "", self._data(change.item)
+            entity, data = change.entity_type or "", change.data
             rows.append((entity, orjson.dumps(sorted(change.keys.items()), default=str).decode(),
                          str(change.version), change.kind, change.created_at,
                          None if data is None else orjson.dumps(data, default=_default).decode()))
@@ -169,11 +169,6 @@ class DuckDBSink:
         for entity, columns in fresh.items():
             self._columns.setdefault(entity, {}).update(columns)
         return inserted
-
-    @staticmethod
-    def _data(item: Any) -> Any:
-        dump = getattr(item, "model_dump", None)
-        return dump(mode="json") if dump is not None else item
 
     def _columns_of(self, change: Change[Any], data: Any) -> Columns:
         """The columns a change's entity has: its model's fields, or the attributes of its image."""

@@ -132,11 +132,8 @@ def _no_wide_ints(value: Any) -> Any:
 def source(change: Change[Any]) -> bytes:
     """The JSON document of an insert or update: the entity's fields (no key or type attributes), or the
     raw item's attributes (numbers as 64-bit integers or floats, sets as sorted lists, binary as base64)."""
-    item = change.item
-    dump = getattr(item, "model_dump", None)
-    if dump is not None:
-        item = dump(mode="json")
-    elif item is None:
+    item = change.data
+    if item is None:
         raise ValueError("the change has no image (a KEYS_ONLY stream?)")
     try:
         return orjson.dumps(item, default=_default)
