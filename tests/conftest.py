@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -24,6 +25,15 @@ class Caller:
         self.way, self.engine, self.client = way, engine, client
 
     def __call__(self, operation: str, **request: Any) -> dict[str, Any]:
+        before = copy.deepcopy(request)
+        try:
+            return self._call(operation, request)
+        finally:
+            # The engine is handed callers' parameters as they are (natively, and by the in-process client):
+            # it must never change them.
+            assert request == before, f"{operation} changed its request parameters"
+
+    def _call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
         if self.client is None:
             return self.engine.call(operation, request)
         try:

@@ -1,5 +1,7 @@
-"""Real boto3 clients answered in-process by an Engine: botocore serializes and validates each request as
-always; the engine answers it at botocore's `before-call` step (no HTTP, no sockets)."""
+"""Real boto3 clients answered in-process by an Engine: botocore validates each request as always (item
+operations skip serialization when it would change nothing, see `direct`); the engine answers it at
+botocore's `before-call` step (no HTTP, no sockets). Hooks of your own on `before-call` see an empty body
+for such requests: register on `before-parameter-build` to see parameters."""
 
 from __future__ import annotations
 
@@ -13,8 +15,9 @@ from botocore.config import Config
 from botocore.model import OperationModel
 
 from .engine import Engine
+from .direct import DirectSerializer, Unserialized
 from .responses import ShapeParser, may_hold_binary
-from .server.protocol import handle
+from .server.protocol import answer, handle, operation_of
 
 _ENDPOINT = "http://dynamokit.invalid"
 
@@ -42,9 +45,13 @@ class _Answer:
     def __call__(self, model: OperationModel, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict]:
         headers = params["headers"]
         body = params["body"]
-        if isinstance(body, str):
-            body = body.encode()
-        status, response_headers, payload = handle(self.engine, headers.get("X-Amz-Target"), body or b"")
+        if type(body) is Unserialized:
+            status, response_headers, payload = answer(self.engine, operation_of(headers["X-Amz-Target"]),
+                                                       body.params)
+        else:
+            if isinstance(body, str):
+                body = body.encode()
+            status, response_headers, payload = handle(self.engine, headers.get("X-Amz-Target"), body or b"")
         http = AWSResponse(params["url"], status, dict(response_headers), _Raw(payload))
         if status < 300:
             parsed = self.shapes.parse(model.output_shape, orjson.loads(payload), may_hold_binary(payload))
@@ -70,6 +77,8 @@ class _Answer:
 
 
 def _answered(made: Any, engine: Engine) -> Any:
+    if made.meta.service_model.service_name == "dynamodb":
+        made._serializer = DirectSerializer(made._serializer)
     # Last, so hooks of the user's (and a Stubber) still run first.
     made.meta.events.register_last(f"before-call.{made.meta.service_model.service_id.hyphenize()}",
                                    _Answer(engine, made))

@@ -69,12 +69,20 @@ def handle(backend: Backend, target: str | None, body: bytes,
         return caller_identity(getattr(backend, "account_id", "123456789012"))
     try:
         operation = operation_of(target)
-        result = backend.call(operation, decode_body(body, content_encoding), wire=True)
-        return respond(200, result)
+        request = decode_body(body, content_encoding)
+    except DynamoDBError as error:
+        return respond(error.status, error.wire())
+    return answer(backend, operation, request)
+
+
+def answer(backend: Backend, operation: str, request: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """Answer one decoded request of `operation`, as `handle` does."""
+    try:
+        return respond(200, backend.call(operation, request, wire=True))
     except DynamoDBError as error:
         return respond(error.status, error.wire())
     except Exception:  # a bug of ours: log it, answer as DynamoDB's internal error
-        log.exception("internal error answering %s", target)
+        log.exception("internal error answering %s", operation)
         return respond(500, DynamoDBError("InternalServerError", "Internal server error", 500).wire())
 
 
