@@ -68,6 +68,55 @@ def test_a_failing_sink_fails_the_whole_batch() -> None:
     assert run("per_key", set(), sink) == [] and sink.batches == [[1, 2, 3, 4, 5]]
 
 
+class Rejects:
+    """A sink that applies every change but those of `versions`, and says which (as ItemFailed does)."""
+
+    def __init__(self, versions: set[int]) -> None:
+        self.versions = versions
+        self.applied: list[int] = []
+
+    def write(self, changes: Sequence[Change[Any]]) -> None:
+        self.applied += [int(c.version) for c in changes if c.version not in self.versions]
+        failed = [c for c in changes if c.version in self.versions]
+        if failed:
+            error = RuntimeError("some changes failed")
+            error.changes = failed  # type: ignore[attr-defined]
+            raise error
+
+
+def failures(processor: StreamProcessor, event: dict[str, Any]) -> list[int]:
+    return [int(f["itemIdentifier"]) for f in processor(event)["batchItemFailures"]]
+
+
+def test_a_sink_failing_some_changes_fails_only_those_with_the_ordering_rules() -> None:
+    # Records: a1 b2 a3 c4 b5. The sink fails change 3 (key a).
+    per_key, after = Rejects({3}), Batches()
+    processor = StreamProcessor(ordering="per_key", sinks=[per_key, after])
+    event = {"Records": [record("a", 1), record("b", 2), record("a", 3), record("c", 4), record("b", 5)]}
+    assert failures(processor, event) == [3]
+    assert per_key.applied == [1, 2, 4, 5]
+    assert after.batches == [[1, 2, 3, 4, 5]]  # a sink after the failing one still gets the batch
+    stop = Rejects({3})
+    processor = StreamProcessor(ordering="stop", sinks=[stop])
+    assert failures(processor, event) == [3, 4, 5]
+    # per key: a later change of the failed key fails too, the other keys' changes do not
+    two = Rejects({2})
+    processor = StreamProcessor(ordering="per_key", sinks=[two])
+    assert failures(processor, event) == [2, 5]
+
+
+def test_a_partial_failure_naming_changes_it_was_not_given_fails_them_all() -> None:
+    class Confused:
+        def write(self, changes: Sequence[Change[Any]]) -> None:
+            error = RuntimeError("?")
+            error.changes = [decode(record("z", 9))]  # type: ignore[attr-defined]
+            raise error
+
+    processor = StreamProcessor(sinks=[Confused()])
+    event = {"Records": [record("a", 1), record("b", 2)]}
+    assert failures(processor, event) == [1, 2]
+
+
 def test_sinks_filter_entities_and_skip_unknown_items() -> None:
     posts, everything = Batches(), Batches()
     processor = StreamProcessor(blog, sinks=[everything])

@@ -18,7 +18,8 @@ ANY = "*"
 
 class Sink(Protocol):
     """Receives the changes a batch applied, in stream order, in one call (e.g. one database transaction).
-    It must be idempotent: a batch that fails is delivered again."""
+    It must be idempotent: changes it fails on are delivered again. An exception with a `changes` list says
+    that only those changes failed (e.g. `ItemFailed` of the OpenSearch sink); any other fails them all."""
 
     def write(self, changes: Sequence[Change[Any]]) -> object: ...
 
@@ -87,42 +88,64 @@ class StreamProcessor:
             if chosen:
                 sink.write(chosen)
 
+    def _flush_batch(self, changes: list[Change[Any]]) -> set[int]:
+        """Give every sink its share of a batch's changes; the ids of the changes some sink failed on."""
+        rejected: set[int] = set()
+        for sink, names in self.sinks:
+            chosen = changes if names is None else [c for c in changes if c.entity_type in names]
+            if not chosen:
+                continue
+            try:
+                sink.write(chosen)
+            except Exception as error:
+                log.exception("a sink failed on a batch of %d changes", len(chosen))
+                ids = {id(c) for c in chosen}
+                partial = getattr(error, "changes", None)
+                named = {id(c) for c in partial} if isinstance(partial, list) else set()
+                rejected |= named if named and named <= ids else ids
+        return rejected
+
     def process(self, records: Iterable[dict[str, Any]]) -> list[str]:
         """Handle event records in order, then hand the changes applied to the sinks; return the
         identifiers of those not applied (failed, blocked behind a failure of their key, or after a failure
-        under "stop"), in order. When a sink fails, every record of the batch is reported."""
+        under "stop"), in order. A change a sink failed on counts as failed, with the same ordering rules."""
         records = list(records)
         failed, applied = self._apply(records)
-        try:
-            self._flush(applied)
-        except Exception:
-            log.exception("a sink failed on a batch of %d changes", len(applied))
-            return [identifier(record) for record in records]
-        return failed
+        rejected = self._flush_batch([change for _, change in applied])
+        if rejected:
+            positions = [(n, change) for n, change in applied if id(change) in rejected]
+            if self.ordering == "stop":
+                failed.update(range(positions[0][0], len(records)))
+            else:
+                first: dict[str, int] = {}
+                for n, change in positions:
+                    first.setdefault(change.key_id, n)
+                failed.update(n for n, change in applied if n >= first.get(change.key_id, len(records)))
+        return [identifier(records[n]) for n in sorted(failed)]
 
-    def _apply(self, records: list[dict[str, Any]]) -> tuple[list[str], list[Change[Any]]]:
-        """Run the handlers record by record: the identifiers not applied, and the changes applied."""
-        failed: list[str] = []
-        applied: list[Change[Any]] = []
+    def _apply(self, records: list[dict[str, Any]]) -> tuple[set[int], list[tuple[int, Change[Any]]]]:
+        """Run the handlers record by record: the positions of records not applied, and the changes applied
+        with their positions."""
+        failed: set[int] = set()
+        applied: list[tuple[int, Change[Any]]] = []
         blocked: set[str] = set()
         stopped = False
-        for record in records:
-            ident = identifier(record)
+        for n, record in enumerate(records):
             if stopped:
-                failed.append(ident)
+                failed.add(n)
                 continue
             key = None
             try:
                 change = decode(record, self.app)
                 key = change.key_id
                 if key in blocked:
-                    failed.append(ident)
+                    failed.add(n)
                     continue
                 if self._dispatch(change):
-                    applied.append(change)
+                    applied.append((n, change))
             except Exception:
-                log.exception("stream record %s failed", ident)
-                failed.append(ident)
+                log.exception("stream record %s failed", identifier(record))
+                failed.add(n)
                 if self.ordering == "stop" or key is None:
                     stopped = True
                 else:
