@@ -149,8 +149,9 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
             "boto3 and botocore are the same version for every target. Floors: `boto3 stub in-process` is a boto3 "
             "client whose sending step returns canned bodies of the workload's shape (the fastest any endpoint "
             "behind botocore's HTTP step can be; dynamokit's in-process client answers one step earlier, at "
-            "`before-call` as botocore's Stubber does, and parses the response with botocore's rules compiled per "
-            "shape, so it can beat this floor), `HTTP stub` is a do-nothing keep-alive HTTP server doing the same over "
+            "`before-call` as botocore's Stubber does, skips serializing item operations' parameters when that "
+            "would change nothing, and parses the response with botocore's rules compiled per shape, so it can "
+            "beat this floor), `HTTP stub` is a do-nothing keep-alive HTTP server doing the same over "
             "loopback, `raw sqlite3` does the equivalent inserts/selects directly (WAL, JSON blobs, a SQL index for "
             "the GSI).", ""]
     if chart:
