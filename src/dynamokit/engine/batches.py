@@ -110,10 +110,11 @@ def batch_get_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
 # -- BatchWriteItem ----------------------------------------------------------------------------------------
 def _write_action(engine: Engine, name: str, write: Any) -> Action:
     """The Put or Delete action of one WriteRequest."""
-    if not isinstance(write, dict) or len(write) != 1 or not ({"PutRequest", "DeleteRequest"} & write.keys()):
+    kind = next(iter(write)) if isinstance(write, dict) and len(write) == 1 else None
+    if kind not in ("PutRequest", "DeleteRequest"):
         raise validation("Supplied AttributeValue has more than one datatypes set, must contain exactly "
                          "one of the supported datatypes")
-    ((kind, body),) = write.items()
+    body = write[kind]
     if not isinstance(body, dict):
         raise validation(f"1 validation error detected: Value null at '{kind}' failed to satisfy constraint: "
                          "Member must not be null")
@@ -142,11 +143,12 @@ def _write_actions(engine: Engine, specs: dict[str, Any]) -> list[Action]:
 def batch_write_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     capacity.wanted(request)
     choice(request, "ReturnItemCollectionMetrics", ("SIZE", "NONE"), "NONE")
-    actions = _write_actions(engine, _request_items(request))
+    specs = _request_items(request)
+    actions = engine.prepare_write(_write_actions, engine, specs)
     used = PerTable(is_write=True)
     with engine.storage.write() as conn:
         if not engine.is_current(conn, *(action.table for action in actions)):
-            actions = _write_actions(engine, _request_items(request))
+            actions = _write_actions(engine, specs)
         for action in actions:
             old = load(conn, action.table, action.key)
             action.apply(engine, conn, old, action.change(old), used.of(action.table))

@@ -26,7 +26,7 @@ def read_units(size: int, consistent: bool, transactional: bool = False) -> floa
 
 def write_units(old_size: int, new_size: int, transactional: bool = False) -> float:
     """Units for a write: 1 KB steps of the larger of the old and new item, at least one."""
-    units = float(max(1, math.ceil(max(old_size, new_size) / WRITE_UNIT)))
+    units = float(max(1, -(-max(old_size, new_size) // WRITE_UNIT)))  # ceiling division
     return units * 2 if transactional else units
 
 
@@ -97,7 +97,10 @@ class PerTable:
         self._used: dict[str, tuple[Table, Consumed]] = {}
 
     def of(self, table: Table) -> Consumed:
-        return self._used.setdefault(table.name, (table, Consumed(self.is_write)))[1]
+        used = self._used.get(table.name)
+        if used is None:
+            used = self._used[table.name] = (table, Consumed(self.is_write))
+        return used[1]
 
     def charge(self, engine: Engine) -> None:
         """Add everything consumed to the engine's usage totals."""

@@ -57,12 +57,15 @@ def check_index_keys(table: Table, item: dict[str, Any], old: dict[str, Any] | N
     (index keys unchanged from the stored `old` item were checked when it was written)."""
     for index in table.indexes.values():
         if old is None or not _same_key(index, old, item):
-            index_key(table, index, item)
+            index.key.position(item, index.name)
 
 
 def _same_key(index: Index, old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether every key attribute of `index` is the same (or equally absent) in both items."""
-    return all(old.get(name) == new.get(name) for name in index.key.names)
+    for name in index.key.names:
+        if old.get(name) != new.get(name):
+            return False
+    return True
 
 
 def _projected_changed(table: Table, index: Index, old: dict[str, Any], new: dict[str, Any]) -> bool:

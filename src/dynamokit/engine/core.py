@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from functools import partial
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import orjson
 
@@ -30,6 +30,7 @@ from .schema import Table
 from .storage import Storage
 
 Operation = Callable[["Engine", dict[str, Any]], dict[str, Any]]
+T = TypeVar("T")
 
 OPERATIONS: dict[str, Operation] = {
     "CreateTable": control.create_table,
@@ -100,7 +101,8 @@ class Engine:
             raise DynamoDBError("SerializationException", "Request body must be a JSON object")
         seen = self._seen
         outermost = not getattr(seen, "calling", False)
-        if outermost:  # one catalog check per operation, however many tables or items it names
+        if outermost:  # one catalog check per operation, however many tables or items it names (writes
+            # check it inside their transaction instead: see `prepare_write`)
             seen.calling, seen.checked = True, False
         try:
             return handler(self, request)
@@ -148,8 +150,10 @@ class Engine:
         if getattr(self._seen, "data_version", None) == data_version:
             return
         self._seen.data_version = data_version
-        row = conn.execute("SELECT value FROM counters WHERE name = 'catalog'").fetchone()
-        version = row[0] if row else 0
+        self._load_catalog(conn, _catalog_version(conn))
+
+    def _load_catalog(self, conn: Any, version: int) -> None:
+        """Read the catalog into the cache unless it already holds `version`."""
         if version == self._catalog_version:
             return
         with self._catalog_lock:
@@ -160,12 +164,32 @@ class Engine:
             self._tables = tables
             self._catalog_version = version
 
+    def prepare_write(self, prepare: Callable[..., T], *args: Any) -> T:
+        """`prepare(*args)`, the validation of a write, against the cached catalog without checking it first:
+        the write checks it inside its transaction (`is_current`). Should validation fail, the catalog is
+        checked and, if it changed, the write validated again, so no error comes from a stale catalog."""
+        seen = self._seen
+        if getattr(seen, "checked", False) or not getattr(seen, "calling", False):
+            return prepare(*args)
+        seen.checked = True
+        cached = self._tables
+        try:
+            return prepare(*args)
+        except Exception:
+            self._refresh_catalog()
+            if self._tables is cached:  # the catalog had not changed (nor had another thread reloaded it)
+                raise
+        return prepare(*args)
+
     def is_current(self, conn: Any, *tables: Table) -> bool:
-        """Whether `tables` still describe the catalog as seen inside the caller's write transaction (a
-        request validated against an older catalog, e.g. before a new index or stream, is validated again)."""
-        row = conn.execute("SELECT value FROM counters WHERE name = 'catalog'").fetchone()
-        version = row[0] if row else 0
-        return all(table.catalog_version == version for table in tables)
+        """Whether `tables` still describe the catalog as seen inside the caller's write transaction. If not,
+        the cache is reloaded from that transaction, and the caller validates its request again (e.g. a write
+        validated before another process added an index or a stream)."""
+        version = _catalog_version(conn)
+        if all(table.catalog_version == version for table in tables):
+            return True
+        self._load_catalog(conn, version)
+        return False
 
     def catalog_changed(self, conn: Any) -> None:
         """Mark the catalog changed (inside the write transaction that changed it)."""
@@ -191,3 +215,9 @@ class Engine:
         """Block until the index backfills this engine started have finished."""
         for thread in list(self.backfills):
             thread.join(timeout)
+
+
+def _catalog_version(conn: Any) -> int:
+    """The catalog's version as `conn` sees it (bumped by every catalog change)."""
+    row = conn.execute("SELECT value FROM counters WHERE name = 'catalog'").fetchone()
+    return row[0] if row else 0

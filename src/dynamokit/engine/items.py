@@ -103,10 +103,22 @@ def _on_failure(request: dict[str, Any]) -> str:
     return choice(request, "ReturnValuesOnConditionCheckFailure", _ON_FAILURE, "NONE")
 
 
+# Every request parameter `prepare` reads for a Put or Delete (a superset is safe).
+_CONDITION_INPUTS = frozenset(("ConditionExpression", "Expected", "ConditionalOperator", "ExpressionAttributeNames",
+                               "ExpressionAttributeValues"))
+
+
+def _condition(request: dict[str, Any]) -> Expressions:
+    """The prepared ConditionExpression of a Put or Delete (nothing to prepare when it names none)."""
+    if request.keys().isdisjoint(_CONDITION_INPUTS):
+        return Expressions({}, {}, {})
+    return _request_check(prepare, request, "ConditionExpression")
+
+
 def prepare_put(engine: Engine, request: dict[str, Any]) -> Action:
     """Validate a Put: table, condition, item, key and index keys."""
     table = engine.table(request.get("TableName"))
-    exprs = _request_check(prepare, request, "ConditionExpression")
+    exprs = _condition(request)
     item, size = _request_check(check_item, request.get("Item"), False)
     check_size(size)
     key = locate(table, *table.key.of_item(item))
@@ -117,7 +129,7 @@ def prepare_put(engine: Engine, request: dict[str, Any]) -> Action:
 def prepare_delete(engine: Engine, request: dict[str, Any]) -> Action:
     """Validate a Delete: table, condition and key."""
     table = engine.table(request.get("TableName"))
-    exprs = _request_check(prepare, request, "ConditionExpression")
+    exprs = _condition(request)
     key = locate(table, *table.key.of_key(request.get("Key")))
     return Action("Delete", table, key, request, exprs, on_failure=_on_failure(request))
 
@@ -202,7 +214,7 @@ def _prepared(prepare_action: Callable[[Engine, dict[str, Any]], Action], engine
     attribute values) answer with DynamoDB's "1 validation error detected: " prefix, as AWS-verified tests
     show for PutItem, UpdateItem and DeleteItem (reads and transactions answer them without it)."""
     try:
-        return prepare_action(engine, request)
+        return engine.prepare_write(prepare_action, engine, request)
     except DynamoDBError as error:
         if getattr(error, "request_check", False):
             message = getattr(error, "value_message", error.message)

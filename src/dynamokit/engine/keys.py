@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 import hashlib
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 from . import numbers
 from .errors import invalid_parameter, validation
@@ -77,54 +77,35 @@ class KeySchema:
     def range(self) -> KeyAttr | None:
         return self.ranges[0] if self.ranges else None
 
-    @property
+    @functools.cached_property
+    def attrs(self) -> tuple[KeyAttr, ...]:
+        """The partition attributes, then the sort attributes."""
+        return self.hashes + self.ranges
+
+    @functools.cached_property
     def names(self) -> tuple[str, ...]:
-        return tuple(a.name for a in self.hashes + self.ranges)
+        return tuple(a.name for a in self.attrs)
 
     def encode_attr(self, attr: KeyAttr, value: Any, is_hash: bool, index: str | None = None) -> bytes:
         """Encode one key attribute of an item, enforcing type, emptiness and size rules."""
-        kind = next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
-        if kind != attr.kind:
-            actual = kind or "?"
-            if index is not None:
-                raise invalid_parameter(
-                    f"Type mismatch for Index Key {attr.name} Expected: {attr.kind} Actual: {actual}"
-                    f" IndexName: {index}"
-                )
-            raise invalid_parameter(
-                f"Type mismatch for key {attr.name} expected: {attr.kind} actual: {actual}"
-            )
-        encoded = encode_scalar(kind, value[kind])
-        if not encoded and kind != "N":
-            if index is not None:
-                raise validation(
-                    "One or more parameter values are not valid. A value specified for a secondary index"
-                    " key is not supported. The AttributeValue for a key attribute cannot contain an empty"
-                    f" {'string' if kind == 'S' else 'binary'} value. IndexName: {index}, IndexKey: {attr.name}"
-                )
-            raise validation(
-                "One or more parameter values are not valid. The AttributeValue for a key attribute cannot"
-                f" contain an empty {'string' if kind == 'S' else 'binary'} value. Key: {attr.name}"
-            )
-        raw_len = len(value[kind].encode()) if kind == "S" else len(encoded)
-        if is_hash and raw_len > MAX_HASH_KEY:
-            raise invalid_parameter(
-                "Size of hashkey has exceeded the maximum size limit of2048 bytes"
-            )
-        if not is_hash and raw_len > MAX_RANGE_KEY:
-            raise invalid_parameter("Aggregated size of all range keys has exceeded the size limit of 1024 bytes")
+        kind = attr.kind
+        if not (isinstance(value, dict) and len(value) == 1 and kind in value):
+            _type_mismatch(attr, value, index)
+        encoded = encode_scalar(kind, value[kind])  # for S, the UTF-8 bytes: the limits apply to them
+        if not encoded or len(encoded) > (MAX_HASH_KEY if is_hash else MAX_RANGE_KEY):
+            _check_encoded(attr, encoded, is_hash, index)
         return encoded
 
     def of_item(self, item: dict[str, Any], index: str | None = None) -> tuple[bytes, bytes]:
         """(hash, range) encodings of a full item; ValidationException if a key attribute is missing."""
-        for attr in self.hashes + self.ranges:
+        for attr in self.attrs:
             if attr.name not in item:
                 raise invalid_parameter(f"Missing the key {attr.name} in the item")
         return self._encode(self.hashes, item, True, index), self._encode(self.ranges, item, False, index)
 
     def position(self, item: dict[str, Any], index: str) -> tuple[bytes, bytes] | None:
         """Where `item` sits in an index with this key: None when a key attribute is missing (sparse)."""
-        for attr in self.hashes + self.ranges:
+        for attr in self.attrs:
             if attr.name not in item:
                 return None
         return self._encode(self.hashes, item, True, index), self._encode(self.ranges, item, False, index)
@@ -146,3 +127,33 @@ class KeySchema:
             if getattr(error, "code", None) == "ValidationException" and "Type mismatch" in str(error):
                 raise validation("The provided key element does not match the schema") from None
             raise
+
+
+def _type_mismatch(attr: KeyAttr, value: Any, index: str | None) -> NoReturn:
+    kind = next(iter(value)) if isinstance(value, dict) and len(value) == 1 else None
+    actual = kind or "?"
+    if index is not None:
+        raise invalid_parameter(
+            f"Type mismatch for Index Key {attr.name} Expected: {attr.kind} Actual: {actual} IndexName: {index}"
+        )
+    raise invalid_parameter(f"Type mismatch for key {attr.name} expected: {attr.kind} actual: {actual}")
+
+
+def _check_encoded(attr: KeyAttr, encoded: bytes, is_hash: bool, index: str | None) -> None:
+    """Refuse an empty S or B key value, or one over the size limit of its key."""
+    kind = attr.kind
+    if not encoded and kind != "N":
+        if index is not None:
+            raise validation(
+                "One or more parameter values are not valid. A value specified for a secondary index"
+                " key is not supported. The AttributeValue for a key attribute cannot contain an empty"
+                f" {'string' if kind == 'S' else 'binary'} value. IndexName: {index}, IndexKey: {attr.name}"
+            )
+        raise validation(
+            "One or more parameter values are not valid. The AttributeValue for a key attribute cannot"
+            f" contain an empty {'string' if kind == 'S' else 'binary'} value. Key: {attr.name}"
+        )
+    if is_hash and len(encoded) > MAX_HASH_KEY:
+        raise invalid_parameter("Size of hashkey has exceeded the maximum size limit of2048 bytes")
+    if not is_hash and len(encoded) > MAX_RANGE_KEY:
+        raise invalid_parameter("Aggregated size of all range keys has exceeded the size limit of 1024 bytes")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import decimal
+import re
 from decimal import Decimal
 
 from .errors import validation
@@ -13,6 +14,9 @@ _MAX_DIGITS = 38
 _MAX_ADJUSTED = 125  # magnitudes below 1e126
 _MIN_ADJUSTED = -130  # magnitudes at or above 1e-130
 _ZERO = Decimal(0)
+# Texts that are already canonical and within every limit (at most 38 digits): no Decimal needed.
+_CANONICAL = re.compile(r"0|-?(?:[1-9][0-9]*(?:\.[0-9]*[1-9])?|0\.[0-9]*[1-9])")
+_SMALL_INTEGER = re.compile(r"-?[0-9]{1,18}")  # sums of two fit in 38 digits
 
 
 def parse(text: object) -> Decimal:
@@ -48,8 +52,10 @@ def check(value: Decimal) -> Decimal:
     return value
 
 
-def canonical(text: str) -> str:
-    """The text DynamoDB answers for a stored number (`001.500` -> `1.5`)."""
+def canonical(text: object) -> str:
+    """The text DynamoDB answers for a wire number (`001.500` -> `1.5`); ValidationException if invalid."""
+    if type(text) is str and len(text) <= _MAX_DIGITS and _CANONICAL.fullmatch(text):
+        return text
     return render(parse(text))
 
 
@@ -61,6 +67,13 @@ def render(value: Decimal) -> str:
 
 def add(a: str, b: str, subtract: bool = False) -> str:
     """Exact `a + b` (or `a - b`) of two wire numbers, checked against the limits."""
+    if type(a) is str and type(b) is str and _SMALL_INTEGER.fullmatch(a) and _SMALL_INTEGER.fullmatch(b):
+        return str(int(a) - int(b) if subtract else int(a) + int(b))
+    return add_decimal(a, b, subtract)
+
+
+def add_decimal(a: str, b: str, subtract: bool = False) -> str:
+    """`add` computed with Decimal (any numbers)."""
     x, y = parse(a), parse(b)
     if x and y and abs(x.adjusted() - y.adjusted()) > _MAX_DIGITS + 2:
         # The exact result needs more than 38 digits; don't compute a giant Decimal to find out.

@@ -88,22 +88,10 @@ class Storage:
                 self._all.add(held)
         return held.conn
 
-    @contextmanager
-    def write(self) -> Iterator[sqlite3.Connection]:
-        """A write transaction: all or nothing, serialized against every other writer."""
-        conn = self.connection()
-        with self._write_lock:
-            if conn.in_transaction:  # nested use joins the outer transaction
-                yield conn
-                return
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-            self._checkpointer.committed()
+    def write(self) -> _Write:
+        """A write transaction (`with storage.write() as conn:`): all or nothing, serialized against every
+        other writer; nested use joins the outer transaction."""
+        return _Write(self.connection(), self._write_lock, self._checkpointer)
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -137,6 +125,40 @@ class Storage:
         self._local = threading.local()
         if self._discard is not None:
             self._discard()
+
+
+class _Write:
+    """The context manager of `Storage.write` (a class: it is entered on every write)."""
+
+    __slots__ = ("checkpointer", "conn", "lock", "outermost")
+
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, checkpointer: _Checkpointer) -> None:
+        self.conn = conn
+        self.lock = lock
+        self.checkpointer = checkpointer
+        self.outermost = False
+
+    def __enter__(self) -> sqlite3.Connection:
+        self.lock.acquire()
+        try:
+            if not self.conn.in_transaction:
+                self.conn.execute("BEGIN IMMEDIATE")
+                self.outermost = True
+        except BaseException:
+            self.lock.release()
+            raise
+        return self.conn
+
+    def __exit__(self, kind: type[BaseException] | None, *rest: object) -> None:
+        try:
+            if self.outermost:
+                if kind is not None:
+                    self.conn.execute("ROLLBACK")
+                else:
+                    self.conn.execute("COMMIT")
+                    self.checkpointer.committed()
+        finally:
+            self.lock.release()
 
 
 class _Checkpointer:

@@ -38,6 +38,7 @@ CREATE TABLE IF NOT EXISTS transaction_tokens (
 CREATE INDEX IF NOT EXISTS transaction_tokens_expiry ON transaction_tokens(expires);
 """
 
+_KINDS = tuple(PREPARE)
 _WRITE_KINDS = "TransactItems can only contain one of Check, Put, Update or Delete"
 _SAME_ITEM = "Transaction request cannot include multiple operations on one item"
 
@@ -67,7 +68,7 @@ def _one_of(entry: Any, kinds: tuple[str, ...], message: str) -> tuple[str, dict
 
 
 def _write_action(engine: Engine, n: int, entry: Any) -> Action:
-    kind, body = _one_of(entry, tuple(PREPARE), _WRITE_KINDS)
+    kind, body = _one_of(entry, _KINDS, _WRITE_KINDS)
     if kind == "ConditionCheck" and body.get("ConditionExpression") is None:
         raise validation(f"1 validation error detected: Value null at 'transactItems.{n}.member."
                          "conditionCheck.conditionExpression' failed to satisfy constraint: "
@@ -172,7 +173,7 @@ def transact_write_items(engine: Engine, request: dict[str, Any]) -> dict[str, A
     capacity.wanted(request)
     choice(request, "ReturnItemCollectionMetrics", ("SIZE", "NONE"), "NONE")
     token = _token(request)
-    actions = _prepare_writes(engine, request)
+    actions = engine.prepare_write(_prepare_writes, engine, request)
     digest = _digest(request) if token is not None else b""
     writes = PerTable(is_write=True)
     with engine.storage.write() as conn:

@@ -44,7 +44,7 @@ def _check_set(kind: str, members: Any) -> tuple[list[Any], int]:
         raise invalid_parameter(f"An {_SET_NAMES[kind]} set  may not be empty")
     size = 0
     if kind == "NS":
-        members = [numbers.render(numbers.parse(m)) for m in members]
+        members = [numbers.canonical(m) for m in members]
         keys: list[Any] = members
         size = sum(_number_size(m) for m in members)
     elif kind == "SS":
@@ -80,7 +80,7 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
             raise DynamoDBError("SerializationException", "Unexpected value type for S")
         return value, len(inner.encode())
     if kind == "N":
-        text = numbers.render(numbers.parse(inner))
+        text = numbers.canonical(inner)
         return (value if text == inner else {"N": text}), _number_size(text)
     if kind == "B":
         data = decode_binary(inner)
@@ -130,6 +130,10 @@ def check_item(item: Any, limit: bool = True) -> tuple[Item, int]:
     for name, value in item.items():
         if not name:
             raise invalid_parameter("An attribute name may not be empty")  # pragma: no cover - rare
+        if type(value) is dict and len(value) == 1 and type(inner := value.get("S")) is str:
+            out[name] = value  # the most common value, checked here as check_value would
+            size += len(name.encode()) + len(inner.encode())
+            continue
         checked, n = check_value(value)
         out[name] = checked
         size += len(name.encode()) + n
