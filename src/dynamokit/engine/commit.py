@@ -81,13 +81,16 @@ def commit(engine: Engine, conn: sqlite3.Connection, table: Table, key: tuple[in
            service: bool = False) -> None:
     """Write (or delete, when `new_item` is None) one item with its index entries and stream record.
 
-    The caller holds the write transaction and has validated `new_item` (including index keys).
+    The caller holds the write transaction, has loaded `old` in it and validated `new_item` (index keys too).
     """
     tid = table.tid
     old_item = old.item if old is not None else None
     if new_item is None:
         if old is not None:
             conn.execute("DELETE FROM items WHERE tid = ? AND phash = ? AND hk = ? AND rk = ?", (tid, *key))
+    elif old is not None:  # rewritten in place: cheaper than a replace (TTL triggers follow either way)
+        conn.execute("UPDATE items SET size = ?, item = ? WHERE tid = ? AND phash = ? AND hk = ? AND rk = ?",
+                     (new_size, orjson.dumps(new_item), tid, *key))
     else:
         conn.execute("INSERT OR REPLACE INTO items(tid, phash, hk, rk, size, item) VALUES (?, ?, ?, ?, ?, ?)",
                      (tid, *key, new_size, orjson.dumps(new_item)))

@@ -51,6 +51,12 @@ BEGIN
   DELETE FROM ttl_index WHERE tid = NEW.tid AND phash = NEW.phash AND hk = NEW.hk AND rk = NEW.rk;
   INSERT INTO ttl_index(tid, phash, hk, rk, expires) {_EXPIRES.format(src="NEW", rows="")};
 END;
+CREATE TRIGGER IF NOT EXISTS ttl_item_rewritten AFTER UPDATE OF item ON items
+WHEN NEW.tid IN (SELECT tid FROM ttl_config)
+BEGIN
+  DELETE FROM ttl_index WHERE tid = NEW.tid AND phash = NEW.phash AND hk = NEW.hk AND rk = NEW.rk;
+  INSERT INTO ttl_index(tid, phash, hk, rk, expires) {_EXPIRES.format(src="NEW", rows="")};
+END;
 CREATE TRIGGER IF NOT EXISTS ttl_item_deleted AFTER DELETE ON items
 WHEN OLD.tid IN (SELECT tid FROM ttl_config)
 BEGIN
