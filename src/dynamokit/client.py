@@ -14,8 +14,8 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.model import OperationModel
 
-from .engine import Engine
 from .direct import DirectSerializer, Unserialized
+from .engine import Engine
 from .responses import ShapeParser, may_hold_binary
 from .server.protocol import answer, handle, operation_of
 

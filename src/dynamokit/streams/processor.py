@@ -4,7 +4,7 @@ SQS events, with ordered partial-batch failures, and sinks that receive each bat
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Literal, Protocol
 
 from ..model import App, Entity
@@ -82,19 +82,21 @@ class StreamProcessor:
             fn(change)
         return True
 
-    def _flush(self, changes: list[Change[Any]]) -> None:
+    def _shares(self, changes: list[Change[Any]]) -> Iterator[tuple[Sink, list[Change[Any]]]]:
+        """Each sink with its share of `changes` (those of its entities), when that is not empty."""
         for sink, names in self.sinks:
             chosen = changes if names is None else [c for c in changes if c.entity_type in names]
             if chosen:
-                sink.write(chosen)
+                yield sink, chosen
+
+    def _flush(self, changes: list[Change[Any]]) -> None:
+        for sink, chosen in self._shares(changes):
+            sink.write(chosen)
 
     def _flush_batch(self, changes: list[Change[Any]]) -> set[int]:
         """Give every sink its share of a batch's changes; the ids of the changes some sink failed on."""
         rejected: set[int] = set()
-        for sink, names in self.sinks:
-            chosen = changes if names is None else [c for c in changes if c.entity_type in names]
-            if not chosen:
-                continue
+        for sink, chosen in self._shares(changes):
             try:
                 sink.write(chosen)
             except Exception as error:
