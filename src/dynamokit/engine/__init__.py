@@ -1,6 +1,6 @@
 """The embedded DynamoDB-compatible engine."""
 
-from .core import Engine
+from .core import Engine, EngineClosed
 from .errors import DynamoDBError
 
-__all__ = ["DynamoDBError", "Engine"]
+__all__ = ["DynamoDBError", "Engine", "EngineClosed"]

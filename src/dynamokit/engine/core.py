@@ -83,6 +83,9 @@ class Engine:
         self.streams = streams.StreamLog(self)
         self.ttl = ttl.TimeToLive(self)
         self.backfills: list[threading.Thread] = []
+        self._calls = 0  # operations running (outermost calls), so close() can wait for them
+        self._calls_lock = threading.Lock()
+        self._closed = False
         if resume_backfills:
             self.backfills += indexes.resume_backfills(self)
 
@@ -103,6 +106,10 @@ class Engine:
         outermost = not getattr(seen, "calling", False)
         if outermost:  # one catalog check per operation, however many tables or items it names (writes
             # check it inside their transaction instead: see `prepare_write`)
+            with self._calls_lock:
+                if self._closed:
+                    raise EngineClosed("this Engine is closed")
+                self._calls += 1
             seen.calling, seen.checked = True, False
         try:
             return handler(self, request)
@@ -115,8 +122,19 @@ class Engine:
         finally:
             if outermost:
                 seen.calling = seen.checked = False
+                with self._calls_lock:
+                    self._calls -= 1
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30.0) -> None:
+        """Refuse new operations, wait (up to `timeout` seconds) for those running, then stop the
+        background work and close the database: no thread is left using a closed connection."""
+        with self._calls_lock:
+            if self._closed:
+                return
+            self._closed = True
+        deadline = time.monotonic() + timeout
+        while self._calls and time.monotonic() < deadline:
+            time.sleep(0.005)
         self.ttl.stop()
         self.storage.close()
 
@@ -215,6 +233,10 @@ class Engine:
         """Block until the index backfills this engine started have finished."""
         for thread in list(self.backfills):
             thread.join(timeout)
+
+
+class EngineClosed(RuntimeError):
+    """An operation was called on an Engine after `close()`."""
 
 
 def _catalog_version(conn: Any) -> int:

@@ -67,6 +67,7 @@ class Storage:
         self._write_lock = threading.RLock()
         self._all: weakref.WeakSet[_Held] = weakref.WeakSet()
         self._all_lock = threading.Lock()
+        self._closed = False
         with self._write_lock:
             self.connection().executescript("BEGIN IMMEDIATE;" + _SCHEMA + "".join(schemas) + "COMMIT;")
         self._checkpointer = _Checkpointer(path)
@@ -76,6 +77,8 @@ class Storage:
         """This thread's connection (closed when the thread ends or the storage closes)."""
         held: _Held | None = getattr(self._local, "held", None)
         if held is None:
+            if self._closed:
+                raise sqlite3.ProgrammingError("the storage is closed")
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
                                    timeout=60.0, cached_statements=256)
             conn.execute("PRAGMA journal_mode=WAL")
@@ -117,8 +120,11 @@ class Storage:
         return int(row[0])
 
     def close(self) -> None:
+        """Close every connection. No new one opens, and a write transaction still running in another
+        thread (a backfill chunk, a TTL sweep) ends first."""
+        self._closed = True
         self._checkpointer.stop()
-        with self._all_lock:
+        with self._write_lock, self._all_lock:
             for held in list(self._all):
                 held.close()
             self._all.clear()
