@@ -104,12 +104,13 @@ class Engine:
             raise DynamoDBError("SerializationException", "Request body must be a JSON object")
         seen = self._seen
         outermost = not getattr(seen, "calling", False)
-        if outermost:  # one catalog check per operation, however many tables or items it names (writes
-            # check it inside their transaction instead: see `prepare_write`)
-            with self._calls_lock:
+        if outermost:
+            with self._calls_lock:  # counted, so close() can wait for it
                 if self._closed:
                     raise EngineClosed("this Engine is closed")
                 self._calls += 1
+            # One catalog check per operation, however many tables or items it names (writes check it
+            # inside their transaction instead: see `prepare_write`).
             seen.calling, seen.checked = True, False
         try:
             return handler(self, request)

@@ -15,7 +15,7 @@ from . import capacity
 from . import expressions as ex
 from .commit import Stored, check_index_keys, commit, load, locate
 from .errors import DynamoDBError, conditional_check_failed, invalid_parameter, validation
-from .requests import Expressions, choice, prepare
+from .requests import Expressions, choice, inputs, prepare
 from .values import MAX_ITEM_SIZE, check_item, check_size, item_size
 
 if TYPE_CHECKING:
@@ -103,9 +103,7 @@ def _on_failure(request: dict[str, Any]) -> str:
     return choice(request, "ReturnValuesOnConditionCheckFailure", _ON_FAILURE, "NONE")
 
 
-# Every request parameter `prepare` reads for a Put or Delete (a superset is safe).
-_CONDITION_INPUTS = frozenset(("ConditionExpression", "Expected", "ConditionalOperator", "ExpressionAttributeNames",
-                               "ExpressionAttributeValues"))
+_CONDITION_INPUTS = inputs("ConditionExpression")  # what `prepare` reads for a Put or Delete
 
 
 def _condition(request: dict[str, Any]) -> Expressions:

@@ -20,6 +20,14 @@ _TARGETS = {
     "ScanFilter": "FilterExpression",
     "AttributeUpdates": "UpdateExpression",
 }
+
+
+def sources(targets: tuple[str, ...]) -> tuple[str, ...]:
+    """The legacy parameters `translate` turns into any of the expression parameters `targets`, with the
+    ConditionalOperator that joins their conditions."""
+    return (*(p for p, target in _TARGETS.items() if target in targets), "ConditionalOperator")
+
+
 _EXPRESSION_PARAMETERS = ("ProjectionExpression", "ConditionExpression", "KeyConditionExpression",
                           "FilterExpression", "UpdateExpression", "ExpressionAttributeNames",
                           "ExpressionAttributeValues")

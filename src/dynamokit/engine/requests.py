@@ -83,6 +83,12 @@ def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
     return Expressions(asts, names or {}, checked)
 
 
+def inputs(*parameters: str) -> frozenset[str]:
+    """Every request parameter `prepare(request, *parameters)` reads: with none present, it prepares nothing."""
+    return frozenset((*parameters, *legacy.sources(parameters), "ExpressionAttributeNames",
+                      "ExpressionAttributeValues"))
+
+
 def choice(request: dict[str, Any], parameter: str, allowed: tuple[str, ...], default: str) -> str:
     """An enum parameter, validated as DynamoDB does."""
     value = request.get(parameter, default)
