@@ -25,7 +25,8 @@ from . import (
     ttl,
 )
 from .capacity import Consumed, Usage
-from .errors import DynamoDBError, resource_not_found, validation
+from .errors import DynamoDBError, resource_not_found
+from .resources import Resource, table_name
 from .schema import Table
 from .storage import Storage
 
@@ -148,11 +149,8 @@ class Engine:
     # -- catalog ----------------------------------------------------------------------------------------
     def table(self, name: Any, missing: str = "Requested resource not found") -> Table:
         """The table called `name`, from a cache that follows changes made by any connection or process."""
-        if not isinstance(name, str):
-            raise validation("1 validation error detected: Value null at 'tableName' failed to satisfy "
-                             "constraint: Member must not be null")
-        if name.startswith("arn:") and ":table/" in name:  # a table ARN names the table too
-            name = name.split(":table/", 1)[1].split("/", 1)[0]
+        if type(name) is not str or name.startswith("arn:"):
+            name = table_name(name, self.region, self.account_id)
         seen = self._seen
         if not getattr(seen, "checked", False):
             self._refresh_catalog()
@@ -215,6 +213,11 @@ class Engine:
         self.storage.next_counter(conn, "catalog")
         self._seen.data_version = None
         self._seen.checked = False
+
+    def resource(self, name: Any) -> Resource:
+        """The table a `TableName` parameter (a name or an ARN) names; the one resolution access control
+        uses too (see `resources`)."""
+        return Resource("aws", self.region, self.account_id, table_name(name, self.region, self.account_id))
 
     def table_arn(self, name: str) -> str:
         return f"arn:aws:dynamodb:{self.region}:{self.account_id}:table/{name}"

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from .errors import DynamoDBError, validation
+from .errors import DynamoDBError, resource_not_found, validation
+from .resources import parse_arn
 from .schema import Table
 
 if TYPE_CHECKING:
@@ -16,10 +17,11 @@ _NO_POLICY = "NO_POLICY"
 
 def table_of_arn(engine: Engine, arn: Any) -> Table:
     """The table an ARN names (`...:table/NAME`, optionally followed by `/index/...` or `/stream/...`)."""
-    if not isinstance(arn, str) or ":table/" not in arn:
-        raise validation(f"Invalid ResourceArn provided as input {arn}")
-    name = arn.split(":table/", 1)[1].split("/", 1)[0]
-    return engine.table(name, missing=f"Requested resource not found: Table: {name} not found")
+    resource = parse_arn(arn)
+    missing = f"Requested resource not found: Table: {resource.table} not found"
+    if (resource.region, resource.account) != (engine.region, engine.account_id):
+        raise resource_not_found(missing)
+    return engine.table(resource.table, missing=missing)
 
 
 def _not_found(detail: str) -> DynamoDBError:

@@ -11,6 +11,7 @@ import sqlite3
 from typing import TYPE_CHECKING, Any
 
 from .errors import resource_not_found, validation
+from .resources import parse_arn
 
 if TYPE_CHECKING:
     from .core import Engine, Operation
@@ -34,18 +35,18 @@ BEGIN
 END;
 """
 
-_TABLE_ARN = re.compile(r"^arn:aws[a-z-]*:dynamodb:([a-z0-9-]+):(\d{12}):table/([a-zA-Z0-9_.-]{3,255})$")
 _TAG_TEXT = re.compile(r"^[\w\s+\-=.:/@]*$")  # letters of any script, digits, spaces and + - = . _ : / @
 _TOO_MANY = "Number of Tags exceed the current limit for the provided ResourceArn"
 
 
 def _name_of(arn: Any) -> str:
     """The table name of a well-formed table ARN."""
-    match = _TABLE_ARN.match(arn) if isinstance(arn, str) else None
-    if match is None:
-        raise validation("Invalid TableArn" if arn is None else
-                         f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
-    return match.group(3)
+    if arn is None:
+        raise validation("Invalid TableArn")
+    resource = parse_arn(arn, "TableArn")
+    if resource.index is not None or resource.stream is not None:
+        raise validation(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
+    return resource.table
 
 
 def _table(engine: Engine, arn: str) -> Table:

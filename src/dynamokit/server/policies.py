@@ -38,6 +38,8 @@ from ..engine.errors import DynamoDBError
 from ..engine.partiql.parser import parse as partiql_parse
 from ..engine.partiql.syntax import Exists as PartiQLExists
 from ..engine.partiql.syntax import Select as PartiQLSelect
+from ..engine.resources import parse_arn
+from ..engine.streams import iterators
 
 if TYPE_CHECKING:
     from ..engine import Engine
@@ -305,17 +307,23 @@ class _Scope:
         """The engine's tables, looked up once per request."""
         return self.engine.tables()
 
+    def table(self, name: Any) -> Table | None:
+        """The table a `TableName` (a name or an ARN) names, resolved as the engine resolves it."""
+        if not isinstance(name, str) or not name:
+            return None
+        return self.tables.get(self.engine.resource(name).table)
+
     def table_arn(self, name: Any) -> str:
-        return self.engine.table_arn(name) if isinstance(name, str) and name else "*"
+        """The ARN authorized for a `TableName`: the engine's own resolution of it (`Engine.resource`), so
+        policy and engine always mean the same table. A malformed or foreign ARN raises the engine's error."""
+        return self.engine.resource(name).arn if isinstance(name, str) and name else "*"
 
     def add(self, action: str, resource: str, **context: Any) -> None:
         self.accesses.append(Access("dynamodb:" + action, resource,
                                     {"dynamodb:" + k.lower(): v for k, v in context.items() if v is not None}))
 
     def hash_name(self, table_name: Any, index_name: Any = None) -> str | object:
-        if not isinstance(table_name, str):
-            return _UNKNOWN
-        table = self.tables.get(table_name)
+        table = self.table(table_name)
         if table is None:
             return _UNKNOWN
         if index_name is None:
@@ -385,7 +393,7 @@ class _Scope:
 
     def index_attributes(self, table_name: Any, index_name: Any) -> Values | object:
         """What a read without projection returns: an index's projected names, or whole items (unknown)."""
-        table = self.tables.get(table_name) if isinstance(table_name, str) else None
+        table = self.table(table_name)
         index = table.indexes.get(index_name) if table is not None and isinstance(index_name, str) else None
         names = index.projected_names(table.key) if index is not None and table is not None else None
         return tuple(sorted(names)) if names is not None else _UNKNOWN
@@ -486,15 +494,13 @@ def accesses(engine: Engine, operation: str, request: dict[str, Any]) -> list[Ac
     elif operation in _BY_TABLE_NAME:
         scope.add(operation, scope.table_arn(request.get("TableName")))
     elif operation in _BY_RESOURCE_ARN:
-        arn = request.get("ResourceArn")
-        scope.add(operation, arn if isinstance(arn, str) and arn else "*")
+        scope.add(operation, parse_arn(request.get("ResourceArn")).arn)
     elif operation in ("DescribeStream", "GetShardIterator"):
         arn = request.get("StreamArn")
         scope.add(operation, arn if isinstance(arn, str) and arn else "*")
     elif operation == "GetRecords":
         iterator = request.get("ShardIterator")
-        arn = iterator.rsplit("|", 2)[0] if isinstance(iterator, str) and iterator.count("|") >= 2 else "*"
-        scope.add(operation, arn)
+        scope.add(operation, iterators.decode(iterator).arn)  # the engine's own reading of the iterator
     if not scope.accesses:
         scope.add(operation, "*")
     return scope.accesses
