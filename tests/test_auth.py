@@ -331,3 +331,108 @@ def test_health_check_needs_no_signature(served: str) -> None:
     response = connection.getresponse()
     assert response.status == 200 and response.read().startswith(b"healthy: ")
     connection.close()
+
+
+# -- hardening: what must be signed, hostile signature fields, session tokens ----------------------------------
+
+def _signed_without_target(body: bytes, operation: str, host: str) -> dict[str, str]:
+    """A request botocore signed over `host;x-amz-date` only, with X-Amz-Target added after signing."""
+    request = AWSRequest(method="POST", url=f"http://{host}/", data=body)
+    SigV4Auth(Credentials("AKIDALICE", "alice-secret"), "dynamodb", REGION).add_auth(request)
+    headers = {name.lower(): value for name, value in request.headers.items()}
+    headers.update({"host": host, "x-amz-target": TARGET + operation})
+    return headers
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], target: str = "/") -> tuple[int, dict[str, Any]]:
+    connection = http.client.HTTPConnection(urlsplit(url).netloc, timeout=10)
+    try:
+        connection.request("POST", target, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, orjson.loads(response.read())
+    finally:
+        connection.close()
+
+
+def test_the_operation_is_bound_to_the_signature(served: str, engine: Engine) -> None:
+    """A signature that does not cover X-Amz-Target could be replayed as another operation (GetItem signed,
+    DeleteItem sent): every AWS SDK signs `host` and `x-amz-target`, so both are required."""
+    alice = client(served, "AKIDALICE", "alice-secret")
+    alice.put_item(**PUT)
+    body = orjson.dumps({"TableName": "tbl", "Key": {"pk": {"S": "a"}}})
+    status, answer = _post(served, body, _signed_without_target(body, "DeleteItem", urlsplit(served).netloc))
+    assert status == 400
+    assert answer == {"__type": "com.amazon.coral.service#IncompleteSignatureException",
+                      "message": "'X-Amz-Target' must be a 'SignedHeader' in the AWS Authorization."}
+    assert items_of(engine) == [PUT["Item"]]
+
+
+def test_host_must_be_signed(authenticator: Authenticator) -> None:
+    headers = signed(BODY)
+    headers["authorization"] = headers["authorization"].replace("SignedHeaders=", "SignedHeaders=x;").replace(
+        "host;", "")
+    with pytest.raises(DynamoDBError) as caught:
+        authenticator.authenticate("POST", "/", headers, BODY)
+    assert caught.value.code == "IncompleteSignatureException" and "'Host'" in caught.value.message
+
+
+@pytest.mark.parametrize("signature", ["é" * 64, "\u0000" * 64, "ab", "z" * 64, "0" * 65])
+def test_malformed_signature_is_an_invalid_signature(served: str, signature: str) -> None:
+    """A non-ASCII byte in Signature= made hmac.compare_digest raise and the connection drop unanswered."""
+    headers = signed(BODY, host=urlsplit(served).netloc)
+    start = headers["authorization"].index("Signature=") + len("Signature=")
+    headers["authorization"] = headers["authorization"][:start] + signature
+    connection = http.client.HTTPConnection(urlsplit(served).netloc, timeout=10)
+    connection.putrequest("POST", "/", skip_accept_encoding=True)
+    for name, value in headers.items():
+        connection.putheader(name, value.encode("utf-8"))
+    connection.putheader("content-length", str(len(BODY)))
+    connection.endheaders(BODY)
+    response = connection.getresponse()
+    answer = orjson.loads(response.read())
+    connection.close()
+    assert response.status == 400 and answer["__type"].endswith("#InvalidSignatureException")
+
+
+TEMPORARY = {"AccessKeyId": "ASIACAROL", "SecretAccessKey": "carol-secret", "SessionToken": "carol-token",
+             "Expiration": "2100-01-01T00:00:00Z"}
+
+
+def _with_carol(**sts: str) -> Authenticator:
+    principals = {"principals": PRINCIPALS["principals"] + [
+        {"name": "carol", "policies": [FULL_ACCESS], "temporary_credentials": [{**TEMPORARY, **sts}]}]}
+    return Authenticator(parse_credentials(principals), REGION)
+
+
+def _token_client(url: str, key: str, secret: str, token: str | None) -> Any:
+    return boto3.client("dynamodb", endpoint_url=url, region_name=REGION, aws_access_key_id=key,
+                        aws_secret_access_key=secret, aws_session_token=token,
+                        config=Config(retries={"total_max_attempts": 1}))
+
+
+@pytest.mark.parametrize("sts, key, secret, token, code", [
+    ({}, "ASIACAROL", "carol-secret", "carol-token", None),
+    ({}, "ASIACAROL", "carol-secret", "stale-token", "UnrecognizedClientException"),
+    ({}, "ASIACAROL", "carol-secret", None, "UnrecognizedClientException"),
+    ({"Expiration": "2020-01-01T00:00:00Z"}, "ASIACAROL", "carol-secret", "carol-token", "ExpiredTokenException"),
+    ({}, "AKIDALICE", "alice-secret", "bogus-token", "UnrecognizedClientException"),  # long-term keys + a token
+])
+def test_session_tokens_are_verified(engine: Engine, sts: dict[str, str], key: str, secret: str,
+                                     token: str | None, code: str | None) -> None:
+    make_table(engine)
+    with Server(AuthorizingBackend(engine, _with_carol(**sts)), port=0) as server:
+        made = _token_client(server.url, key, secret, token)
+        if code is None:
+            made.put_item(**PUT)
+            assert items_of(engine) == [PUT["Item"]]
+        else:
+            assert code_of(made.put_item, **PUT)[0] == code
+            assert items_of(engine) == []
+
+
+def test_temporary_credentials_must_have_sts_shape() -> None:
+    with pytest.raises(ValueError, match="Expiration"):
+        parse_credentials({"principals": [{"name": "c", "temporary_credentials": [{**TEMPORARY,
+                                                                                     "Expiration": "soon"}]}]})
+    with pytest.raises(ValueError, match="exactly AccessKeyId"):
+        parse_credentials({"principals": [{"name": "c", "temporary_credentials": [{"AccessKeyId": "A"}]}]})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import gzip
 import http.client
 import os
@@ -173,6 +174,30 @@ def test_bad_gzip_body(server: Server) -> None:
     """Rule: a body that claims gzip but is not is a 400 SerializationException."""
     status, _, body = post(server, b"not gzip at all", headers={"Content-Encoding": "gzip"})
     assert (status, error_code(body)) == (400, "SerializationException")
+
+
+def test_gzip_bomb_is_refused_within_the_body_cap(engine: Engine) -> None:
+    """A 200 KB gzip body that inflates to 200 MB took the server to 524 MB and blocked it for 2.45 s: bodies
+    are inflated incrementally, refused (413) once past the cap, and the server goes on answering."""
+    bomb = gzip.compress(b"{" + b" " * (200 * 1024 * 1024) + b"}", compresslevel=9)
+    with Server(engine, port=0, max_body=1024 * 1024) as server:
+        status, _, body = post(server, bomb, headers={"Content-Encoding": "gzip"})
+        assert (status, error_code(body)) == (413, "RequestEntityTooLarge")
+        fine = gzip.compress(b'{"Limit": 5}') + gzip.compress(b"")  # concatenated members are one body
+        assert post(server, fine, headers={"Content-Encoding": "gzip"})[0] == 200
+        assert post(server, gzip.compress(b'{"Limit": 5}')[:-4], headers={"Content-Encoding": "gzip"})[0] == 400
+
+
+def test_every_response_carries_a_date(server: Server) -> None:
+    """AWS answers carry `Date` (RFC 7231): SDKs (the JavaScript SDK's systemClockOffset) correct skew by it."""
+    for body, target in ((b"{}", TARGET + "ListTables"), (b"{", TARGET + "ListTables"), (b"{}", None)):
+        _, headers, _ = post(server, body, target)
+        sent = email.utils.parsedate_to_datetime(headers["date"]).timestamp()
+        assert abs(sent - time.time()) < 5 and headers["date"].endswith(" GMT")
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("GET", "/")
+    assert connection.getresponse().getheader("Date")
+    connection.close()
 
 
 def test_health_check(server: Server) -> None:

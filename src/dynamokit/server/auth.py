@@ -7,15 +7,24 @@ Credentials file (`dynamokit serve --auth FILE`), JSON::
          "access_key_id": "AKIAALICE",           # unique across principals
          "secret_access_key": "...",
          "tags": {"tenant": "t1"},               # optional: ${aws:PrincipalTag/tenant}
-         "policies": [{"Version": "2012-10-17", "Statement": [...]}]}   # IAM identity policies (objects or JSON text)
+         "policies": [{"Version": "2012-10-17", "Statement": [...]}],   # IAM identity policies (objects or JSON text)
+         "temporary_credentials": [              # optional: session credentials, as STS issues them
+            {"AccessKeyId": "ASIA...", "SecretAccessKey": "...", "SessionToken": "...",
+             "Expiration": "2026-12-02T18:00:00Z"}]}
     ]}
+
+A principal has long-term keys (`access_key_id`, `secret_access_key`), temporary credentials, or both. A
+request signed with temporary credentials must carry their `X-Amz-Security-Token` before their `Expiration`
+(else UnrecognizedClientException / ExpiredTokenException); a request signed with long-term keys must carry
+none, as in AWS.
 
 A principal without policies may do nothing (IAM's default deny). Both signature forms are verified: the
 `Authorization` header and the presigned query string (`X-Amz-Algorithm`, `X-Amz-Credential`, `X-Amz-Date`,
 `X-Amz-Expires`, `X-Amz-SignedHeaders`, `X-Amz-Signature`). The payload hash is always computed from the body
-as received, the timestamp must be within 15 minutes of the server clock, and the credential scope must name
-this endpoint's region and the `dynamodb` service. Failures answer DynamoDB's codes, without detail that
-could help guess a secret.
+as received, the timestamp must be within 15 minutes of the server clock, the credential scope must name
+this endpoint's region and the `dynamodb` service, and the signed headers must include `host` and
+`x-amz-target` (the operation: a signature can never be replayed as another operation). Failures answer
+DynamoDB's codes, without detail that could help guess a secret.
 """
 
 from __future__ import annotations
@@ -46,6 +55,7 @@ MAX_SKEW = 15 * 60.0
 MAX_EXPIRES = 7 * 24 * 3600
 _AMZ_DATE = "%Y%m%dT%H%M%SZ"
 _BASIC_DATE = re.compile(r"\d{8}T\d{6}Z", re.ASCII)
+_SIGNATURE = re.compile(r"[0-9a-fA-F]{64}", re.ASCII)
 _UNRESERVED = "-_.~"
 _BAD_SIGNATURE = ("The request signature we calculated does not match the signature you provided. Check your "
                   "AWS Secret Access Key and signing method. Consult the service documentation for details.")
@@ -71,11 +81,14 @@ class CredentialsError(ValueError):
 
 @dataclass(frozen=True)
 class Credential:
-    """One access key: its secret and the principal it authenticates."""
+    """One access key: its secret and the principal it authenticates; temporary credentials also have a
+    session token and an expiry (epoch seconds)."""
 
     access_key_id: str
     secret_access_key: str = field(repr=False)
     principal: Principal
+    session_token: str | None = field(default=None, repr=False)
+    expires: float | None = None
 
 
 def parse_credentials(data: Any, account_id: str = "123456789012") -> dict[str, Credential]:
@@ -89,27 +102,57 @@ def parse_credentials(data: Any, account_id: str = "123456789012") -> dict[str, 
         where = f"principals[{n}]"
         if not isinstance(entry, dict):
             raise CredentialsError(f"{where} must be a JSON object")
-        unknown = set(entry) - {"name", "access_key_id", "secret_access_key", "tags", "policies"}
+        unknown = set(entry) - {"name", "access_key_id", "secret_access_key", "tags", "policies",
+                                "temporary_credentials"}
         if unknown:
             raise CredentialsError(f"{where} has unknown field(s): {', '.join(sorted(unknown))}")
-        for label in ("name", "access_key_id", "secret_access_key"):
+        temporary = entry.get("temporary_credentials", [])
+        if not isinstance(temporary, list):
+            raise CredentialsError(f"{where}.temporary_credentials must be a list of STS credentials")
+        required = ("name",) if temporary and "access_key_id" not in entry else (
+            "name", "access_key_id", "secret_access_key")
+        for label in required:
             if not isinstance(entry.get(label), str) or not entry[label]:
                 raise CredentialsError(f"{where}.{label} must be a non-empty string")
-        name, key, secret = str(entry["name"]), str(entry["access_key_id"]), str(entry["secret_access_key"])
+        name = str(entry["name"])
         tags, policies = entry.get("tags", {}), entry.get("policies", [])
         if not isinstance(tags, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in tags.items()):
             raise CredentialsError(f"{where}.tags must map strings to strings")
         if not isinstance(policies, list):
             raise CredentialsError(f"{where}.policies must be a list of IAM policy documents")
-        if name in names or key in found:
-            raise CredentialsError(f"{where}: duplicate name or access_key_id")
+        if name in names:
+            raise CredentialsError(f"{where}: duplicate name")
         try:
             principal = Principal.with_policies(name, account_id, tags, policies)
         except PolicyError as error:
             raise CredentialsError(f"{where} ({name}): {error}") from None
         names.add(name)
-        found[key] = Credential(key, secret, principal)
+        keys = [Credential(str(entry["access_key_id"]), str(entry["secret_access_key"]), principal)
+                ] if "access_key_id" in entry else []
+        keys += [_temporary(f"{where}.temporary_credentials[{i}]", sts, principal) for i, sts in enumerate(temporary)]
+        for credential in keys:
+            if credential.access_key_id in found:
+                raise CredentialsError(f"{where}: duplicate access key id {credential.access_key_id}")
+            found[credential.access_key_id] = credential
     return found
+
+
+def _temporary(where: str, sts: Any, principal: Principal) -> Credential:
+    """One set of temporary credentials in STS's shape (AccessKeyId, SecretAccessKey, SessionToken,
+    Expiration as ISO 8601)."""
+    if not isinstance(sts, dict) or set(sts) != {"AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration"}:
+        raise CredentialsError(f"{where} must be an object with exactly AccessKeyId, SecretAccessKey, "
+                               "SessionToken and Expiration")
+    if not all(isinstance(value, str) and value for value in sts.values()):
+        raise CredentialsError(f"{where}: every field must be a non-empty string")
+    try:
+        expires = datetime.fromisoformat(sts["Expiration"].replace("Z", "+00:00"))
+    except ValueError:
+        raise CredentialsError(f"{where}.Expiration must be an ISO 8601 time, got {sts['Expiration']!r}") from None
+    if expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    return Credential(sts["AccessKeyId"], sts["SecretAccessKey"], principal, sts["SessionToken"],
+                      expires.timestamp())
 
 
 def load_credentials(path: str | Path, account_id: str = "123456789012") -> dict[str, Credential]:
@@ -256,6 +299,9 @@ class Authenticator:
             raise _missing_token()
         credential = self._check_scope(signed)
         self._check_time(signed)
+        self._check_token(credential, headers.get("x-amz-security-token") or dict(query).get("X-Amz-Security-Token"))
+        if _SIGNATURE.fullmatch(signed.signature) is None:
+            raise _invalid()
         canonical = "\n".join((
             method.upper(),
             _canonical_uri(path or "/"),
@@ -272,7 +318,19 @@ class Authenticator:
             raise _invalid()
         return credential.principal
 
+    def _check_token(self, credential: Credential, token: str | None) -> None:
+        """Temporary credentials need their own session token, unexpired; long-term keys take none."""
+        if token != credential.session_token:
+            raise DynamoDBError("UnrecognizedClientException", "The security token included in the request is invalid.")
+        if credential.expires is not None and self.clock() >= credential.expires:
+            raise DynamoDBError("ExpiredTokenException", "The security token included in the request is expired")
+
     def _check_scope(self, signed: _Signed) -> Credential:
+        missing = [header for header in ("host", "x-amz-target") if header not in signed.signed_headers]
+        if missing:
+            names = {"host": "'Host' or ':authority'", "x-amz-target": "'X-Amz-Target'"}
+            raise _incomplete(" ".join(f"{names[header]} must be a 'SignedHeader' in the AWS Authorization."
+                                       for header in missing))
         date, region, service, terminator = signed.scope
         credential = self.credentials.get(signed.access_key_id)
         if credential is None:

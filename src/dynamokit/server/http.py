@@ -16,6 +16,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass, field
+from email.utils import formatdate
 from http import HTTPStatus
 from typing import Self
 from urllib.parse import urlsplit
@@ -214,9 +215,26 @@ def keeps_alive(version: str, headers: dict[str, str]) -> bool:
     return "close" not in connection
 
 
+class _DateField:
+    """The `Date` header field (RFC 7231), formatted once per second: SDKs correct their clock skew from it."""
+
+    def __init__(self) -> None:
+        self.second = -1
+        self.field = ""
+
+    def __call__(self) -> str:
+        now = int(time.time())
+        if now != self.second:
+            self.second, self.field = now, "Date: " + formatdate(now, usegmt=True)
+        return self.field
+
+
+_date_field = _DateField()
+
+
 def render(status: int, headers: list[tuple[str, str]], body: bytes, keep_alive: bool) -> bytes:
     """A whole response, ready for one `sendall`."""
-    lines = [_STATUS_LINES.get(status) or f"HTTP/1.1 {status} {HTTPStatus(status).phrase}"]
+    lines = [_STATUS_LINES.get(status) or f"HTTP/1.1 {status} {HTTPStatus(status).phrase}", _date_field()]
     lines += [f"{name}: {value}" for name, value in headers]
     if not keep_alive:
         lines.append("Connection: close")
@@ -461,7 +479,8 @@ class Server:
                 backend = self._bind(request.method, request.path, fields, request.body)
             except DynamoDBError as error:
                 return respond(error.status, error.wire())
-        return handle(backend, fields.get("x-amz-target"), request.body, fields.get("content-encoding"))
+        return handle(backend, fields.get("x-amz-target"), request.body, fields.get("content-encoding"),
+                      self.max_body)
 
 
 def _shutdown(sock: socket.socket, how: int = socket.SHUT_RDWR) -> None:

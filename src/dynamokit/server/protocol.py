@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import itertools
 import logging
 import uuid
@@ -17,6 +16,7 @@ log = logging.getLogger("dynamokit.server")
 
 TARGET_PREFIXES = ("DynamoDB_20120810.", "DynamoDBStreams_20120810.")
 CONTENT_TYPE = "application/x-amz-json-1.0"
+MAX_INFLATED_BYTES = 24 * 1024 * 1024  # the HTTP server's cap on plain bodies applies to inflated ones too
 _RUN = uuid.uuid4().hex[:20].upper()  # request ids: this process's prefix + a counter (unique, cheap)
 _REQUESTS = itertools.count(1)
 
@@ -34,12 +34,36 @@ def operation_of(target: str | None) -> str:
     raise DynamoDBError("UnknownOperationException", "")
 
 
-def decode_body(body: bytes, content_encoding: str | None = None) -> dict[str, Any]:
+def inflate(body: bytes, limit: int) -> bytes:
+    """A gzip body inflated incrementally: memory and time stay bounded by `limit` bytes of output, and a
+    body that would inflate past it is refused (413) without being inflated further."""
+    inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)  # gzip framing; concatenated members too
+    parts: list[bytes] = []
+    size = 0
+    data = body
+    try:
+        while data:
+            part = inflater.decompress(data, limit + 1 - size)
+            parts.append(part)
+            size += len(part)
+            if size > limit:
+                raise DynamoDBError("RequestEntityTooLarge", f"Request body inflates to more than {limit} bytes",
+                                    413)
+            data = inflater.unconsumed_tail
+            if not data and inflater.eof and inflater.unused_data:  # another gzip member follows
+                data = inflater.unused_data
+                inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS)
+        if not inflater.eof:
+            raise zlib.error("truncated")
+    except zlib.error:
+        raise DynamoDBError("SerializationException", "Request body is not valid gzip") from None
+    return b"".join(parts)
+
+
+def decode_body(body: bytes, content_encoding: str | None = None,
+                max_inflated: int = MAX_INFLATED_BYTES) -> dict[str, Any]:
     if content_encoding and "gzip" in content_encoding.lower():
-        try:
-            body = gzip.decompress(body)
-        except (OSError, EOFError, zlib.error):
-            raise DynamoDBError("SerializationException", "Request body is not valid gzip") from None
+        body = inflate(body, max_inflated)
     if not body:
         return {}
     try:
@@ -62,14 +86,14 @@ def respond(status: int, payload: dict[str, Any]) -> tuple[int, list[tuple[str, 
     return status, headers, body
 
 
-def handle(backend: Backend, target: str | None, body: bytes,
-           content_encoding: str | None = None) -> tuple[int, list[tuple[str, str]], bytes]:
+def handle(backend: Backend, target: str | None, body: bytes, content_encoding: str | None = None,
+           max_inflated: int = MAX_INFLATED_BYTES) -> tuple[int, list[tuple[str, str]], bytes]:
     """Answer one request: 200 with the result, 400 with DynamoDB's error body, 500 only for our own bugs."""
     if target is None and body.startswith(b"Action=GetCallerIdentity"):
         return caller_identity(getattr(backend, "account_id", "123456789012"))
     try:
         operation = operation_of(target)
-        request = decode_body(body, content_encoding)
+        request = decode_body(body, content_encoding, max_inflated)
     except DynamoDBError as error:
         return respond(error.status, error.wire())
     return answer(backend, operation, request)
