@@ -59,3 +59,33 @@ def test_a_closed_engine_refuses_operations_and_closes_once() -> None:
     with pytest.raises(EngineClosed, match="closed"):
         engine.call("ListTables", {})
     assert not issubclass(EngineClosed, DynamoDBError)  # a programming error, not an answer of DynamoDB's
+
+
+def test_in_process_boto3_caller_gets_engine_closed() -> None:
+    """After close(), the in-process boto3 client raised InternalServerError (HTTP 500); README promises
+    EngineClosed."""
+    from dynamokit import client
+
+    engine = Engine()
+    made = client(engine)
+    made.create_table(TableName="tbl", **KEY)
+    engine.close()
+    with pytest.raises(EngineClosed):
+        made.get_item(TableName="tbl", Key={"pk": {"S": "a"}})
+    with pytest.raises(EngineClosed):
+        made.list_tables()
+
+
+def test_http_endpoint_of_a_closed_engine_answers_service_unavailable() -> None:
+    import http.client
+
+    from dynamokit.server.http import Server
+
+    engine = Engine()
+    with Server(engine, port=0) as server:
+        engine.close()
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("POST", "/", body=b"{}", headers={"X-Amz-Target": "DynamoDB_20120810.ListTables"})
+        response = connection.getresponse()
+        assert response.status == 503 and b"ServiceUnavailable" in response.read()
+        connection.close()

@@ -25,7 +25,7 @@ from . import (
     ttl,
 )
 from .capacity import Consumed, Usage
-from .errors import DynamoDBError, resource_not_found
+from .errors import DynamoDBError, EngineClosed, resource_not_found
 from .resources import Resource, table_name
 from .schema import Table
 from .storage import Storage
@@ -237,10 +237,6 @@ class Engine:
         """Block until the index backfills this engine started have finished."""
         for thread in list(self.backfills):
             thread.join(timeout)
-
-
-class EngineClosed(RuntimeError):
-    """An operation was called on an Engine after `close()`."""
 
 
 def _catalog_version(conn: Any) -> int:

@@ -42,6 +42,10 @@ class DynamoDBError(Exception):
         return f"DynamoDBError({self.code!r}, {self.message!r})"
 
 
+class EngineClosed(RuntimeError):
+    """An operation was called on an Engine after `close()`."""
+
+
 def validation(message: str) -> DynamoDBError:
     return DynamoDBError("ValidationException", message)
 

@@ -21,7 +21,7 @@ from http import HTTPStatus
 from typing import Self
 from urllib.parse import urlsplit
 
-from ..engine.errors import DynamoDBError
+from ..engine.errors import DynamoDBError, EngineClosed
 from .protocol import Backend, handle, respond
 
 log = logging.getLogger("dynamokit.server")
@@ -479,8 +479,12 @@ class Server:
                 backend = self._bind(request.method, request.path, fields, request.body)
             except DynamoDBError as error:
                 return respond(error.status, error.wire())
-        return handle(backend, fields.get("x-amz-target"), request.body, fields.get("content-encoding"),
-                      self.max_body)
+        try:
+            return handle(backend, fields.get("x-amz-target"), request.body, fields.get("content-encoding"),
+                          self.max_body)
+        except EngineClosed:
+            error = DynamoDBError("ServiceUnavailable", "The engine behind this endpoint is closed", 503)
+            return respond(error.status, error.wire())
 
 
 def _shutdown(sock: socket.socket, how: int = socket.SHUT_RDWR) -> None:
