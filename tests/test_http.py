@@ -9,8 +9,8 @@ import http.client
 import os
 import shutil
 import socket
-import threading
 import subprocess
+import threading
 import time
 import zlib
 from collections.abc import Iterator

@@ -46,6 +46,11 @@ class EngineClosed(RuntimeError):
     """An operation was called on an Engine after `close()`."""
 
 
+class DatabaseLocked(Exception):
+    """A write on a thread that must not wait (see `storage.NO_WAIT`) found the database locked by another
+    connection or process; nothing was written, so the whole request can run again where waiting is fine."""
+
+
 def validation(message: str) -> DynamoDBError:
     return DynamoDBError("ValidationException", message)
 

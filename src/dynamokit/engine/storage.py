@@ -7,9 +7,12 @@ import shutil
 import sqlite3
 import tempfile
 import threading
+import time
 import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+from .errors import DatabaseLocked, DynamoDBError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS catalog (
@@ -40,9 +43,23 @@ CREATE TABLE IF NOT EXISTS index_entries (
 CREATE TABLE IF NOT EXISTS counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS resource_policies (tid INTEGER PRIMARY KEY, policy TEXT NOT NULL, revision TEXT NOT NULL);
 """
+BUSY_TIMEOUT = 30.0  # seconds a write waits for another connection's or process's write lock
 _CHECKPOINT_COMMITS = 200  # commits between background checkpoints
 _CHECKPOINT_IDLE = 1.0  # seconds after which an idle database with new commits is checkpointed anyway
 _AUTOCHECKPOINT_PAGES = 20_000  # SQLite's own checkpoint, only as a backstop if the background one lags
+
+
+class _NoWait(threading.local):
+    """Per thread: `on` for a thread that must never wait for the write lock (the HTTP server's event loop).
+    Its first write transaction of a request raises DatabaseLocked instead of waiting, so the request can be
+    handed to a thread that may wait; once a transaction began (`began`), later ones in the same request
+    wait, because the request can no longer run again from the start."""
+
+    on = False
+    began = False
+
+
+NO_WAIT = _NoWait()
 
 
 class Storage:
@@ -79,13 +96,14 @@ class Storage:
         if held is None:
             if self._closed:
                 raise sqlite3.ProgrammingError("the storage is closed")
+            no_wait = NO_WAIT.on
             conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False,
-                                   timeout=60.0, cached_statements=256)
+                                   timeout=0.0 if no_wait else BUSY_TIMEOUT, cached_statements=256)
             conn.execute("PRAGMA journal_mode=WAL")
             # NORMAL: a commit survives the process being killed; OFF for throwaway databases.
             conn.execute("PRAGMA synchronous=" + ("NORMAL" if self.durable else "OFF"))
             conn.execute(f"PRAGMA wal_autocheckpoint={_AUTOCHECKPOINT_PAGES}")
-            held = _Held(conn)
+            held = _Held(conn, no_wait)
             self._local.held = held
             with self._all_lock:
                 self._all.add(held)
@@ -94,7 +112,11 @@ class Storage:
     def write(self) -> _Write:
         """A write transaction (`with storage.write() as conn:`): all or nothing, serialized against every
         other writer; nested use joins the outer transaction."""
-        return _Write(self.connection(), self._write_lock, self._checkpointer)
+        held = getattr(self._local, "held", None)
+        if held is None:
+            self.connection()
+            held = self._local.held
+        return _Write(held.conn, self._write_lock, self._checkpointer, held.no_wait)
 
     @contextmanager
     def snapshot(self) -> Iterator[sqlite3.Connection]:
@@ -136,19 +158,32 @@ class Storage:
 class _Write:
     """The context manager of `Storage.write` (a class: it is entered on every write)."""
 
-    __slots__ = ("checkpointer", "conn", "lock", "outermost")
+    __slots__ = ("checkpointer", "conn", "lock", "no_wait", "outermost")
 
-    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, checkpointer: _Checkpointer) -> None:
+    def __init__(self, conn: sqlite3.Connection, lock: threading.RLock, checkpointer: _Checkpointer,
+                 no_wait: bool) -> None:
         self.conn = conn
         self.lock = lock
         self.checkpointer = checkpointer
+        self.no_wait = no_wait
         self.outermost = False
 
     def __enter__(self) -> sqlite3.Connection:
-        self.lock.acquire()
+        no_wait = self.no_wait
+        if not no_wait:
+            self.lock.acquire()
+        elif not self.lock.acquire(blocking=False):
+            if not NO_WAIT.began:
+                raise DatabaseLocked
+            self.lock.acquire()
         try:
             if not self.conn.in_transaction:
-                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    self.conn.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as error:
+                    _wait_to_begin(self.conn, no_wait, error)
+                if no_wait:
+                    NO_WAIT.began = True
                 self.outermost = True
         except BaseException:
             self.lock.release()
@@ -165,6 +200,33 @@ class _Write:
                     self.checkpointer.committed()
         finally:
             self.lock.release()
+
+
+def _wait_to_begin(conn: sqlite3.Connection, no_wait: bool, error: sqlite3.OperationalError) -> None:
+    """After BEGIN IMMEDIATE failed with `error`: when the database was locked by another connection, on a
+    NO_WAIT thread (whose connection has no busy timeout) DatabaseLocked for a request's first transaction,
+    else a polled wait for the lock; elsewhere SQLite's busy handler has already waited BUSY_TIMEOUT. A wait
+    that runs out is DynamoDB's retryable internal error."""
+    if error.sqlite_errorcode not in _BUSY:
+        raise error
+    if no_wait and not NO_WAIT.began:
+        raise DatabaseLocked
+    deadline = time.monotonic() + BUSY_TIMEOUT
+    delay = 0.001
+    while no_wait and time.monotonic() < deadline:
+        time.sleep(delay)
+        delay = min(delay * 2, 0.05)
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            return
+        except sqlite3.OperationalError as again:
+            if again.sqlite_errorcode not in _BUSY:
+                raise
+    raise DynamoDBError("InternalServerError", "Internal server error: the database stayed locked by another "
+                        f"connection or process for {BUSY_TIMEOUT:.0f} s", 500)
+
+
+_BUSY = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, 261, 517)  # 261, 517: SQLITE_BUSY_RECOVERY, _SNAPSHOT
 
 
 class _Checkpointer:
@@ -211,10 +273,11 @@ class _Checkpointer:
 class _Held:
     """A thread's connection, closed when the thread's local storage is dropped."""
 
-    __slots__ = ("__weakref__", "conn")
+    __slots__ = ("__weakref__", "conn", "no_wait")
 
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, no_wait: bool) -> None:
         self.conn = conn
+        self.no_wait = no_wait  # NO_WAIT.on of the thread that opened it
 
     def close(self) -> None:
         try:

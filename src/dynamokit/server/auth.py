@@ -146,7 +146,7 @@ def _temporary(where: str, sts: Any, principal: Principal) -> Credential:
     if not all(isinstance(value, str) and value for value in sts.values()):
         raise CredentialsError(f"{where}: every field must be a non-empty string")
     try:
-        expires = datetime.fromisoformat(sts["Expiration"].replace("Z", "+00:00"))
+        expires = datetime.fromisoformat(sts["Expiration"])  # "...Z" too (Python 3.11+)
     except ValueError:
         raise CredentialsError(f"{where}.Expiration must be an ISO 8601 time, got {sts['Expiration']!r}") from None
     if expires.tzinfo is None:

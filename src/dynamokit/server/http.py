@@ -4,6 +4,9 @@ One thread runs an event loop (selectors) over every connection: it reads reques
 each complete one in turn and writes the answers back, so no request pays a thread hand-off or a fight
 for the GIL (the engine holds the GIL for most of a request anyway). A long request (a 16 MB batch, a
 1 MB Scan page) delays the others on this endpoint while it runs, as on any single-threaded endpoint.
+The loop never waits for SQLite's write lock: a write that cannot take it at once (another process or
+thread holds it) is handed to a worker thread that waits for it (`storage.NO_WAIT`), and that connection's
+next requests wait their turn, while every other connection, reads included, goes on.
 Every answer goes out in as few writes as the socket takes: a response split over two writes meets Nagle
 plus delayed ACK and costs tens of milliseconds.
 """
@@ -11,17 +14,20 @@ plus delayed ACK and costs tens of milliseconds.
 from __future__ import annotations
 
 import logging
+import queue
 import selectors
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from http import HTTPStatus
 from typing import Self
 from urllib.parse import urlsplit
 
-from ..engine.errors import DynamoDBError, EngineClosed
+from ..engine.errors import DatabaseLocked, DynamoDBError, EngineClosed
+from ..engine.storage import NO_WAIT
 from .protocol import Backend, handle, respond
 
 log = logging.getLogger("dynamokit.server")
@@ -33,6 +39,7 @@ REQUEST_TIMEOUT = 60.0  # seconds to receive one whole request once it has start
 MAX_CONNECTIONS = 1000  # open connections; past it, the one idle longest is closed for a newcomer
 LINGER = 2.0  # seconds a connection closed for an error keeps reading, so the client sees the answer
 _TICK = 0.1  # seconds between timeout sweeps
+_WAITERS = 4  # worker threads answering requests that wait for the write lock
 _RECV = 64 * 1024  # below malloc's mmap threshold: a bigger recv buffer costs an mmap per call
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
@@ -85,6 +92,7 @@ class Connection:
     closing: bool = False  # close once the outbox is written
     linger_until: float | None = None  # half-closed after an error: discard input until then
     writing: bool = False  # the loop also waits for the socket to take more output
+    waiting: bool = False  # a worker answers this connection's current request (it waits for the write lock)
 
     @property
     def idle(self) -> bool:
@@ -271,6 +279,9 @@ class Server:
         self._loop: threading.Thread | None = None
         self._open: dict[socket.socket, Connection] = {}
         self._stopping = False
+        self._waiters: ThreadPoolExecutor | None = None  # answers requests that wait for the write lock
+        self._answered: queue.SimpleQueue[tuple[Connection, Request, tuple[int, list[tuple[str, str]], bytes]]] = (
+            queue.SimpleQueue())
 
     @property
     def url(self) -> str:
@@ -322,6 +333,7 @@ class Server:
     def _run(self) -> None:
         selector = self._selector
         assert selector is not None and self._listener is not None
+        NO_WAIT.on = True  # this thread never waits for SQLite's write lock: see _defer
         swept = time.monotonic()
         try:
             while not self._stopping:
@@ -331,12 +343,16 @@ class Server:
                         self._ready(connection, events)
                     elif key.fileobj is self._listener:
                         self._accept()
+                    else:
+                        self._take_answers()
                 if (now := time.monotonic()) - swept >= _TICK:
                     swept = now
                     self._sweep(now)
         except Exception:  # a bug of ours in the loop itself: log it; stop() still cleans up
             log.exception("HTTP server loop failed")
         finally:
+            if self._waiters is not None:
+                self._waiters.shutdown(wait=False, cancel_futures=True)
             for connection in list(self._open.values()):
                 _shutdown(connection.sock)
                 self._close(connection)
@@ -395,11 +411,14 @@ class Server:
         if connection.started is None:
             connection.started = now
         connection.inbox += data
+        if connection.waiting and len(connection.inbox) > self.max_body + MAX_HEADER_BYTES:
+            self._close(connection)  # pipelining without end behind a waiting request
+            return
         self._serve(connection)
 
     def _serve(self, connection: Connection) -> None:
         """Answer every complete request in the inbox, in order."""
-        while not connection.closing:
+        while not connection.closing and not connection.waiting:
             try:
                 request = connection.next_request(self.max_body)
             except HTTPError as error:
@@ -409,11 +428,59 @@ class Server:
                 break
             if request is None:
                 break
-            keep_alive = request.keep_alive and not self._stopping
-            connection.outbox += render(*self._answer(request), keep_alive=keep_alive)
-            connection.closing = not keep_alive
-            connection.started = time.monotonic() if connection.inbox else None
+            NO_WAIT.began = False
+            try:
+                answer = self._answer(request)
+            except DatabaseLocked:
+                self._defer(connection, request)
+                break
+            self._respond(connection, request, answer)
         self._write(connection)
+
+    def _respond(self, connection: Connection, request: Request,
+                 answer: tuple[int, list[tuple[str, str]], bytes]) -> None:
+        keep_alive = request.keep_alive and not self._stopping
+        connection.outbox += render(*answer, keep_alive=keep_alive)
+        connection.closing = not keep_alive
+        connection.started = time.monotonic() if connection.inbox else None
+
+    # -- requests that wait for the write lock ---------------------------------------------------------
+    def _defer(self, connection: Connection, request: Request) -> None:
+        """Answer `request` from a worker thread, which may wait for the write lock (nothing of it was
+        written yet); this connection's later requests wait for its answer, the other connections do not."""
+        if self._waiters is None:
+            self._waiters = ThreadPoolExecutor(max_workers=_WAITERS, thread_name_prefix="dynamokit-http-wait")
+        connection.waiting = True
+        self._waiters.submit(self._answer_waiting, connection, request)
+
+    def _answer_waiting(self, connection: Connection, request: Request) -> None:
+        try:
+            answer = self._answer(request)
+        except Exception:  # a bug of ours: the client still gets an answer
+            log.exception("internal error answering a request that waited for the write lock")
+            answer = respond(500, DynamoDBError("InternalServerError", "Internal server error", 500).wire())
+        self._answered.put((connection, request, answer))
+        try:
+            self._wake_writer.send(b"a")
+        except OSError:  # the server stopped meanwhile
+            pass
+
+    def _take_answers(self) -> None:
+        """On the loop: send the answers workers finished, then go on with those connections' requests."""
+        try:
+            while self._wake_reader.recv(4096):
+                pass
+        except (BlockingIOError, InterruptedError):
+            pass
+        while True:
+            try:
+                connection, request, answer = self._answered.get_nowait()
+            except queue.Empty:
+                return
+            connection.waiting = False
+            if connection.sock in self._open:
+                self._respond(connection, request, answer)
+                self._serve(connection)
 
     def _write(self, connection: Connection) -> None:
         sock = connection.sock

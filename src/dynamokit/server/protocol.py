@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ..engine.errors import DynamoDBError, EngineClosed
+from ..engine.errors import DatabaseLocked, DynamoDBError, EngineClosed
 
 log = logging.getLogger("dynamokit.server")
 
@@ -105,8 +105,8 @@ def answer(backend: Backend, operation: str, request: dict[str, Any]) -> tuple[i
         return respond(200, backend.call(operation, request, wire=True))
     except DynamoDBError as error:
         return respond(error.status, error.wire())
-    except EngineClosed:
-        raise  # the caller closed the engine: its own error, neither the request's nor an internal one
+    except (EngineClosed, DatabaseLocked):
+        raise  # the caller closed the engine, or must run the request where it may wait (see storage.NO_WAIT)
     except Exception:  # a bug of ours: log it, answer as DynamoDB's internal error
         log.exception("internal error answering %s", operation)
         return respond(500, DynamoDBError("InternalServerError", "Internal server error", 500).wire())
