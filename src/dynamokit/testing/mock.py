@@ -359,7 +359,7 @@ def _decorate_class(settings: Mock, klass: type) -> type:
         self._dynamokit_mock = made
         if set_up_method is not None:
             try:
-                set_up_method(self, method)
+                _call(set_up_method, self, method)
             except BaseException:
                 made.stop()
                 raise
@@ -367,7 +367,7 @@ def _decorate_class(settings: Mock, klass: type) -> type:
     def teardown_method(self: Any, method: Any = None) -> None:
         try:
             if tear_down_method is not None:
-                tear_down_method(self, method)
+                _call(tear_down_method, self, method)
         finally:
             made = self.__dict__.pop("_dynamokit_mock", None)
             if made is not None:
@@ -376,3 +376,11 @@ def _decorate_class(settings: Mock, klass: type) -> type:
     klass.setup_method = setup_method  # type: ignore[attr-defined]
     klass.teardown_method = teardown_method  # type: ignore[attr-defined]
     return klass
+
+
+def _call(hook: Callable[..., Any], instance: Any, method: Any) -> None:
+    """A setup/teardown method, given the test method only if it takes it (as pytest does)."""
+    if len(inspect.signature(hook).parameters) >= 2:
+        hook(instance, method)
+    else:
+        hook(instance)
