@@ -237,7 +237,7 @@ def _hook(made: Any, born: bool) -> Any:
     """Hook `made` (unless it is bound to an engine already, or not DynamoDB: marked, so checked once)."""
     if getattr(made, "_dynamokit_answer", None) is None:
         if made.meta.service_model.service_name in SERVICES:
-            install(made, MockAnswer(made, born), MockSerializer if born else _Unborn)
+            install(made, MockAnswer(made, born), MockSerializer if born else _Unborn, only_in_process=born)
         else:
             made._dynamokit_answer = False
     return made
