@@ -61,8 +61,9 @@ def test_python_values_and_typed_override(engine: Engine) -> None:
     # Plain JSON that looks like DynamoDB JSON: typed=False stores it as a map.
     assert seed(engine, [{"pk": "p", "value": {"S": "not a type"}}], "users", typed=False) == 1
     assert _items(engine, "users")[0]["value"] == {"M": {"S": {"S": "not a type"}}}
-    assert seed(engine, {"users": [{"pk": "q", "price": Decimal("1.50")}]}) == 1
+    assert seed(engine, {"users": [{"pk": "q", "price": Decimal("1.50"), "ratio": 0.25}]}) == 1
     assert engine.call("GetItem", {"TableName": "users", "Key": {"pk": {"S": "q"}}})["Item"]["price"] == {"N": "1.5"}
+    assert engine.call("GetItem", {"TableName": "users", "Key": {"pk": {"S": "q"}}})["Item"]["ratio"] == {"N": "0.25"}
 
 
 def test_guessing_the_format() -> None:

@@ -87,7 +87,7 @@ def _item(entry: Any, typed: bool | None) -> dict[str, Any]:
         typed = is_typed(entry)
     if typed:
         return entry
-    return {name: _serializer.serialize(value) for name, value in entry.items()}
+    return {name: _serializer.serialize(_decimals(value)) for name, value in entry.items()}
 
 
 def is_typed(item: Mapping[str, Any]) -> bool:
