@@ -107,12 +107,19 @@ def install(made: Any, hook: Answer, serializer: type[DirectSerializer] = Direct
             only_in_process: bool = True) -> Any:
     """Make `hook` answer the botocore (or aiobotocore) client `made`; returns it. `only_in_process`: the
     client never sends a request (so its User-Agent may be computed once)."""
+    event = f"before-call.{made.meta.service_model.service_id.hyphenize()}"
+    previous = getattr(made, "_dynamokit_answer", None)
+    if previous:  # replaced: `client(engine)` under `dynamokit.mock` is bound to `engine`
+        made.meta.events.unregister(event, previous)
+        if isinstance(made._serializer, DirectSerializer):
+            made._serializer = made._serializer._serializer
     if made.meta.service_model.service_name == "dynamodb":
         made._serializer = serializer(made._serializer)
-    if only_in_process and getattr(made, "_user_agent_creator", None) is not None:
-        made._user_agent_creator = _UserAgent(made._user_agent_creator)
+    agent = getattr(made, "_user_agent_creator", None)
+    if only_in_process and agent is not None and not isinstance(agent, _UserAgent):
+        made._user_agent_creator = _UserAgent(agent)
     # Last, so hooks of the user's (and a Stubber) still run first.
-    made.meta.events.register_last(f"before-call.{made.meta.service_model.service_id.hyphenize()}", hook)
+    made.meta.events.register_last(event, hook)
     made._dynamokit_answer = hook
     return made
 

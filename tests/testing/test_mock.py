@@ -230,3 +230,22 @@ def test_a_bad_table_fails_start_and_leaves_nothing_active() -> None:
     with pytest.raises(dynamokit.DynamoDBError):
         dynamokit.mock(tables=[{**USERS, "TableName": "x"}]).start()
     assert active() is None
+
+
+def test_clients_bound_to_an_engine_during_a_mock_keep_their_engine() -> None:
+    with Engine() as own:
+        own.call("CreateTable", USERS)
+        with dynamokit.mock() as mocked:
+            dynamokit.client(own).put_item(TableName="users", Item={"pk": {"S": "c"}})
+            dynamokit.resource(own).Table("users").put_item(Item={"pk": "r"})
+            assert _names(mocked) == []
+        assert own.call("Scan", {"TableName": "users"})["Count"] == 2
+
+
+@dynamokit.mock(tables=[USERS, ORDERS])
+class TestRedecoratedSubclass(TestDecoratedPytestClass):
+    """A subclass decorated again: one mock per test (not nested ones), with the subclass's tables."""
+
+    def test_one(self) -> None:
+        assert sorted(active().engine.call("ListTables")["TableNames"]) == ["orders", "users"]  # type: ignore[union-attr]
+        super().test_one()

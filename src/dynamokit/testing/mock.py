@@ -337,9 +337,10 @@ def _table_requests(tables: Iterable[Any]) -> list[tuple[str, dict[str, Any]]]:
 
 def _decorate_class(settings: Mock, klass: type) -> type:
     """Each test of `klass` runs in its own fresh mock, from its setup to its teardown: unittest's via
-    `setUp` (stopped by a cleanup), pytest-style classes' via `setup_method`/`teardown_method`."""
+    `setUp` (stopped by a cleanup), pytest-style classes' via `setup_method`/`teardown_method`. A class
+    decorated again (or a subclass of a decorated one) replaces the mock's settings, not nests them."""
     if issubclass(klass, unittest.TestCase):
-        set_up = klass.setUp
+        set_up = _original(klass.setUp)
 
         @functools.wraps(set_up)
         def setUp(self: Any) -> None:
@@ -348,10 +349,11 @@ def _decorate_class(settings: Mock, klass: type) -> type:
             self.addCleanup(made.stop)
             set_up(self)
 
+        setUp.__dynamokit_original__ = set_up  # type: ignore[attr-defined]
         klass.setUp = setUp  # type: ignore[method-assign]
         return klass
-    set_up_method = getattr(klass, "setup_method", None)
-    tear_down_method = getattr(klass, "teardown_method", None)
+    set_up_method = _original(getattr(klass, "setup_method", None))
+    tear_down_method = _original(getattr(klass, "teardown_method", None))
 
     def setup_method(self: Any, method: Any = None) -> None:
         made = settings.fresh()
@@ -361,6 +363,7 @@ def _decorate_class(settings: Mock, klass: type) -> type:
             try:
                 _call(set_up_method, self, method)
             except BaseException:
+                self.__dict__.pop("_dynamokit_mock", None)
                 made.stop()
                 raise
 
@@ -373,9 +376,16 @@ def _decorate_class(settings: Mock, klass: type) -> type:
             if made is not None:
                 made.stop()
 
+    setup_method.__dynamokit_original__ = set_up_method  # type: ignore[attr-defined]
+    teardown_method.__dynamokit_original__ = tear_down_method  # type: ignore[attr-defined]
     klass.setup_method = setup_method  # type: ignore[attr-defined]
     klass.teardown_method = teardown_method  # type: ignore[attr-defined]
     return klass
+
+
+def _original(method: Any) -> Any:
+    """`method` without the wrapping of an earlier class decoration."""
+    return getattr(method, "__dynamokit_original__", method)
 
 
 def _call(hook: Callable[..., Any], instance: Any, method: Any) -> None:
