@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "testing.md"
-BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.S)
+BLOCKS = re.findall(r"```python\n(.*?)```", DOC.read_text(), re.DOTALL)
 
 
 def test_the_guide_has_blocks() -> None:
@@ -21,11 +21,11 @@ def test_the_guide_has_blocks() -> None:
 def test_block(number: int, tmp_path: Path) -> None:
     code = BLOCKS[number]
     if "def test_" not in code:
-        exec(compile(code, f"{DOC.name}[block {number}]", "exec"), {"__name__": f"docs_block_{number}"})
+        exec(compile(code, f"{DOC.name}[block {number}]", "exec"), {"__name__": f"docs_block_{number}"})  # noqa: S102
         return
     path = tmp_path / f"test_docs_block_{number}.py"
     path.write_text(code)
-    tests = len(re.findall(r"^def test_", code, re.M))
+    tests = len(re.findall(r"^def test_", code, re.MULTILINE))
     outcome = pytest.main(["-q", "-p", "no:cacheprovider", "--rootdir", str(tmp_path), "-c", os.devnull,
                            str(path)], plugins=[_Count()])
     assert outcome == 0

@@ -97,7 +97,7 @@ def test_each_mock_gets_a_fresh_engine_and_closes_it() -> None:
 def test_no_credential_chain_is_consulted(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     marker = tmp_path / "asked"
     config = tmp_path / "config"
-    config.write_text("[default]\ncredential_process = sh -c 'touch %s; echo {}'\n" % marker)
+    config.write_text(f"[default]\ncredential_process = sh -c 'touch {marker}; echo {{}}'\n")
     monkeypatch.setenv("AWS_CONFIG_FILE", str(config))
     with dynamokit.mock(tables=[USERS]):
         boto3.client("dynamodb").scan(TableName="users")
@@ -181,9 +181,8 @@ def test_decorated_unittest_class_runs_each_test_in_a_fresh_mock() -> None:
 # -- bad use --------------------------------------------------------------------------------------------
 def test_nested_mocks_are_refused() -> None:
     with dynamokit.mock() as engine:
-        with pytest.raises(MockError, match="already active"):
-            with dynamokit.mock():
-                pass
+        with pytest.raises(MockError, match="already active"), dynamokit.mock():
+            pass
         assert active() is not None and active().engine is engine  # type: ignore[union-attr]
 
 
@@ -210,9 +209,8 @@ def test_a_client_used_after_its_mock_ended_raises_without_sending() -> None:
 
 
 def test_a_failing_body_still_ends_the_mock() -> None:
-    with pytest.raises(ClientError):
-        with dynamokit.mock():
-            boto3.client("dynamodb").describe_table(TableName="missing")
+    with pytest.raises(ClientError), dynamokit.mock():
+        boto3.client("dynamodb").describe_table(TableName="missing")
     assert active() is None
 
 

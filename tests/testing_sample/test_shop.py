@@ -53,12 +53,12 @@ class TestShop(unittest.TestCase):
         self.shop.place_order("ada@example.com", "o-1", Decimal("19.99"))
         self.shop.place_order("ada@example.com", "o-2", Decimal("5.01"))
         customer = self.shop.customer("ada@example.com")
-        self.assertEqual((customer["spent"], customer["orders"]), (Decimal("25"), Decimal("2")))
+        self.assertEqual((customer["spent"], customer["orders"]), (Decimal(25), Decimal(2)))
         self.assertEqual([order["order_id"] for order in self.shop.orders_of("ada@example.com")], ["o-1", "o-2"])
 
     def test_an_order_for_an_unknown_customer_writes_nothing(self) -> None:
         with self.assertRaises(ClientError) as raised:
-            self.shop.place_order("nobody@example.com", "o-1", Decimal("1"))
+            self.shop.place_order("nobody@example.com", "o-1", Decimal(1))
         self.assertEqual(raised.exception.response["Error"]["Code"], "TransactionCanceledException")
         self.assertEqual(self.shop.orders_of("nobody@example.com"), [])
 

@@ -14,7 +14,7 @@ import os
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from boto3.dynamodb.types import TypeSerializer
@@ -45,7 +45,7 @@ def seed(engine: Engine, source: Source, table: str | None = None, *, typed: boo
         raise ValueError("seed: items given without a table name")
     if isinstance(source, Mapping):
         source = source["Items"]
-    items = [_item(entry, typed) for entry in source]
+    items = [_item(entry, typed) for entry in cast(Iterable[Any], source)]
     for start in range(0, len(items), 25):
         requests: Any = [{"PutRequest": {"Item": item}} for item in items[start:start + 25]]
         while requests:
@@ -76,7 +76,7 @@ def _decimals(value: Any) -> Any:
 
 def _item(entry: Any, typed: bool | None) -> dict[str, Any]:
     if not isinstance(entry, dict):
-        raise ValueError(f"seed: an item must be a JSON object, not {type(entry).__name__}")
+        raise TypeError(f"seed: an item must be a JSON object, not {type(entry).__name__}")
     if len(entry) == 1:  # a BatchWriteItem request or an export line
         only = next(iter(entry))
         if only == "PutRequest":
