@@ -247,3 +247,26 @@ class TestRedecoratedSubclass(TestDecoratedPytestClass):
     def test_one(self) -> None:
         assert sorted(active().engine.call("ListTables")["TableNames"]) == ["orders", "users"]  # type: ignore[union-attr]
         super().test_one()
+
+
+def test_botocore_stubber_still_runs_first() -> None:
+    from botocore.stub import Stubber
+
+    with dynamokit.mock(tables=[USERS]):
+        made = boto3.client("dynamodb")
+        with Stubber(made) as stubber:
+            stubber.add_response("list_tables", {"TableNames": ["stubbed"]})
+            assert made.list_tables()["TableNames"] == ["stubbed"]
+        assert made.list_tables()["TableNames"] == ["users"]
+
+
+def test_clients_in_other_threads_are_answered() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    def put(key: str) -> None:
+        boto3.session.Session().client("dynamodb").put_item(TableName="users", Item={"pk": {"S": key}})
+
+    with dynamokit.mock(tables=[USERS]) as engine:
+        with ThreadPoolExecutor(4) as pool:
+            list(pool.map(put, [f"k{n}" for n in range(8)]))
+        assert engine.call("Scan", {"TableName": "users"})["Count"] == 8
