@@ -11,3 +11,11 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
 __all__ = ["DynamoDBError", "Engine", "EngineClosed", "__version__", "client", "resource"]
+
+
+def __getattr__(name: str) -> object:
+    if name == "mock":  # dynamokit.mock, imported on first use
+        from .testing.mock import mock
+
+        return mock
+    raise AttributeError(f"module 'dynamokit' has no attribute {name!r}")

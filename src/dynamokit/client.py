@@ -13,6 +13,7 @@ from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.model import OperationModel
+from botocore.parsers import ResponseParserFactory
 
 from .direct import DirectSerializer, Unserialized
 from .engine import Engine
@@ -32,26 +33,37 @@ class _Raw:
         yield self._body
 
 
-class _Answer:
+class Answer:
     """A `before-call` hook that answers each request in-process, as botocore's Stubber does: the request
     botocore serialized goes to the engine, and the response is parsed as botocore would parse it (see
-    `responses`), skipping HTTP request preparation and the generic response walk."""
+    `responses`), skipping HTTP request preparation and the generic response walk. `engine` is fixed here;
+    subclasses (`dynamokit.mock`'s) choose it per call by overriding `__call__` and calling `answer`."""
 
-    def __init__(self, engine: Engine, made: Any) -> None:
+    def __init__(self, engine: Engine | None, made: Any) -> None:
         self.engine = engine
-        self.parser = made._endpoint._response_parser_factory.create_parser(made.meta.service_model.protocol)
+        factory = made._endpoint._response_parser_factory
+        if type(factory) is not ResponseParserFactory:  # aiobotocore's parsers are coroutines: use botocore's
+            plain = ResponseParserFactory()
+            plain._defaults = dict(getattr(factory, "_defaults", {}))
+            factory = plain
+        self.parser = factory.create_parser(made.meta.service_model.protocol)
         self.shapes = ShapeParser(self.parser._blob_parser, self.parser._timestamp_parser)
 
     def __call__(self, model: OperationModel, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict]:
+        assert self.engine is not None
+        return self.answer(self.engine, model, params)
+
+    def answer(self, engine: Engine, model: OperationModel, params: dict[str, Any]) -> tuple[AWSResponse, dict]:
+        """The (http response, parsed response) pair botocore expects from a `before-call` hook."""
         headers = params["headers"]
         body = params["body"]
         if type(body) is Unserialized:
-            status, response_headers, payload = answer(self.engine, operation_of(headers["X-Amz-Target"]),
+            status, response_headers, payload = answer(engine, operation_of(headers["X-Amz-Target"]),
                                                        body.params)
         else:
             if isinstance(body, str):
                 body = body.encode()
-            status, response_headers, payload = handle(self.engine, headers.get("X-Amz-Target"), body or b"")
+            status, response_headers, payload = handle(engine, headers.get("X-Amz-Target"), body or b"")
         http = AWSResponse(params["url"], status, dict(response_headers), _Raw(payload))
         if status < 300:
             parsed = self.shapes.parse(model.output_shape, orjson.loads(payload), may_hold_binary(payload))
@@ -76,13 +88,44 @@ class _Answer:
         return parsed
 
 
-def _answered(made: Any, engine: Engine) -> Any:
+class _UserAgent:
+    """A client's User-Agent header computed once: no one reads it in-process, and botocore's building it
+    anew for each request costs about a quarter of an in-process call."""
+
+    def __init__(self, creator: Any) -> None:
+        self._creator = creator
+        self._text = creator.to_string()
+
+    def to_string(self) -> str:
+        return self._text
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._creator, name)
+
+
+def install(made: Any, hook: Answer, serializer: type[DirectSerializer] = DirectSerializer, *,
+            only_in_process: bool = True) -> Any:
+    """Make `hook` answer the botocore (or aiobotocore) client `made`; returns it. `only_in_process`: the
+    client never sends a request (so its User-Agent may be computed once)."""
+    event = f"before-call.{made.meta.service_model.service_id.hyphenize()}"
+    previous = getattr(made, "_dynamokit_answer", None)
+    if previous:  # replaced: `client(engine)` under `dynamokit.mock` is bound to `engine`
+        made.meta.events.unregister(event, previous)
+        if isinstance(made._serializer, DirectSerializer):
+            made._serializer = made._serializer._serializer
     if made.meta.service_model.service_name == "dynamodb":
-        made._serializer = DirectSerializer(made._serializer)
+        made._serializer = serializer(made._serializer)
+    agent = getattr(made, "_user_agent_creator", None)
+    if only_in_process and agent is not None and not isinstance(agent, _UserAgent):
+        made._user_agent_creator = _UserAgent(agent)
     # Last, so hooks of the user's (and a Stubber) still run first.
-    made.meta.events.register_last(f"before-call.{made.meta.service_model.service_id.hyphenize()}",
-                                   _Answer(engine, made))
+    made.meta.events.register_last(event, hook)
+    made._dynamokit_answer = hook
     return made
+
+
+def _answered(made: Any, engine: Engine) -> Any:
+    return install(made, Answer(engine, made))
 
 
 def client(engine: Engine, service: str = "dynamodb", *, region_name: str | None = None,

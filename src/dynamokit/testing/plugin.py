@@ -1,4 +1,5 @@
-"""pytest fixtures: an in-process engine per test, a boto3 client bound to it, fresh tables from a model."""
+"""pytest fixtures: an in-process engine per test, a boto3 client bound to it, fresh tables from a model, and
+`dynamokit.mock` (every DynamoDB client of the process answered by a fresh engine)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import pytest
 from .. import Engine, client
 from ..model import App
 from ..model.schema import create_tables
+from .mock import Mock, mocking
 
 
 @pytest.fixture
@@ -35,3 +37,25 @@ def dynamokit_tables(dynamokit_engine: Engine) -> Callable[[App], App]:
         return app
 
     return make
+
+
+@pytest.fixture
+def dynamokit_mock_options() -> dict[str, Any]:
+    """Options of `dynamokit_mock` (`tables=`, `seed=`, `region=`): override this fixture to declare tables
+    once for a module, class or conftest."""
+    return {}
+
+
+@pytest.fixture
+def dynamokit_mock(dynamokit_mock_options: dict[str, Any]) -> Iterator[Engine]:
+    """Every DynamoDB client in the process answered by a fresh engine for this test (`dynamokit.mock`)."""
+    with Mock(**dynamokit_mock_options) as engine:
+        yield engine
+
+
+@pytest.fixture
+def dynamokit_mock_server(dynamokit_mock_options: dict[str, Any]) -> Iterator[Mock]:
+    """`dynamokit_mock` that also serves its engine on 127.0.0.1 with `AWS_ENDPOINT_URL_DYNAMODB` pointing at
+    it (for subprocesses); yields the mock (`.engine`, `.url`)."""
+    with mocking(serve=True, **dynamokit_mock_options) as made:
+        yield made
