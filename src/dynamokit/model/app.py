@@ -30,6 +30,23 @@ def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def _refuse_shared_keys(bounds: Sequence[Bound[Any]]) -> None:
+    """Two entities in one table whose primary key templates can render the same key would overwrite
+    each other's items: refuse them, naming both."""
+    for position, first in enumerate(bounds):
+        for second in bounds[position + 1 :]:
+            if first.table is second.table and first.primary.overlaps(second.primary):
+                shown = [
+                    f"{b.name} (pk={b.primary.pk.text!r}"
+                    + (f", sk={b.primary.sk.text!r})" if b.primary.sk else ")")
+                    for b in (first, second)
+                ]
+                raise ModelError(
+                    f"table '{first.table.name}': {shown[0]} and {shown[1]} can render the same primary key; "
+                    f"give each a distinct literal label (e.g. '{first.name.upper()}#{{...}}')"
+                )
+
+
 class App:
     """A data model: tables with their entities, named access patterns and collections.
 
@@ -55,6 +72,7 @@ class App:
                 if entity in self.bounds or (table.name, bound.name) in self._by_name:
                     raise ModelError(f"entity {bound.name} is declared twice")
                 self.bounds[entity] = self._by_name[(table.name, bound.name)] = bound
+        _refuse_shared_keys(list(self.bounds.values()))
         self.referrers: dict[type[Entity], list[Referrer]] = referrers(self.bounds)
         for bound in self.bounds.values():
             bound.targets = {ref.target: self.bounds[ref.target] for ref in bound.entity.references.values()}

@@ -148,17 +148,40 @@ class Bound(Generic[E]):
                 f"    if v{index}.__class__ is not str: return _typed(values)",
             ]
         pieces = []
-        for attribute, template in (
-            (self.primary.pk_attr, self.primary.pk),
-            (self.primary.sk_attr, self.primary.sk),
+        for number, (attribute, template) in enumerate(
+            ((self.primary.pk_attr, self.primary.pk), (self.primary.sk_attr, self.primary.sk))
         ):
             if attribute is None or template is None:
                 continue
-            parts = [repr(p) if isinstance(p, str) else f"v{fields.index(p[0])}" for p in template.parts]
+            escaping = template.escaping
+            namespace[f"_esc{number}"] = escaping.escape
+            parts = []
+            for p in template.parts:
+                if isinstance(p, str):
+                    parts.append(repr(p))
+                    continue
+                var = f"v{fields.index(p[0])}"
+                parts.append(f"({var} if {escaping.clean(var)} else _esc{number}({var}))")
             pieces.append(f"{attribute!r}: {{'S': {' + '.join(parts) or repr('')}}}")
         lines.append(f"    return {{{', '.join(pieces)}}}")
         (build,) = define("\n".join(lines), f"<dynamokit key {self.name}>", namespace, "key")
         return build  # type: ignore[no-any-return]
+
+    def key_values(self, key: Mapping[str, AttributeValue]) -> dict[str, Any] | None:
+        """The typed primary key inputs of a stored key (escapes undone); None if it is not this entity's."""
+        out: dict[str, Any] = {}
+        for attribute, template in ((self.primary.pk_attr, self.primary.pk), (self.primary.sk_attr, self.primary.sk)):
+            if attribute is None or template is None:
+                continue
+            text = key.get(attribute, {}).get("S")
+            parsed = None if text is None else template.parse(text)
+            if parsed is None:
+                return None
+            for name, value in parsed.items():
+                typed = self.coerce(name, value)
+                if out.setdefault(name, typed) != typed:
+                    return None
+        return out
 
     def _typed_key(self, values: Mapping[str, Any]) -> Item:
         missing = [f for f in dict.fromkeys(self.primary.fields) if values.get(f) is None]
