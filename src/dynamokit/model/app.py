@@ -17,7 +17,7 @@ from .keys import KeyDef
 from .metering import AsyncMetered, Metered, RequestCounter, counting
 from .operations import Delete, Put, UpdateOp
 from .patterns import Collection, CollectionQuery, Pattern, resolve, resolve_collection
-from .reads import Get, Query, Scan
+from .reads import Get, Query, Scan, decode_checked
 from .references import MAX_CASCADE_DEPTH, Referrer, referrers
 from .steps import R, Steps, run_async, run_sync
 from .table import Table
@@ -191,7 +191,8 @@ class App:
         table = bound.table.name
         by_key = {repr(bound.key(k)): k for k in keys}
         found, left = yield from batch_get([(table, bound.key(k)) for k in keys], self.backoff, consistent)
-        return [bound.decode(i) for i in found.get(table, [])], [by_key[repr(k)] for _, k in left]
+        entities = [decode_checked(bound, i) for i in found.get(table, [])]
+        return entities, [by_key[repr(k)] for _, k in left]
 
     def transact_get(self, gets: Sequence[tuple[type[Entity], Mapping[str, Any]]]) -> list[Entity | None]:
         return self.drive(transact_get(self, gets))

@@ -12,6 +12,7 @@ from typing import Any, Generic
 from pydantic import TypeAdapter
 
 from .builders import Attr, Condition, attr
+from .codec import field_adapter
 from .entity import E, Entity
 from .errors import ModelError
 from .generated import define
@@ -93,6 +94,7 @@ class Bound(Generic[E]):
         self.adapters: dict[str, TypeAdapter[Any]] = {
             name: TypeAdapter(info.annotation) for name, info in entity.model_fields.items()
         }
+        self._field_adapters: dict[str, TypeAdapter[Any]] = {}
         self.targets: dict[type[Entity], Bound[Any]] = {}  # referenced entity types (set by the App)
         self.codec = entity.codec()
         self.decode: Callable[[Mapping[str, AttributeValue]], E] = self.codec.decode
@@ -119,6 +121,13 @@ class Bound(Generic[E]):
             if name in (key.alias, key.index):
                 return key
         raise ModelError(f"{self.name} has no key '{name}' (keys: {[k.alias for k in self.keys]})")
+
+    def field_adapter(self, name: str) -> TypeAdapter[Any]:
+        """A validator of field `name` with its constraints (built on first use)."""
+        adapter = self._field_adapters.get(name)
+        if adapter is None:
+            adapter = self._field_adapters[name] = field_adapter(self.entity.model_fields[name])
+        return adapter
 
     def coerce(self, name: str, value: Any) -> Any:
         """A top-level field value validated to its declared type (so keys render as on put)."""

@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from pydantic import ValidationError
+
 from . import cursors
 from .bound import Bound
-from .builders import Condition, Placeholders, projection
+from .builders import Condition, Placeholders, attr, projection
 from .entity import E, Entity
-from .errors import ModelError
+from .errors import InvalidItems, ModelError
 from .keys import KeyDef
 from .steps import Steps, call
-from .values import Item
+from .validation import check_condition
+from .values import Item, from_av
 
 if TYPE_CHECKING:
     from .app import App
@@ -37,13 +40,49 @@ def _plain(bound: Bound[Any], item: Item) -> Any:
     return bound.plain(item)
 
 
+class InvalidItemWarning(UserWarning):
+    """A lenient read skipped stored items that do not validate as their entity (see `Page.invalid`)."""
+
+
+@dataclass(frozen=True)
+class InvalidItem:
+    """A stored item that does not validate as its entity: its table key and the first validation error."""
+
+    entity: str
+    key: dict[str, Any]
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.key}: {self.error}"
+
+
+def invalid_item(bound: Bound[Any], item: Item, error: ValidationError) -> InvalidItem:
+    table = bound.table
+    key = {a: from_av(item[a]) for a in (table.pk, table.sk) if a and a in item}
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return InvalidItem(bound.name, key, f"{where}: {first.get('msg')}" if where else str(first.get("msg")))
+
+
+def decode_checked(bound: Bound[E], item: Item) -> E:
+    """An item as its entity; a stored item that does not validate raises InvalidItems (one readable line)."""
+    try:
+        return bound.decode(item)
+    except ValidationError as error:
+        raise InvalidItems([invalid_item(bound, item, error)]) from None
+
+
 @dataclass
 class Page(Generic[T]):
-    """One page of results, the cursor of the next (None at the end) and included references."""
+    """One page of results, the cursor of the next (None at the end) and included references.
+
+    `invalid` lists stored items of the page that do not validate as their entity (lenient reads skip them).
+    """
 
     items: list[T]
     cursor: str | None
     included: dict[str, dict[Any, Entity]] = field(default_factory=dict)
+    invalid: list[InvalidItem] = field(default_factory=list)
 
     def ref(self, item: Any, name: str) -> Any:
         """The entity that `item.<name>` references (loaded with `.include(name)`), or None."""
@@ -72,7 +111,7 @@ class Get(Generic[E]):
 
     def _result(self, response: dict[str, Any]) -> E | None:
         item = response.get("Item")
-        return None if item is None else self.bound.decode(item)
+        return None if item is None else decode_checked(self.bound, item)
 
     def run(self) -> E | None:
         return self._result(self.app.transport.call("GetItem", self.params()))  # the hot path, no driver
@@ -93,9 +132,18 @@ class _Read(Generic[T]):
         self._project: tuple[str, ...] = ()
         self._includes: tuple[str, ...] = ()
         self._consistent = False
+        self._strict = False
+        self.invalid: list[InvalidItem] = []  # items the last all() skipped (lenient reads)
+
+    def strict(self, strict: bool = True) -> _Read[T]:
+        """Raise InvalidItems when a stored item does not validate (default: lenient, the item is skipped,
+        reported in `Page.invalid` / `.invalid` and by an InvalidItemWarning)."""
+        self._strict = strict
+        return self
 
     def where(self, condition: Condition) -> _Read[T]:
         """A filter applied after the key condition (it does not reduce read capacity)."""
+        check_condition(self.bounds, condition)
         self._filter = condition if self._filter is None else self._filter & condition
         return self
 
@@ -160,21 +208,37 @@ class _Read(Generic[T]):
     def _page(self, response: dict[str, Any]) -> Page[T]:
         marker = self.table.type_attribute
         by_type = self._converters()
-        items = []
+        items, invalid = [], []
         for item in response.get("Items", ()):
             tag = item.get(marker)
             convert = by_type.get(tag.get("S", "")) if tag else None
             if convert is not None:
-                items.append(convert(item))
-        return Page(items, cursors.encode(response.get("LastEvaluatedKey")))
+                try:
+                    items.append(convert(item))
+                except ValidationError as error:
+                    invalid.append(invalid_item(self._bound_of(tag["S"]), item, error))
+        if invalid:
+            if self._strict:
+                raise InvalidItems(invalid)
+            warnings.warn(
+                f"skipped {len(invalid)} stored item(s) that do not validate (see Page.invalid): {invalid[0]}",
+                InvalidItemWarning,
+                stacklevel=4,
+            )
+        return Page(items, cursors.encode(response.get("LastEvaluatedKey")), invalid=invalid)
+
+    def _bound_of(self, name: str) -> Bound[Any]:
+        return next(b for b in self.bounds if b.name == name)
 
     def all_steps(self) -> Steps[list[T]]:
         """The requests of `all()`: every page from the current start (up to `limit` results)."""
         start, out = self._start, []
+        self.invalid = []
         try:
             while True:
                 page = yield from self.page_steps()
                 out += page.items
+                self.invalid += page.invalid
                 if self._limit is not None and len(out) >= self._limit:
                     return out[: self._limit]
                 if page.cursor is None:
@@ -329,6 +393,8 @@ class Query(_Read[T]):
 
     def project(self, *fields: str) -> Query[dict[str, Any]]:
         """Return only these fields, as plain dicts."""
+        for path in fields:
+            check_condition(self.bounds, attr(path).exists())
         self._project = fields
         self.convert = _plain
         return self  # type: ignore[return-value]

@@ -17,6 +17,7 @@ from .builders import Condition, Placeholders, Update
 from .entity import E, Entity
 from .errors import MissingKeyInputs, ModelError
 from .steps import Steps, call
+from .validation import check_condition, check_update
 from .values import Item
 
 _SINGLE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
@@ -172,6 +173,7 @@ def put_actions(
     current: Mapping[str, Any] | None = None,
 ) -> tuple[list[Action], E]:
     """Put an entity: create-only or upsert (guarded by its version when it has one)."""
+    check_condition([bound], condition)
     options = bound.entity.options
     old_version = getattr(entity, options.version) if options.version else None
     stored = stamp(bound, entity, now, old_version=old_version)
@@ -208,6 +210,7 @@ def delete_actions(
 
     Count changes go to `counters` when given (the caller merges them), else they are added here.
     """
+    check_condition([bound], condition)
     conditions = [condition] if condition is not None else []
     guarded = (*bound.entity.options.unique, *bound.counted)
     if guarded:
@@ -248,6 +251,8 @@ def update_actions(
     values; each `known` value becomes a condition, so a concurrent change fails the write instead
     of leaving a stale key. Missing inputs raise MissingKeyInputs naming them.
     """
+    check_update(bound, update)
+    check_condition([bound], condition)
     known = {name: bound.coerce(name, value) for name, value in (known or {}).items()}
     options = bound.entity.options
     full = Update(list(update.actions))

@@ -1,0 +1,118 @@
+"""Checks made before anything is sent: attribute names exist, and updates leave a valid entity.
+
+An update is checked field by field against the entity's declared types (constraints included): a required
+field cannot be removed or set to None, a SET / ADD / list or set change must validate as the field's type.
+Names that are neither fields, key attributes nor the type marker are refused with the closest field name,
+unless the entity declares them free-form (`Options(extra=True)` or `Options(extra=("name", ...))`).
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from collections.abc import Iterable
+from types import NoneType, UnionType
+from typing import TYPE_CHECKING, Any
+
+from pydantic import BaseModel, ValidationError
+
+from .builders import Condition, Update
+from .errors import InvalidUpdate, UnknownAttribute
+
+if TYPE_CHECKING:
+    from .bound import Bound
+
+def _inner(annotation: Any) -> Any:
+    """X for `X | None`, else the annotation."""
+    if typing.get_origin(annotation) in (typing.Union, UnionType):
+        rest = [a for a in typing.get_args(annotation) if a is not NoneType]
+        if len(rest) == 1:
+            return rest[0]
+    return annotation
+
+
+def _allows_extra(bound: Bound[Any], name: str) -> bool:
+    extra = bound.entity.options.extra
+    return extra is True or (isinstance(extra, tuple) and name in extra)
+
+
+def _unknown(kind: str, where: str, name: str, known: Iterable[str]) -> UnknownAttribute:
+    close = difflib.get_close_matches(name, sorted(known), n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    return UnknownAttribute(
+        f"{where}: {kind} '{name}' is not a field{hint} (free-form attributes: Options(extra=...))"
+    )
+
+
+def check_path(bound: Bound[Any], path: str, kind: str = "attribute") -> None:
+    """A document path must start at a field (or a key attribute / the type marker) and follow nested models."""
+    segments = [s for s in re.split(r"\.|\[\d+\]", path) if s != ""]
+    root = segments[0] if segments else path
+    fields = bound.entity.model_fields
+    if root not in fields:
+        if root in bound.key_attributes or root == bound.table.type_attribute or _allows_extra(bound, root):
+            return
+        if root in (bound.table.pk, bound.table.sk):
+            return
+        raise _unknown(kind, bound.name, root, fields)
+    annotation = fields[root].annotation
+    walked = root
+    for segment in segments[1:]:
+        model = _inner(annotation)
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return  # a dict, list, Any, ...: free-form below this point
+        nested = model.model_fields
+        if segment not in nested:
+            raise _unknown(kind, f"{bound.name}.{walked}", segment, nested)
+        annotation, walked = nested[segment].annotation, f"{walked}.{segment}"
+
+
+def check_condition(bounds: Iterable[Bound[Any]], condition: Condition | None) -> None:
+    """Every path a condition or filter names exists on at least one of `bounds`."""
+    if condition is None:
+        return
+    bounds = list(bounds)
+    for path in condition.paths():
+        errors = []
+        for bound in bounds:
+            try:
+                check_path(bound, path)
+            except UnknownAttribute as error:
+                errors.append(error)
+        if len(errors) == len(bounds):
+            raise errors[0]
+
+
+def _reason(error: ValidationError) -> str:
+    return str(error.errors()[0].get("msg", error))
+
+
+def check_update(bound: Bound[Any], update: Update) -> None:
+    """Refuse, before sending, an update that would leave the stored item invalid for its entity."""
+    for kind, path, value in update.actions:
+        check_path(bound, path, "update of")
+        info = bound.entity.model_fields.get(path)  # top-level fields only; nested paths are checked by name
+        if info is None:
+            continue
+        where = f"{bound.name}.{path}"
+        if kind == "remove" or (kind == "set" and value is None):
+            if info.is_required():
+                raise InvalidUpdate(f"{where}: a required field cannot be removed or set to None")
+            continue  # an optional field becomes None; a field with a default reads back as its default
+        base = _inner(info.annotation)
+        origin = typing.get_origin(base)
+        if kind in ("append", "prepend"):
+            if origin is not list:
+                raise InvalidUpdate(f"{where}: {kind} needs a list field, not {base}")
+            value, what = list(value), f"{kind} elements"
+        elif kind in ("add", "subtract", "delete"):
+            if kind == "delete" and origin not in (set, frozenset):
+                raise InvalidUpdate(f"{where}: delete (from a set) needs a set field, not {base}")
+            what = f"{kind} {'elements' if origin in (set, frozenset) else 'amount'}"
+        else:
+            what = "value"
+        try:
+            bound.field_adapter(path).validate_python(value)
+        except ValidationError as error:
+            raise InvalidUpdate(f"{where}: {what} {value!r} is invalid: {_reason(error)}") from None
