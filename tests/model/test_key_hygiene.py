@@ -149,3 +149,18 @@ def test_escaping_keeps_order_and_prefixes(delimiters: set[str], one: str, two: 
     assert escaping.unescape(a) == one
     assert (a < b) == (one.encode() < two.encode())  # DynamoDB compares S keys by UTF-8 bytes
     assert escaping.escape(one + two).startswith(a)
+
+
+def test_keys_of_the_models_own_items_are_refused() -> None:
+    class Free(Entity):
+        free_id: str
+        keys = Keys(pk="{free_id}", sk="FREE")
+
+    with Engine() as engine:
+        app = App(Table("free", [Free]), transport=engine)
+        create_tables(app)
+        with pytest.raises(ModelError, match="reserved"):
+            app.put(Free(free_id="_unique#Free#free_id#x")).run()
+        with pytest.raises(ModelError, match="reserved"):
+            app.delete(Free, free_id="_refs#Other#1").run()
+        app.put(Free(free_id="_other")).run()

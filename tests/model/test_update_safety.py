@@ -107,6 +107,10 @@ def test_values_the_field_would_not_validate_are_refused(app: App) -> None:
         update.append(title=["x"])
     with pytest.raises(InvalidUpdate, match=r"Order\.tags: add elements"):
         update.add(tags={1.5})
+    with pytest.raises(InvalidUpdate, match=r"Order\.address\.city: a required field"):
+        update.remove("address.city")
+    with pytest.raises(InvalidUpdate, match=r"Order\.address\.zip: value 5 is invalid"):
+        update.set({"address.zip": 5})
     stored = update.set(note=None, title="uno").add(quantity=2, tags={"a"}).append(lines=["l1"]).run()
     assert (stored.title, stored.quantity, stored.tags, stored.lines, stored.note) == ("uno", 3, {"a"}, ["l1"], None)
 

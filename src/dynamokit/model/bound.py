@@ -12,7 +12,6 @@ from typing import Any, Generic
 from pydantic import TypeAdapter
 
 from .builders import Attr, Condition, attr
-from .codec import field_adapter
 from .entity import E, Entity
 from .errors import ModelError
 from .generated import define
@@ -32,6 +31,7 @@ def _number_type(annotation: Any) -> type | None:
 
 
 COUNTER_TYPE = "_refs"
+RESERVED = (f"{UNIQUE_TYPE}#", f"{COUNTER_TYPE}#")  # key prefixes of the model's own items
 
 
 class Bound(Generic[E]):
@@ -94,7 +94,7 @@ class Bound(Generic[E]):
         self.adapters: dict[str, TypeAdapter[Any]] = {
             name: TypeAdapter(info.annotation) for name, info in entity.model_fields.items()
         }
-        self._field_adapters: dict[str, TypeAdapter[Any]] = {}
+        self.open_ended = not self.primary.pk.head  # its partition key text starts with a field value
         self.targets: dict[type[Entity], Bound[Any]] = {}  # referenced entity types (set by the App)
         self.codec = entity.codec()
         self.decode: Callable[[Mapping[str, AttributeValue]], E] = self.codec.decode
@@ -122,13 +122,6 @@ class Bound(Generic[E]):
                 return key
         raise ModelError(f"{self.name} has no key '{name}' (keys: {[k.alias for k in self.keys]})")
 
-    def field_adapter(self, name: str) -> TypeAdapter[Any]:
-        """A validator of field `name` with its constraints (built on first use)."""
-        adapter = self._field_adapters.get(name)
-        if adapter is None:
-            adapter = self._field_adapters[name] = field_adapter(self.entity.model_fields[name])
-        return adapter
-
     def coerce(self, name: str, value: Any) -> Any:
         """A top-level field value validated to its declared type (so keys render as on put)."""
         if value is None or type(value) is self.plain_types.get(name):
@@ -141,7 +134,10 @@ class Bound(Generic[E]):
 
     def key(self, values: Mapping[str, Any]) -> Item:
         """The primary key item of the entity identified by `values` (its primary key inputs)."""
-        return self._key(values)
+        key = self._key(values)
+        if self.open_ended:
+            self._refuse_reserved(key)
+        return key
 
     @cached_property
     def _key(self) -> Callable[[Mapping[str, Any]], Item]:
@@ -203,7 +199,17 @@ class Bound(Generic[E]):
 
     def item(self, entity: E) -> Item:
         """The full item of an entity: fields, every derived key it has inputs for, and the type marker."""
-        return self._item(entity.__dict__)
+        item = self._item(entity.__dict__)
+        if self.open_ended:
+            self._refuse_reserved(item)
+        return item
+
+    def _refuse_reserved(self, item: Item) -> None:
+        """A partition key starting with a field could name one of the model's own items (unique values,
+        reference counters): such keys are refused."""
+        text = item[self.table.pk].get("S", "")
+        if text.startswith(RESERVED):
+            raise ModelError(f"{self.name}: key {text!r} is reserved for the model's own items ({', '.join(RESERVED)})")
 
     @cached_property
     def _item(self) -> Callable[[Mapping[str, Any]], Item]:

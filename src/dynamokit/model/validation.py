@@ -15,9 +15,11 @@ from collections.abc import Iterable
 from types import NoneType, UnionType
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
+from pydantic.fields import FieldInfo
 
 from .builders import Condition, Update
+from .codec import field_adapter
 from .errors import InvalidUpdate, UnknownAttribute
 
 if TYPE_CHECKING:
@@ -45,27 +47,34 @@ def _unknown(kind: str, where: str, name: str, known: Iterable[str]) -> UnknownA
     )
 
 
-def check_path(bound: Bound[Any], path: str, kind: str = "attribute") -> None:
-    """A document path must start at a field (or a key attribute / the type marker) and follow nested models."""
-    segments = [s for s in re.split(r"\.|\[\d+\]", path) if s != ""]
+def check_path(bound: Bound[Any], path: str, kind: str = "attribute") -> FieldInfo | None:
+    """A document path must start at a field (or a key attribute / the type marker) and follow nested models.
+
+    Returns the field the path ends at when it walks fields all the way (None below a list index, a dict or
+    a free-form attribute)."""
+    if "[" in path:
+        segments, indexed = re.split(r"\.|\[\d+\]", path), True
+    else:
+        segments, indexed = path.split("."), False
+    segments = [s for s in segments if s]
     root = segments[0] if segments else path
     fields = bound.entity.model_fields
     if root not in fields:
         if root in bound.key_attributes or root == bound.table.type_attribute or _allows_extra(bound, root):
-            return
+            return None
         if root in (bound.table.pk, bound.table.sk):
-            return
+            return None
         raise _unknown(kind, bound.name, root, fields)
-    annotation = fields[root].annotation
-    walked = root
+    info, walked = fields[root], root
     for segment in segments[1:]:
-        model = _inner(annotation)
+        model = _inner(info.annotation)
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return  # a dict, list, Any, ...: free-form below this point
+            return None  # a dict, list, Any, ...: free-form below this point
         nested = model.model_fields
         if segment not in nested:
             raise _unknown(kind, f"{bound.name}.{walked}", segment, nested)
-        annotation, walked = nested[segment].annotation, f"{walked}.{segment}"
+        info, walked = nested[segment], f"{walked}.{segment}"
+    return None if indexed else info
 
 
 def check_condition(bounds: Iterable[Bound[Any]], condition: Condition | None) -> None:
@@ -84,6 +93,17 @@ def check_condition(bounds: Iterable[Bound[Any]], condition: Condition | None) -
             raise errors[0]
 
 
+_ADAPTERS: dict[int, tuple[FieldInfo, TypeAdapter[Any]]] = {}
+
+
+def _validator(info: FieldInfo) -> TypeAdapter[Any]:
+    """A field's validator with its constraints, built once per field."""
+    cached = _ADAPTERS.get(id(info))
+    if cached is None or cached[0] is not info:
+        cached = _ADAPTERS[id(info)] = (info, field_adapter(info))
+    return cached[1]
+
+
 def _reason(error: ValidationError) -> str:
     return str(error.errors()[0].get("msg", error))
 
@@ -91,8 +111,7 @@ def _reason(error: ValidationError) -> str:
 def check_update(bound: Bound[Any], update: Update) -> None:
     """Refuse, before sending, an update that would leave the stored item invalid for its entity."""
     for kind, path, value in update.actions:
-        check_path(bound, path, "update of")
-        info = bound.entity.model_fields.get(path)  # top-level fields only; nested paths are checked by name
+        info = check_path(bound, path, "update of")
         if info is None:
             continue
         where = f"{bound.name}.{path}"
@@ -113,6 +132,6 @@ def check_update(bound: Bound[Any], update: Update) -> None:
         else:
             what = "value"
         try:
-            bound.field_adapter(path).validate_python(value)
+            _validator(info).validate_python(value)
         except ValidationError as error:
             raise InvalidUpdate(f"{where}: {what} {value!r} is invalid: {_reason(error)}") from None
