@@ -30,7 +30,7 @@ from .errors import (
 from .keys import Index, Keys, Template
 from .metering import RequestCounter
 from .patterns import Collection, Pattern
-from .reads import InvalidItem, InvalidItemWarning, Page, Query, ScanWarning
+from .reads import InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
 from .table import GSI, Table
 from .transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
 
@@ -66,6 +66,7 @@ __all__ = [
     "Template",
     "ThreadTransport",
     "Transport",
+    "UnboundedFilterWarning",
     "UnknownAttribute",
     "Update",
     "attr",

@@ -227,7 +227,9 @@ class App:
     def batch_write(
         self, puts: Sequence[Entity] = (), deletes: Sequence[tuple[type[Entity], Mapping[str, Any]]] = ()
     ) -> list[dict[str, Any]]:
-        """BatchWriteItem with backoff (no conditions/unique/reference checks); returns what is left."""
+        """BatchWriteItem with backoff (no conditions/unique/reference checks); returns what is left.
+
+        Puts keep an explicit `updated` timestamp (a load of existing data); an unset one becomes now."""
         return self.drive(self._batch_write(puts, deletes))
 
     async def abatch_write(
@@ -246,7 +248,7 @@ class App:
                 raise ModelError(
                     f"{bound.name} has unique fields or references: write it with put() or a transaction"
                 )
-            stored = stamp(bound, entity, now, old_version=None)
+            stored = stamp(bound, entity, now, old_version=None, keep_updated=True)
             writes.append((bound.table.name, {"PutRequest": {"Item": bound.item(stored)}}))
         for kind, key in deletes:
             bound = self.bound(kind)

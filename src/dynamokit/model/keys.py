@@ -203,9 +203,20 @@ class Template:
             out.append(self.escaping.escape(encode_part(value, part[1])))
         return "".join(out)
 
-    def text_of(self, name: str, value: Any) -> str:
-        """One field's text as it appears in a rendered key (encoded and escaped)."""
-        return self.escaping.escape(encode_part(value, dict(p for p in self.parts if isinstance(p, tuple))[name]))
+    def partial(self, values: Mapping[str, Any], last: str) -> str:
+        """The text up to and including field `last`, whose value may be the start of one (no delimiter after
+        it): a str value is taken as text, anything else is encoded as a whole value."""
+        out = []
+        for part in self.parts:
+            if isinstance(part, str):
+                out.append(part)
+                continue
+            name, width = part
+            value = values[name]
+            out.append(self.escaping.escape(value if isinstance(value, str) else encode_part(value, width)))
+            if name == last:
+                break
+        return "".join(out)
 
     def leading(self, values: Mapping[str, Any]) -> list[str]:
         """Given inputs must be a leading run of this template's fields; returns their names."""

@@ -28,6 +28,10 @@ Convert = Callable[[Bound[Any], Item], Any]
 _TOP = "\U0010ffff"  # sorts after every other character: closes a prefix range
 
 
+class UnboundedFilterWarning(UserWarning):
+    """A query filters a whole partition: it reads (and pays for) every item before the filter."""
+
+
 class ScanWarning(UserWarning):
     """A Scan reads the whole table; declare an access pattern instead where you can."""
 
@@ -196,8 +200,12 @@ class _Read(Generic[T]):
         convert = self.convert
         return {b.name: functools.partial(convert, b) for b in self.bounds}
 
+    def _before_run(self) -> None:
+        """Checks made when a read runs (warnings)."""
+
     def page_steps(self) -> Steps[Page[T]]:
         """The requests of `page()`."""
+        self._before_run()
         page = self._page((yield from call(self.operation, self.params())))
         if self._includes:
             from .references import resolve
@@ -251,6 +259,7 @@ class _Read(Generic[T]):
         """One request's worth of results."""
         if self._includes or self.operation != "Query":
             return self.app.drive(self.page_steps())
+        self._before_run()
         return self._page(self.app.transport.call("Query", self.params()))  # the hot path, no driver
 
     async def apage(self) -> Page[T]:
@@ -324,6 +333,20 @@ class Query(_Read[T]):
         self._forward = True
         if narrow:  # stay within this entity's sort key prefix, e.g. "POST#"
             self._sk_range("begins_with", self._sk_given)
+        # a filter reads the whole partition unless the sort key is bounded (by the pattern or a call)
+        self._bounded = bool(self._sk_given) or (key.sk is None and key.index is None)  # one item
+        self._warned = False
+
+    def _before_run(self) -> None:
+        if self._filter is not None and not self._bounded and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"query {self.name or self.key.alias}: a filter with no sort key condition reads the whole "
+                f"partition '{self.pk}' (each page reads up to 1 MB before filtering); bound the sort key "
+                f"(.eq/.begins/.between/...) or serve the filter with a key",
+                UnboundedFilterWarning,
+                stacklevel=4,
+            )
 
     def _prefix(self, values: Mapping[str, Any]) -> tuple[str, bool]:
         if self.key.sk is None:
@@ -335,6 +358,7 @@ class Query(_Read[T]):
         return self.key.sk.prefix(merged), len(given) == len(self.key.sk.fields)
 
     def _sk_range(self, op: str, values: Mapping[str, Any]) -> Query[T]:
+        self._bounded = True
         if self.key.sk is None:
             return self
         prefix, complete = self._prefix(values)
@@ -364,6 +388,25 @@ class Query(_Read[T]):
     def begins_with(self, **values: Any) -> Query[T]:
         return self._sk_range("begins_with", values)
 
+    def begins(self, **values: Any) -> Query[T]:
+        """Sort key starting with a partial value: the last given field's value is a prefix of the stored one
+        (`.begins(first_name="Jo")` finds "John"); earlier fields are whole values. `begins_with`/`eq` take
+        whole values (`first_name="Jo"` finds only "Jo")."""
+        if self.key.sk is None or self.key.sk_type == "N":
+            raise ModelError(f"{self.key.alias}: begins() needs a text sort key")
+        if not values:
+            raise ModelError("begins() needs the (partial) value of a sort key field")
+        given = self.key.sk.leading({**self._sk_given, **values})
+        last = given[-1]
+        merged = {
+            name: v if name == last and isinstance(v, str) else self.bounds[0].coerce(name, v)  # partial text
+            for name, v in {**self._sk_given, **values}.items()
+        }
+        self._bounded = True
+        prefix = self.key.sk.partial(merged, last)
+        self._sort = ("begins_with", (prefix,)) if prefix else None
+        return self
+
     def gt(self, **values: Any) -> Query[T]:
         return self._sk_range("gt", values)
 
@@ -378,6 +421,7 @@ class Query(_Read[T]):
 
     def between(self, low: Mapping[str, Any], high: Mapping[str, Any]) -> Query[T]:
         """Inclusive range between two (partial) sort key composites."""
+        self._bounded = True
         low_prefix, _ = self._prefix(low)
         high_prefix, complete = self._prefix(high)
         if self.key.sk_type == "N":

@@ -149,13 +149,16 @@ def unique_actions(
     return out
 
 
-def stamp(bound: Bound[E], entity: E, now: dt.datetime, *, old_version: int | None) -> E:
-    """The entity as it will be stored: timestamps set and version bumped."""
+def stamp(
+    bound: Bound[E], entity: E, now: dt.datetime, *, old_version: int | None, keep_updated: bool = False
+) -> E:
+    """The entity as it will be stored: timestamps set and version bumped (`keep_updated`: an explicit
+    updated timestamp is kept, as batch loads of existing data need)."""
     options = bound.entity.options
     changes: dict[str, Any] = {}
     if options.created and getattr(entity, options.created) is None:
         changes[options.created] = now
-    if options.updated:
+    if options.updated and not (keep_updated and getattr(entity, options.updated) is not None):
         changes[options.updated] = now
     if options.version:
         changes[options.version] = (old_version or 0) + 1
