@@ -96,8 +96,18 @@ def test_escaped_keys_decode_in_reads_and_stream_changes(app: App) -> None:
     assert item["pk"] == {"S": 'ORDER#7"1"0x"0'}
     assert bound.key_values(item) == {"order_id": '7#"x"'}
     keys = {"pk": item["pk"], "sk": item["sk"]}
-    change = build("insert", "shop", keys, None, item, sequence_number="1", created_at=0, event_id="e", version=1,
-                   app=app)
+    change = build(
+        "insert",
+        "shop",
+        keys,
+        None,
+        item,
+        sequence_number="1",
+        created_at=0,
+        event_id="e",
+        version=1,
+        app=app,
+    )
     assert change.new == order
     assert app.bound(OrderItem).key_values(keys) is None  # another entity's key
 
@@ -113,7 +123,7 @@ def templates(draw: st.DrawFn) -> Template:
     count = draw(st.integers(1, 3))
     text = draw(st.sampled_from(["", "A", "AB#", "#"]))
     for index in range(count):
-        text += "{f%d}" % index
+        text += "{f" + str(index) + "}"
         if index < count - 1 or draw(st.booleans()):
             text += draw(st.sampled_from("#|:-")) + draw(st.text(alphabet="AB#", max_size=2))
     return Template(text)

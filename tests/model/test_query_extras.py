@@ -10,7 +10,18 @@ import pytest
 from click.testing import CliRunner
 
 from dynamokit import Engine
-from dynamokit.model import GSI, App, Entity, Index, Keys, Options, Pattern, Table, UnboundedFilterWarning, attr
+from dynamokit.model import (
+    GSI,
+    App,
+    Entity,
+    Index,
+    Keys,
+    Options,
+    Pattern,
+    Table,
+    UnboundedFilterWarning,
+    attr,
+)
 from dynamokit.model.cli import model
 from dynamokit.model.schema import create_tables
 
@@ -66,11 +77,13 @@ def app() -> Iterator[App]:
 
 
 def test_begins_takes_a_partial_value(app: App) -> None:
-    names = lambda query: sorted(m.first_name for m in query.all())  # noqa: E731
+    names = lambda query: sorted(m.first_name for m in query.all())
     assert names(app.members(team="t").begins(first_name="Jo")) == ["Jo", "Joan", "John"]
     assert names(app.members(team="t").begins_with(first_name="Jo")) == ["Jo"]  # a whole value
     assert names(app.members(team="t").begins(first_name="J#")) == ["J#o"]  # escaped like stored keys
-    assert names(app.members(team="t").begins(first_name="Jo", member_id="2")) == ["Jo"]  # whole, then partial
+    assert names(app.members(team="t").begins(first_name="Jo", member_id="2")) == [
+        "Jo"
+    ]  # whole, then partial
     assert names(app.members(team="t").begins(first_name="Jo", member_id="1")) == []  # Joan is not "Jo"
     assert app.members(team="t").begins(first_name="Jo").params()["ExpressionAttributeValues"][":v1"] == {
         "S": "MEMBER#Jo"
@@ -79,8 +92,12 @@ def test_begins_takes_a_partial_value(app: App) -> None:
 
 def test_batch_write_keeps_an_explicit_updated_at(app: App) -> None:
     then = dt.datetime(2020, 5, 1, tzinfo=dt.UTC)
-    app.batch_write([Member(team="u", first_name="Old", member_id="9", updated_at=then),
-                     Member(team="u", first_name="New", member_id="8")])
+    app.batch_write(
+        [
+            Member(team="u", first_name="Old", member_id="9", updated_at=then),
+            Member(team="u", first_name="New", member_id="8"),
+        ]
+    )
     assert app.get(Member, team="u", first_name="Old", member_id="9").run().updated_at == then
     fresh = app.get(Member, team="u", first_name="New", member_id="8").run().updated_at
     assert fresh is not None and fresh > then
@@ -106,5 +123,7 @@ def test_a_filter_over_an_unbounded_sort_key_warns(app: App) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         app.members(team="t").begins(first_name="Jo").where(attr("role") == "dev").all()
-        app.members(team="t").between({"first_name": "A"}, {"first_name": "K"}).where(attr("role") == "dev").all()
+        app.members(team="t").between({"first_name": "A"}, {"first_name": "K"}).where(
+            attr("role") == "dev"
+        ).all()
         app.members(team="t").all()  # no filter

@@ -73,7 +73,10 @@ def engine() -> Iterator[Engine]:
 def app(engine: Engine) -> App:
     built = App(
         Table("shop", [Order, Loose, Legacy], indexes=[GSI("gsi1")]),
-        patterns=[Pattern("orders", Order, by=("customer",)), Pattern("by_amount", Order, by=("customer",), key="gsi1")],
+        patterns=[
+            Pattern("orders", Order, by=("customer",)),
+            Pattern("by_amount", Order, by=("customer",), key="gsi1"),
+        ],
         transport=engine,
     )
     create_tables(built)
@@ -99,7 +102,9 @@ def test_values_the_field_would_not_validate_are_refused(app: App) -> None:
     update = app.update(Order, customer="c", order_id="1")
     with pytest.raises(InvalidUpdate, match=r"Order\.amount: value 'lots' is invalid"):
         update.set(amount="lots")
-    with pytest.raises(InvalidUpdate, match=r"Order\.quantity: value 0 is invalid: .*greater than or equal to 1"):
+    with pytest.raises(
+        InvalidUpdate, match=r"Order\.quantity: value 0 is invalid: .*greater than or equal to 1"
+    ):
         update.set(quantity=0)
     with pytest.raises(InvalidUpdate, match=r"Order\.quantity: add amount 1\.5"):
         update.add(quantity=1.5)
@@ -112,7 +117,13 @@ def test_values_the_field_would_not_validate_are_refused(app: App) -> None:
     with pytest.raises(InvalidUpdate, match=r"Order\.address\.zip: value 5 is invalid"):
         update.set({"address.zip": 5})
     stored = update.set(note=None, title="uno").add(quantity=2, tags={"a"}).append(lines=["l1"]).run()
-    assert (stored.title, stored.quantity, stored.tags, stored.lines, stored.note) == ("uno", 3, {"a"}, ["l1"], None)
+    assert (stored.title, stored.quantity, stored.tags, stored.lines, stored.note) == (
+        "uno",
+        3,
+        {"a"},
+        ["l1"],
+        None,
+    )
 
 
 def _corrupt(engine: Engine) -> None:
@@ -168,7 +179,9 @@ def test_unknown_names_are_refused_with_the_closest_field(app: App) -> None:
     with pytest.raises(UnknownAttribute, match="did you mean 'note'"):
         update.condition(attr("nte").not_exists())
     with pytest.raises(UnknownAttribute, match="did you mean 'amount'"):
-        app.put(Order(customer="c", order_id="9", title="t", amount=Decimal(1)), condition=attr("amout").exists()).run()
+        app.put(
+            Order(customer="c", order_id="9", title="t", amount=Decimal(1)), condition=attr("amout").exists()
+        ).run()
     assert update.set(title="fine").run().title == "fine"  # the refused actions were not kept
 
 
@@ -179,5 +192,7 @@ def test_free_form_attributes_are_explicit(app: App, engine: Engine) -> None:
     app.update(Legacy, legacy_id="1").set(imported_from="v1").run()
     with pytest.raises(UnknownAttribute, match="Legacy"):
         app.update(Legacy, legacy_id="1").set(imported_form="v1")
-    item = engine.call("GetItem", {"TableName": "shop", "Key": {"pk": {"S": "LOOSE#1"}, "sk": {"S": "LOOSE"}}})
+    item = engine.call(
+        "GetItem", {"TableName": "shop", "Key": {"pk": {"S": "LOOSE#1"}, "sk": {"S": "LOOSE"}}}
+    )
     assert item["Item"]["anything"] == {"S": "goes"}

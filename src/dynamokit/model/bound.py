@@ -175,7 +175,10 @@ class Bound(Generic[E]):
     def key_values(self, key: Mapping[str, AttributeValue]) -> dict[str, Any] | None:
         """The typed primary key inputs of a stored key (escapes undone); None if it is not this entity's."""
         out: dict[str, Any] = {}
-        for attribute, template in ((self.primary.pk_attr, self.primary.pk), (self.primary.sk_attr, self.primary.sk)):
+        for attribute, template in (
+            (self.primary.pk_attr, self.primary.pk),
+            (self.primary.sk_attr, self.primary.sk),
+        ):
             if attribute is None or template is None:
                 continue
             text = key.get(attribute, {}).get("S")
@@ -209,7 +212,9 @@ class Bound(Generic[E]):
         reference counters): such keys are refused."""
         text = item[self.table.pk].get("S", "")
         if text.startswith(RESERVED):
-            raise ModelError(f"{self.name}: key {text!r} is reserved for the model's own items ({', '.join(RESERVED)})")
+            raise ModelError(
+                f"{self.name}: key {text!r} is reserved for the model's own items ({', '.join(RESERVED)})"
+            )
 
     @cached_property
     def _item(self) -> Callable[[Mapping[str, Any]], Item]:

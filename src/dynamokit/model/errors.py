@@ -41,5 +41,7 @@ class InvalidItems(ModelError):
 
     def __init__(self, invalid: list[Any]) -> None:
         self.invalid = invalid
-        shown = "; ".join(str(i) for i in invalid[:3]) + (f"; and {len(invalid) - 3} more" if len(invalid) > 3 else "")
+        shown = "; ".join(str(i) for i in invalid[:3]) + (
+            f"; and {len(invalid) - 3} more" if len(invalid) > 3 else ""
+        )
         super().__init__(f"{len(invalid)} stored item(s) do not validate: {shown}")

@@ -114,7 +114,9 @@ def _compile_render(
         name, width = part
         var = f"v{index}"
         lines += [f"    {var} = values.get({name!r})", f"    if {var} is None: return None"]
-        pieces.append(f"({var} if {var}.__class__ is str and {escaping.clean(var)} else _encode({var}, {width}))")
+        pieces.append(
+            f"({var} if {var}.__class__ is str and {escaping.clean(var)} else _encode({var}, {width}))"
+        )
     lines.append(f"    return {' + '.join(pieces) or repr('')}")
     namespace: dict[str, Any] = {"_encode": lambda v, w: escaping.escape(encode_part(v, w))}
     (render,) = define("\n".join(lines), f"<dynamokit template {text!r}>", namespace, "render")
@@ -172,7 +174,9 @@ class Template:
                 continue
             after = parts[position + 1] if position + 1 < len(parts) else None
             if isinstance(after, tuple) or (
-                isinstance(after, str) and after[0].isalnum() and any(isinstance(p, tuple) for p in parts[position + 1 :])
+                isinstance(after, str)
+                and after[0].isalnum()
+                and any(isinstance(p, tuple) for p in parts[position + 1 :])
             ):
                 raise ModelError(
                     f"key template {self.text!r}: field {{{part[0]}}} must be followed by a delimiter "
@@ -323,7 +327,6 @@ class KeyDef:
             return {self.pk_attr: pk}
         sk = self.sk.render(values)
         return None if sk is None else {self.pk_attr: pk, self.sk_attr: sk}
-
 
     def overlaps(self, other: KeyDef) -> bool:
         """Whether this key and `other` (on the same attributes) can render the same key for some inputs."""

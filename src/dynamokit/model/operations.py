@@ -10,8 +10,8 @@ from .bound import Bound
 from .builders import Condition, Update, attr
 from .entity import E
 from .errors import IntegrityError, MissingKeyInputs, ModelError
-from .references import MAX_CASCADE_DEPTH, guard, plan_delete, restricted
 from .reads import decode_checked
+from .references import MAX_CASCADE_DEPTH, guard, plan_delete, restricted
 from .steps import Steps, call
 from .validation import check_condition, check_update
 from .values import from_item

@@ -25,6 +25,7 @@ from .errors import InvalidUpdate, UnknownAttribute
 if TYPE_CHECKING:
     from .bound import Bound
 
+
 def _inner(annotation: Any) -> Any:
     """X for `X | None`, else the annotation."""
     if typing.get_origin(annotation) in (typing.Union, UnionType):
