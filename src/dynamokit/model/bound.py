@@ -134,17 +134,14 @@ class Bound(Generic[E]):
 
     def key(self, values: Mapping[str, Any]) -> Item:
         """The primary key item of the entity identified by `values` (its primary key inputs)."""
-        key = self._key(values)
-        if self.open_ended:
-            self._refuse_reserved(key)
-        return key
+        return self._key(values)
 
     @cached_property
     def _key(self) -> Callable[[Mapping[str, Any]], Item]:
         """key(values) compiled: str inputs of str fields go straight into the templates; else `_typed_key`."""
         fields = tuple(dict.fromkeys(self.primary.fields))
         if not fields or any(self.plain_types.get(f) is not str for f in fields):
-            return self._typed_key
+            return self._guarded(self._typed_key)
         namespace: dict[str, Any] = {"_typed": self._typed_key}
         lines = ["def key(values):"]
         for index, name in enumerate(fields):
@@ -170,7 +167,7 @@ class Bound(Generic[E]):
             pieces.append(f"{attribute!r}: {{'S': {' + '.join(parts) or repr('')}}}")
         lines.append(f"    return {{{', '.join(pieces)}}}")
         (build,) = define("\n".join(lines), f"<dynamokit key {self.name}>", namespace, "key")
-        return build  # type: ignore[no-any-return]
+        return self._guarded(build)
 
     def key_values(self, key: Mapping[str, AttributeValue]) -> dict[str, Any] | None:
         """The typed primary key inputs of a stored key (escapes undone); None if it is not this entity's."""
@@ -202,19 +199,23 @@ class Bound(Generic[E]):
 
     def item(self, entity: E) -> Item:
         """The full item of an entity: fields, every derived key it has inputs for, and the type marker."""
-        item = self._item(entity.__dict__)
-        if self.open_ended:
-            self._refuse_reserved(item)
-        return item
+        return self._item(entity.__dict__)
 
-    def _refuse_reserved(self, item: Item) -> None:
-        """A partition key starting with a field could name one of the model's own items (unique values,
-        reference counters): such keys are refused."""
-        text = item[self.table.pk].get("S", "")
-        if text.startswith(RESERVED):
-            raise ModelError(
-                f"{self.name}: key {text!r} is reserved for the model's own items ({', '.join(RESERVED)})"
-            )
+    def _guarded(self, build: Callable[[Mapping[str, Any]], Item]) -> Callable[[Mapping[str, Any]], Item]:
+        """`build`, refusing keys of the model's own items (unique values, reference counters), which a
+        partition key starting with a field could otherwise name; other entities pay nothing."""
+        if not self.open_ended:
+            return build
+        attribute = self.table.pk
+
+        def guarded(values: Mapping[str, Any]) -> Item:
+            item = build(values)
+            text = item[attribute].get("S", "")
+            if text.startswith(RESERVED):
+                raise ModelError(f"{self.name}: key {text!r} is reserved for the model's own items")
+            return item
+
+        return guarded
 
     @cached_property
     def _item(self) -> Callable[[Mapping[str, Any]], Item]:
@@ -237,7 +238,7 @@ class Bound(Generic[E]):
                 lines.append(f"{indent}item[{attribute!r}] = {{{tag!r}: k{part}}}")
         lines += [f"    item[{self.table.type_attribute!r}] = {{'S': {self.name!r}}}", "    return item"]
         (build,) = define("\n".join(lines), f"<dynamokit item {self.name}>", namespace, "item")
-        return build  # type: ignore[no-any-return]
+        return self._guarded(build)
 
     def _missing_primary(self) -> None:
         raise ModelError(f"{self.name}: primary key inputs {list(self.primary.fields)} are missing")

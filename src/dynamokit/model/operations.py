@@ -190,6 +190,7 @@ class UpdateOp(Update, Generic[E]):
             now=self.app.clock(),
             condition=self._condition,
             known=known,
+            checked=True,
         )
 
     def params(self) -> dict[str, Any]:

@@ -12,6 +12,7 @@ import difflib
 import re
 import typing
 from collections.abc import Iterable
+from functools import cache
 from types import NoneType, UnionType
 from typing import TYPE_CHECKING, Any
 
@@ -53,13 +54,15 @@ def check_path(bound: Bound[Any], path: str, kind: str = "attribute") -> FieldIn
 
     Returns the field the path ends at when it walks fields all the way (None below a list index, a dict or
     a free-form attribute)."""
+    fields = bound.entity.__pydantic_fields__  # model_fields is a slower property
+    if "." not in path and "[" not in path and path in fields:  # the common case: a top-level field
+        return fields[path]
     if "[" in path:
         segments, indexed = re.split(r"\.|\[\d+\]", path), True
     else:
         segments, indexed = path.split("."), False
     segments = [s for s in segments if s]
     root = segments[0] if segments else path
-    fields = bound.entity.model_fields
     if root not in fields:
         if root in bound.key_attributes or root == bound.table.type_attribute or _allows_extra(bound, root):
             return None
@@ -71,7 +74,7 @@ def check_path(bound: Bound[Any], path: str, kind: str = "attribute") -> FieldIn
         model = _inner(info.annotation)
         if not (isinstance(model, type) and issubclass(model, BaseModel)):
             return None  # a dict, list, Any, ...: free-form below this point
-        nested = model.model_fields
+        nested = model.__pydantic_fields__
         if segment not in nested:
             raise _unknown(kind, f"{bound.name}.{walked}", segment, nested)
         info, walked = nested[segment], f"{walked}.{segment}"
@@ -94,15 +97,24 @@ def check_condition(bounds: Iterable[Bound[Any]], condition: Condition | None) -
             raise errors[0]
 
 
-_ADAPTERS: dict[int, tuple[FieldInfo, TypeAdapter[Any]]] = {}
+_ADAPTERS: dict[int, tuple[Any, TypeAdapter[Any]]] = {}
 
 
-def _validator(info: FieldInfo) -> TypeAdapter[Any]:
-    """A field's validator with its constraints, built once per field."""
-    cached = _ADAPTERS.get(id(info))
+def _validator(info: FieldInfo, constraints: bool) -> TypeAdapter[Any]:
+    """A field's validator, with its constraints or of its type alone; built once per field."""
+    key = id(info) * 2 + constraints
+    cached = _ADAPTERS.get(key)
     if cached is None or cached[0] is not info:
-        cached = _ADAPTERS[id(info)] = (info, field_adapter(info))
+        adapter = field_adapter(info) if constraints else TypeAdapter(_inner(info.annotation))
+        cached = _ADAPTERS[key] = (info, adapter)
     return cached[1]
+
+
+@cache
+def _shape(annotation: Any) -> tuple[Any, Any]:
+    """The type of a field (None removed) and its generic origin (list, set, ...)."""
+    base = _inner(annotation)
+    return base, typing.get_origin(base)
 
 
 def _reason(error: ValidationError) -> str:
@@ -110,18 +122,24 @@ def _reason(error: ValidationError) -> str:
 
 
 def check_update(bound: Bound[Any], update: Update) -> None:
-    """Refuse, before sending, an update that would leave the stored item invalid for its entity."""
+    """Refuse, before sending, an update that would leave the stored item invalid for its entity.
+
+    Values that replace a field (set, if_not_exists) are validated with the field's constraints; amounts and
+    elements (add, subtract, delete, append, prepend) by type only, since the result depends on the stored value.
+    """
     for kind, path, value in update.actions:
         info = check_path(bound, path, "update of")
         if info is None:
             continue
+        if kind == "set" and value.__class__ is info.annotation and not info.metadata:
+            continue  # exactly the declared type, no constraints: nothing to check
         where = f"{bound.name}.{path}"
         if kind == "remove" or (kind == "set" and value is None):
             if info.is_required():
                 raise InvalidUpdate(f"{where}: a required field cannot be removed or set to None")
             continue  # an optional field becomes None; a field with a default reads back as its default
-        base = _inner(info.annotation)
-        origin = typing.get_origin(base)
+        base, origin = _shape(info.annotation)
+        replaces = kind in ("set", "if_not_exists")
         if kind in ("append", "prepend"):
             if origin is not list:
                 raise InvalidUpdate(f"{where}: {kind} needs a list field, not {base}")
@@ -133,6 +151,6 @@ def check_update(bound: Bound[Any], update: Update) -> None:
         else:
             what = "value"
         try:
-            _validator(info).validate_python(value)
+            _validator(info, replaces).validate_python(value)
         except ValidationError as error:
             raise InvalidUpdate(f"{where}: {what} {value!r} is invalid: {_reason(error)}") from None

@@ -247,15 +247,18 @@ def update_actions(
     now: dt.datetime,
     condition: Condition | None = None,
     known: Mapping[str, Any] | None = None,
+    checked: bool = False,
 ) -> list[Action]:
-    """Update an existing entity, rewriting every derived key whose inputs it changes.
+    """Update an existing entity, rewriting every derived key whose inputs it changes (`checked`: the
+    update's actions were validated as they were added, as UpdateOp does).
 
     A key is recomputed from the update's own values, the primary key inputs and `known` current
     values; each `known` value becomes a condition, so a concurrent change fails the write instead
     of leaving a stale key. Missing inputs raise MissingKeyInputs naming them.
     """
-    check_update(bound, update)
-    check_condition([bound], condition)
+    if not checked:
+        check_update(bound, update)
+        check_condition([bound], condition)
     known = {name: bound.coerce(name, value) for name, value in (known or {}).items()}
     options = bound.entity.options
     full = Update(list(update.actions))
