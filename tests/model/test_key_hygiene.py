@@ -141,11 +141,14 @@ def test_rendering_is_injective_and_parses_back(template: Template, data: st.Dat
         assert template.render(second) != text
 
 
-@settings(max_examples=300, deadline=None)
+SMALL = st.text(alphabet=st.sampled_from('#|"AB'), max_size=3)  # collisions are likely, if possible
+
+
+@settings(max_examples=500, deadline=None)
 @given(templates(), templates(), st.data())
 def test_templates_said_disjoint_never_collide(one: Template, two: Template, data: st.DataObject) -> None:
-    first = one.render({name: data.draw(TEXT) for name in one.fields})
-    second = two.render({name: data.draw(TEXT) for name in two.fields})
+    first = one.render({name: data.draw(SMALL) for name in one.fields})
+    second = two.render({name: data.draw(SMALL) for name in two.fields})
     if first == second:
         assert one.overlaps(two) and two.overlaps(one)
 

@@ -13,6 +13,7 @@ from dynamokit import Engine
 from dynamokit.model import (
     GSI,
     App,
+    Collection,
     Entity,
     Index,
     InvalidItems,
@@ -77,6 +78,7 @@ def app(engine: Engine) -> App:
             Pattern("orders", Order, by=("customer",)),
             Pattern("by_amount", Order, by=("customer",), key="gsi1"),
         ],
+        collections=[Collection("customer", {"orders": list[Order]})],
         transport=engine,
     )
     create_tables(built)
@@ -159,6 +161,16 @@ def test_lenient_reads_report_invalid_items_and_keep_the_rest(app: App, engine: 
     with pytest.warns(InvalidItemWarning):
         assert len(query.all()) == 2
     assert len(query.invalid) == 1
+
+
+def test_collections_are_lenient_or_strict_too(app: App, engine: Engine) -> None:
+    _corrupt(engine)
+    collection = app.collection("customer", customer="c")
+    with pytest.warns(InvalidItemWarning):
+        assert [o.order_id for o in collection.run()["orders"]] == ["1", "2"]
+    assert [i.key["sk"] for i in collection.invalid] == ["ORDER#3"]
+    with pytest.raises(InvalidItems):
+        collection.strict().run()
 
 
 def test_strict_reads_and_gets_raise_one_readable_error(app: App, engine: Engine) -> None:
