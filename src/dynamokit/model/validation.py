@@ -12,7 +12,6 @@ import difflib
 import re
 import typing
 from collections.abc import Iterable
-from functools import cache
 from types import NoneType, UnionType
 from typing import TYPE_CHECKING, Any
 
@@ -110,11 +109,16 @@ def _validator(info: FieldInfo, constraints: bool) -> TypeAdapter[Any]:
     return cached[1]
 
 
-@cache
-def _shape(annotation: Any) -> tuple[Any, Any]:
-    """The type of a field (None removed) and its generic origin (list, set, ...)."""
-    base = _inner(annotation)
-    return base, typing.get_origin(base)
+_SHAPES: dict[int, tuple[FieldInfo, Any, Any]] = {}
+
+
+def _shape(info: FieldInfo) -> tuple[Any, Any]:
+    """The type of a field (None removed) and its generic origin (list, set, ...), found once per field."""
+    cached = _SHAPES.get(id(info))
+    if cached is None or cached[0] is not info:
+        base = _inner(info.annotation)
+        cached = _SHAPES[id(info)] = (info, base, typing.get_origin(base))
+    return cached[1], cached[2]
 
 
 def _reason(error: ValidationError) -> str:
@@ -138,7 +142,7 @@ def check_update(bound: Bound[Any], update: Update) -> None:
             if info.is_required():
                 raise InvalidUpdate(f"{where}: a required field cannot be removed or set to None")
             continue  # an optional field becomes None; a field with a default reads back as its default
-        base, origin = _shape(info.annotation)
+        base, origin = _shape(info)
         replaces = kind in ("set", "if_not_exists")
         if kind in ("append", "prepend"):
             if origin is not list:
