@@ -80,6 +80,14 @@ def test_labels_make_key_spaces_disjoint() -> None:
     App(Table("shop", [Order, Customer], indexes=[GSI("gsi1", sk=None)]))
 
 
+def test_only_characters_next_to_fields_are_escaped() -> None:
+    template = Template("USER-PROFILE#{id}#{at}")
+    assert template.render({"id": "3f2a-b_c.d", "at": "2024-01-02T03:04:05Z"}) == (
+        "USER-PROFILE#3f2a-b_c.d#2024-01-02T03:04:05Z"
+    )
+    assert template.render({"id": "a#b", "at": 'x"'}) == 'USER-PROFILE#a"1b#x"0'
+
+
 def test_a_field_must_be_followed_by_a_delimiter() -> None:
     with pytest.raises(ModelError, match="followed by a delimiter"):
         Template("{a}{b}")

@@ -1,8 +1,8 @@
 """Key templates such as "USER#{org}#{user_id}": rendering with sortable encodings, prefixes and parsing.
 
-A template's delimiters are the characters of its literal text other than letters and digits. In a field's
-text they are escaped (`Escaping`), so a value can never end its slot early: `ORDER#{a}#ITEM#{b}` renders
-a="A", b="B#ITEM#C" and a="A#ITEM#B", b="C" as different keys. The escapes keep text order and prefixes.
+A template's delimiters are the characters next to its fields that are not letters or digits (`#` in
+`ORDER#{a}#ITEM#{b}`). In a field's text they are escaped (`Escaping`), so a value can never end its slot
+early: a="A", b="B#ITEM#C" and a="A#ITEM#B", b="C" render different keys. The escapes keep order and prefixes.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -164,7 +164,7 @@ class Template:
         names = tuple(p[0] for p in parts if isinstance(p, tuple))
         if len(set(names)) != len(names):
             raise ModelError(f"key template {self.text!r} repeats a field")
-        delimiters = frozenset(c for p in parts if isinstance(p, str) for c in p if not c.isalnum())
+        delimiters = _delimiters(parts)
         escaping = Escaping(delimiters)
         slot = f"[^{re.escape(''.join(sorted(delimiters)))}]*" if delimiters else ".*?"
         regex = ""
@@ -276,6 +276,22 @@ class Template:
             elif isinstance(b, str) and isinstance(a, frozenset) and b not in a:
                 todo.append((i, j + 1))
         return False
+
+
+def _delimiters(parts: Sequence[str | tuple[str, int]]) -> frozenset[str]:
+    """The characters next to a field (the last before it, the first after it) that are not letters or
+    digits: the characters that delimit field values, and so are escaped in them."""
+    out = set()
+    for position, part in enumerate(parts):
+        if isinstance(part, str):
+            continue
+        before = parts[position - 1] if position else None
+        after = parts[position + 1] if position + 1 < len(parts) else None
+        if isinstance(before, str) and not before[-1].isalnum():
+            out.add(before[-1])
+        if isinstance(after, str) and not after[0].isalnum():
+            out.add(after[0])
+    return frozenset(out)
 
 
 def _tokens(template: Template) -> list[str | frozenset[str]]:
