@@ -179,8 +179,8 @@ class Template:
                 and any(isinstance(p, tuple) for p in parts[position + 1 :])
             ):
                 raise ModelError(
-                    f"key template {self.text!r}: field {{{part[0]}}} must be followed by a delimiter "
-                    f"(a character other than a letter or digit, e.g. '#'), or the keys of different values could collide"
+                    f"key template {self.text!r}: field {{{part[0]}}} must be followed by a delimiter (not a "
+                    f"letter or digit, e.g. '#'), or different values could render the same key"
                 )
             regex += f"(?P<{part[0]}>{slot})"
         object.__setattr__(self, "parts", tuple(parts))
