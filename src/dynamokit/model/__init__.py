@@ -18,11 +18,19 @@ from .app import App
 from .batches import Backoff
 from .builders import Attr, Condition, Update, attr
 from .entity import Entity, Options, Ref
-from .errors import CascadeTooLarge, IntegrityError, MissingKeyInputs, ModelError
+from .errors import (
+    CascadeTooLarge,
+    IntegrityError,
+    InvalidItems,
+    InvalidUpdate,
+    MissingKeyInputs,
+    ModelError,
+    UnknownAttribute,
+)
 from .keys import Index, Keys, Template
 from .metering import RequestCounter
 from .patterns import Collection, Pattern
-from .reads import Page, Query, ScanWarning
+from .reads import InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
 from .table import GSI, Table
 from .transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
 
@@ -40,6 +48,10 @@ __all__ = [
     "Entity",
     "Index",
     "IntegrityError",
+    "InvalidItem",
+    "InvalidItemWarning",
+    "InvalidItems",
+    "InvalidUpdate",
     "Keys",
     "MissingKeyInputs",
     "ModelError",
@@ -54,6 +66,8 @@ __all__ = [
     "Template",
     "ThreadTransport",
     "Transport",
+    "UnboundedFilterWarning",
+    "UnknownAttribute",
     "Update",
     "attr",
 ]

@@ -17,7 +17,7 @@ from .keys import KeyDef
 from .metering import AsyncMetered, Metered, RequestCounter, counting
 from .operations import Delete, Put, UpdateOp
 from .patterns import Collection, CollectionQuery, Pattern, resolve, resolve_collection
-from .reads import Get, Query, Scan
+from .reads import Get, Query, Scan, decode_checked
 from .references import MAX_CASCADE_DEPTH, Referrer, referrers
 from .steps import R, Steps, run_async, run_sync
 from .table import Table
@@ -28,6 +28,23 @@ from .writes import stamp
 
 def _utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def _refuse_shared_keys(bounds: Sequence[Bound[Any]]) -> None:
+    """Two entities in one table whose primary key templates can render the same key would overwrite
+    each other's items: refuse them, naming both."""
+    for position, first in enumerate(bounds):
+        for second in bounds[position + 1 :]:
+            if first.table is second.table and first.primary.overlaps(second.primary):
+                shown = [
+                    f"{b.name} (pk={b.primary.pk.text!r}"
+                    + (f", sk={b.primary.sk.text!r})" if b.primary.sk else ")")
+                    for b in (first, second)
+                ]
+                raise ModelError(
+                    f"table '{first.table.name}': {shown[0]} and {shown[1]} can render the same primary key; "
+                    f"give each a distinct literal label (e.g. '{first.name.upper()}#{{...}}')"
+                )
 
 
 class App:
@@ -55,6 +72,7 @@ class App:
                 if entity in self.bounds or (table.name, bound.name) in self._by_name:
                     raise ModelError(f"entity {bound.name} is declared twice")
                 self.bounds[entity] = self._by_name[(table.name, bound.name)] = bound
+        _refuse_shared_keys(list(self.bounds.values()))
         self.referrers: dict[type[Entity], list[Referrer]] = referrers(self.bounds)
         for bound in self.bounds.values():
             bound.targets = {ref.target: self.bounds[ref.target] for ref in bound.entity.references.values()}
@@ -173,7 +191,8 @@ class App:
         table = bound.table.name
         by_key = {repr(bound.key(k)): k for k in keys}
         found, left = yield from batch_get([(table, bound.key(k)) for k in keys], self.backoff, consistent)
-        return [bound.decode(i) for i in found.get(table, [])], [by_key[repr(k)] for _, k in left]
+        entities = [decode_checked(bound, i) for i in found.get(table, [])]
+        return entities, [by_key[repr(k)] for _, k in left]
 
     def transact_get(self, gets: Sequence[tuple[type[Entity], Mapping[str, Any]]]) -> list[Entity | None]:
         return self.drive(transact_get(self, gets))
@@ -208,7 +227,9 @@ class App:
     def batch_write(
         self, puts: Sequence[Entity] = (), deletes: Sequence[tuple[type[Entity], Mapping[str, Any]]] = ()
     ) -> list[dict[str, Any]]:
-        """BatchWriteItem with backoff (no conditions/unique/reference checks); returns what is left."""
+        """BatchWriteItem with backoff (no conditions/unique/reference checks); returns what is left.
+
+        Puts keep an explicit `updated` timestamp (a load of existing data); an unset one becomes now."""
         return self.drive(self._batch_write(puts, deletes))
 
     async def abatch_write(
@@ -227,7 +248,7 @@ class App:
                 raise ModelError(
                     f"{bound.name} has unique fields or references: write it with put() or a transaction"
                 )
-            stored = stamp(bound, entity, now, old_version=None)
+            stored = stamp(bound, entity, now, old_version=None, keep_updated=True)
             writes.append((bound.table.name, {"PutRequest": {"Item": bound.item(stored)}}))
         for kind, key in deletes:
             bound = self.bound(kind)

@@ -31,6 +31,7 @@ def _number_type(annotation: Any) -> type | None:
 
 
 COUNTER_TYPE = "_refs"
+RESERVED = (f"{UNIQUE_TYPE}#", f"{COUNTER_TYPE}#")  # key prefixes of the model's own items
 
 
 class Bound(Generic[E]):
@@ -93,6 +94,7 @@ class Bound(Generic[E]):
         self.adapters: dict[str, TypeAdapter[Any]] = {
             name: TypeAdapter(info.annotation) for name, info in entity.model_fields.items()
         }
+        self.open_ended = not self.primary.pk.head  # its partition key text starts with a field value
         self.targets: dict[type[Entity], Bound[Any]] = {}  # referenced entity types (set by the App)
         self.codec = entity.codec()
         self.decode: Callable[[Mapping[str, AttributeValue]], E] = self.codec.decode
@@ -139,7 +141,7 @@ class Bound(Generic[E]):
         """key(values) compiled: str inputs of str fields go straight into the templates; else `_typed_key`."""
         fields = tuple(dict.fromkeys(self.primary.fields))
         if not fields or any(self.plain_types.get(f) is not str for f in fields):
-            return self._typed_key
+            return self._guarded(self._typed_key)
         namespace: dict[str, Any] = {"_typed": self._typed_key}
         lines = ["def key(values):"]
         for index, name in enumerate(fields):
@@ -148,17 +150,43 @@ class Bound(Generic[E]):
                 f"    if v{index}.__class__ is not str: return _typed(values)",
             ]
         pieces = []
+        for number, (attribute, template) in enumerate(
+            ((self.primary.pk_attr, self.primary.pk), (self.primary.sk_attr, self.primary.sk))
+        ):
+            if attribute is None or template is None:
+                continue
+            escaping = template.escaping
+            namespace[f"_esc{number}"] = escaping.escape
+            parts = []
+            for p in template.parts:
+                if isinstance(p, str):
+                    parts.append(repr(p))
+                    continue
+                var = f"v{fields.index(p[0])}"
+                parts.append(f"({var} if {escaping.clean(var)} else _esc{number}({var}))")
+            pieces.append(f"{attribute!r}: {{'S': {' + '.join(parts) or repr('')}}}")
+        lines.append(f"    return {{{', '.join(pieces)}}}")
+        (build,) = define("\n".join(lines), f"<dynamokit key {self.name}>", namespace, "key")
+        return self._guarded(build)
+
+    def key_values(self, key: Mapping[str, AttributeValue]) -> dict[str, Any] | None:
+        """The typed primary key inputs of a stored key (escapes undone); None if it is not this entity's."""
+        out: dict[str, Any] = {}
         for attribute, template in (
             (self.primary.pk_attr, self.primary.pk),
             (self.primary.sk_attr, self.primary.sk),
         ):
             if attribute is None or template is None:
                 continue
-            parts = [repr(p) if isinstance(p, str) else f"v{fields.index(p[0])}" for p in template.parts]
-            pieces.append(f"{attribute!r}: {{'S': {' + '.join(parts) or repr('')}}}")
-        lines.append(f"    return {{{', '.join(pieces)}}}")
-        (build,) = define("\n".join(lines), f"<dynamokit key {self.name}>", namespace, "key")
-        return build  # type: ignore[no-any-return]
+            text = key.get(attribute, {}).get("S")
+            parsed = None if text is None else template.parse(text)
+            if parsed is None:
+                return None
+            for name, value in parsed.items():
+                typed = self.coerce(name, value)
+                if out.setdefault(name, typed) != typed:
+                    return None
+        return out
 
     def _typed_key(self, values: Mapping[str, Any]) -> Item:
         missing = [f for f in dict.fromkeys(self.primary.fields) if values.get(f) is None]
@@ -172,6 +200,22 @@ class Bound(Generic[E]):
     def item(self, entity: E) -> Item:
         """The full item of an entity: fields, every derived key it has inputs for, and the type marker."""
         return self._item(entity.__dict__)
+
+    def _guarded(self, build: Callable[[Mapping[str, Any]], Item]) -> Callable[[Mapping[str, Any]], Item]:
+        """`build`, refusing keys of the model's own items (unique values, reference counters), which a
+        partition key starting with a field could otherwise name; other entities pay nothing."""
+        if not self.open_ended:
+            return build
+        attribute = self.table.pk
+
+        def guarded(values: Mapping[str, Any]) -> Item:
+            item = build(values)
+            text = item[attribute].get("S", "")
+            if text.startswith(RESERVED):
+                raise ModelError(f"{self.name}: key {text!r} is reserved for the model's own items")
+            return item
+
+        return guarded
 
     @cached_property
     def _item(self) -> Callable[[Mapping[str, Any]], Item]:
@@ -194,7 +238,7 @@ class Bound(Generic[E]):
                 lines.append(f"{indent}item[{attribute!r}] = {{{tag!r}: k{part}}}")
         lines += [f"    item[{self.table.type_attribute!r}] = {{'S': {self.name!r}}}", "    return item"]
         (build,) = define("\n".join(lines), f"<dynamokit item {self.name}>", namespace, "item")
-        return build  # type: ignore[no-any-return]
+        return self._guarded(build)
 
     def _missing_primary(self) -> None:
         raise ModelError(f"{self.name}: primary key inputs {list(self.primary.fields)} are missing")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Self
 
@@ -72,6 +72,16 @@ class Condition:
 
     def render(self, ph: Placeholders, encode: Encoder) -> str:
         raise NotImplementedError
+
+    def paths(self) -> Iterator[str]:
+        """The attribute paths this condition names."""
+        for value in self.__dict__.values():
+            for part in value if isinstance(value, tuple) else (value,):
+                if isinstance(part, (Condition, Operand)):
+                    yield from part.paths()
+        path = self.__dict__.get("path")
+        if isinstance(path, str):
+            yield path
 
     def __and__(self, other: Condition) -> Condition:
         return _Join("AND", self, other)
@@ -160,6 +170,9 @@ class Operand:
 
     def render(self, ph: Placeholders) -> str:
         raise NotImplementedError
+
+    def paths(self) -> Iterator[str]:
+        yield self.path  # type: ignore[attr-defined]
 
     def __eq__(self, other: object) -> Condition:  # type: ignore[override]
         return _Compare(self, "=", other)

@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 
 from rich.console import Console
+from rich.measure import Measurement
 from rich.table import Table as RichTable
 
 from .app import App
@@ -102,18 +103,23 @@ def markdown(app: App) -> str:
 
 
 def show(app: App, console: Console | None = None) -> None:
-    """Print the chart and the pattern table as rich tables."""
+    """Print the chart and the pattern table as rich tables. Key templates and conditions are never cut
+    short: a terminal folds long cells onto more lines; other output (a pipe, a file) is as wide as needed."""
     console = console or Console()
     header, rows = chart(app)
     keys = RichTable(title="Entities x keys")
     for column in header:
-        keys.add_column(column)
+        keys.add_column(column, overflow="fold")
     for row in rows:
         keys.add_row(*row)
     table = RichTable(title="Access patterns")
     for column in ("pattern", "entities", "index", "key condition", "est. RCU/call"):
-        table.add_column(column)
+        table.add_column(column, overflow="fold")
     for r in patterns(app):
         table.add_row(r.name, r.entities, r.index, r.condition, f"{r.rcu:g}")
+    if not console.is_terminal:
+        wide = console.options.update_width(1 << 16)
+        needed = max(Measurement.get(console, wide, t).maximum for t in (keys, table))
+        console.width = max(console.width, needed)
     console.print(keys)
     console.print(table)

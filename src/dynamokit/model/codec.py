@@ -308,7 +308,7 @@ class Codec:
             if name == self.ttl:
                 expression = "_ttl(@V@)"
             elif expression is None:  # constraints or a type only pydantic converts: this field validated
-                namespace[f"_c{index}"] = _validated(_field_adapter(info))
+                namespace[f"_c{index}"] = _validated(field_adapter(info))
                 expression = f"_c{index}(@V@)"
             if info.is_required():  # absent: KeyError, so pydantic reports the missing field
                 entries.append(f"{name!r}: {expression.replace('@V@', f'item[{name!r}]')}")
@@ -416,7 +416,7 @@ def _b64encode(value: bytes) -> str:
     return binascii.b2a_base64(value, newline=False).decode()
 
 
-def _field_adapter(info: FieldInfo) -> TypeAdapter[Any]:
+def field_adapter(info: FieldInfo) -> TypeAdapter[Any]:
     annotation: Any = info.annotation
     if info.metadata:
         annotation = typing.Annotated[(annotation, *info.metadata)]

@@ -18,7 +18,8 @@ E = TypeVar("E", bound="Entity")
 
 @dataclass(frozen=True)
 class Options:
-    """Per-entity behaviour: type name, TTL / version / timestamp fields and unique fields."""
+    """Per-entity behaviour: type name, TTL / version / timestamp fields, unique fields, and `extra`:
+    attribute names outside the fields that updates, conditions and filters may use (True: any)."""
 
     name: str | None = None
     ttl: str | None = None
@@ -26,6 +27,7 @@ class Options:
     created: str | None = None
     updated: str | None = None
     unique: tuple[str, ...] = ()
+    extra: bool | tuple[str, ...] = False
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class ModelError(Exception):
     """The model definition or a call on it is invalid (raised before any request is sent)."""
@@ -24,3 +26,22 @@ class IntegrityError(ModelError):
 
 class CascadeTooLarge(IntegrityError):
     """A delete would cascade to more items (or levels) than one atomic transaction can hold."""
+
+
+class UnknownAttribute(ModelError):
+    """A name in an update, condition, filter or projection is not a field of the entity (likely a typo)."""
+
+
+class InvalidUpdate(ModelError):
+    """An update would leave the stored item invalid for its entity (refused before it is sent)."""
+
+
+class InvalidItems(ModelError):
+    """Stored items that no longer validate as their entity (a strict read, or a get)."""
+
+    def __init__(self, invalid: list[Any]) -> None:
+        self.invalid = invalid
+        shown = "; ".join(str(i) for i in invalid[:3]) + (
+            f"; and {len(invalid) - 3} more" if len(invalid) > 3 else ""
+        )
+        super().__init__(f"{len(invalid)} stored item(s) do not validate: {shown}")

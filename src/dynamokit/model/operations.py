@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Generic
+from typing import TYPE_CHECKING, Any, Generic, Self
 
 from ..engine.errors import DynamoDBError
 from .bound import Bound
 from .builders import Condition, Update, attr
 from .entity import E
 from .errors import IntegrityError, MissingKeyInputs, ModelError
+from .reads import decode_checked
 from .references import MAX_CASCADE_DEPTH, guard, plan_delete, restricted
 from .steps import Steps, call
+from .validation import check_condition, check_update
 from .values import from_item
 from .writes import (
     Action,
@@ -141,7 +143,29 @@ class UpdateOp(Update, Generic[E]):
         self._condition: Condition | None = None
         self._known: dict[str, Any] = {}
 
+    def _add(self, kind: str, values: Mapping[str, Any] | None, kw: Mapping[str, Any]) -> Self:
+        """Each action is checked as it is added: a typo or an invalid value fails at this line."""
+        start = len(self.actions)
+        super()._add(kind, values, kw)
+        self._check(start)
+        return self
+
+    def remove(self, *paths: str) -> Self:
+        start = len(self.actions)
+        super().remove(*paths)
+        self._check(start)
+        return self
+
+    def _check(self, start: int) -> None:
+        added = Update(self.actions[start:])
+        try:
+            check_update(self.bound, added)
+        except ModelError:
+            del self.actions[start:]
+            raise
+
     def condition(self, condition: Condition) -> UpdateOp[E]:
+        check_condition([self.bound], condition)
         self._condition = condition if self._condition is None else self._condition & condition
         return self
 
@@ -166,6 +190,7 @@ class UpdateOp(Update, Generic[E]):
             now=self.app.clock(),
             condition=self._condition,
             known=known,
+            checked=True,
         )
 
     def params(self) -> dict[str, Any]:
@@ -200,7 +225,7 @@ class UpdateOp(Update, Generic[E]):
                 read = fresh
                 continue
             if "Attributes" in response:
-                return self.bound.decode(response["Attributes"])
+                return decode_checked(self.bound, response["Attributes"])
             got = yield from self.app.get(self.bound.entity, **self.key).consistent().steps()
             assert got is not None
             return got

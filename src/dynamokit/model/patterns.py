@@ -129,6 +129,16 @@ class CollectionQuery:
     def params(self) -> dict[str, Any]:
         return self.query.params()
 
+    @property
+    def invalid(self) -> list[Any]:
+        """Stored items the last run skipped because they do not validate (see `Page.invalid`)."""
+        return self.query.invalid
+
+    def strict(self, strict: bool = True) -> CollectionQuery:
+        """Raise InvalidItems instead of skipping items that do not validate."""
+        self.query.strict(strict)
+        return self
+
     def steps(self) -> Steps[dict[str, Any]]:
         items = yield from self.query.all_steps()
         members = self.collection.entities

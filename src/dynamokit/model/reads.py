@@ -8,14 +8,17 @@ from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from pydantic import ValidationError
+
 from . import cursors
 from .bound import Bound
-from .builders import Condition, Placeholders, projection
+from .builders import Condition, Placeholders, attr, projection
 from .entity import E, Entity
-from .errors import ModelError
+from .errors import InvalidItems, ModelError
 from .keys import KeyDef
 from .steps import Steps, call
-from .values import Item
+from .validation import check_condition
+from .values import Item, from_av
 
 if TYPE_CHECKING:
     from .app import App
@@ -23,6 +26,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 Convert = Callable[[Bound[Any], Item], Any]
 _TOP = "\U0010ffff"  # sorts after every other character: closes a prefix range
+
+
+class UnboundedFilterWarning(UserWarning):
+    """A query filters a whole partition: it reads (and pays for) every item before the filter."""
 
 
 class ScanWarning(UserWarning):
@@ -37,13 +44,49 @@ def _plain(bound: Bound[Any], item: Item) -> Any:
     return bound.plain(item)
 
 
+class InvalidItemWarning(UserWarning):
+    """A lenient read skipped stored items that do not validate as their entity (see `Page.invalid`)."""
+
+
+@dataclass(frozen=True)
+class InvalidItem:
+    """A stored item that does not validate as its entity: its table key and the first validation error."""
+
+    entity: str
+    key: dict[str, Any]
+    error: str
+
+    def __str__(self) -> str:
+        return f"{self.entity} {self.key}: {self.error}"
+
+
+def invalid_item(bound: Bound[Any], item: Item, error: ValidationError) -> InvalidItem:
+    table = bound.table
+    key = {a: from_av(item[a]) for a in (table.pk, table.sk) if a and a in item}
+    first = error.errors()[0]
+    where = ".".join(str(p) for p in first.get("loc", ()))
+    return InvalidItem(bound.name, key, f"{where}: {first.get('msg')}" if where else str(first.get("msg")))
+
+
+def decode_checked(bound: Bound[E], item: Item) -> E:
+    """An item as its entity; a stored item that does not validate raises InvalidItems (one readable line)."""
+    try:
+        return bound.decode(item)
+    except ValidationError as error:
+        raise InvalidItems([invalid_item(bound, item, error)]) from None
+
+
 @dataclass
 class Page(Generic[T]):
-    """One page of results, the cursor of the next (None at the end) and included references."""
+    """One page of results, the cursor of the next (None at the end) and included references.
+
+    `invalid` lists stored items of the page that do not validate as their entity (lenient reads skip them).
+    """
 
     items: list[T]
     cursor: str | None
     included: dict[str, dict[Any, Entity]] = field(default_factory=dict)
+    invalid: list[InvalidItem] = field(default_factory=list)
 
     def ref(self, item: Any, name: str) -> Any:
         """The entity that `item.<name>` references (loaded with `.include(name)`), or None."""
@@ -72,7 +115,7 @@ class Get(Generic[E]):
 
     def _result(self, response: dict[str, Any]) -> E | None:
         item = response.get("Item")
-        return None if item is None else self.bound.decode(item)
+        return None if item is None else decode_checked(self.bound, item)
 
     def run(self) -> E | None:
         return self._result(self.app.transport.call("GetItem", self.params()))  # the hot path, no driver
@@ -93,9 +136,18 @@ class _Read(Generic[T]):
         self._project: tuple[str, ...] = ()
         self._includes: tuple[str, ...] = ()
         self._consistent = False
+        self._strict = False
+        self.invalid: list[InvalidItem] = []  # items the last all() skipped (lenient reads)
+
+    def strict(self, strict: bool = True) -> _Read[T]:
+        """Raise InvalidItems when a stored item does not validate (default: lenient, the item is skipped,
+        reported in `Page.invalid` / `.invalid` and by an InvalidItemWarning)."""
+        self._strict = strict
+        return self
 
     def where(self, condition: Condition) -> _Read[T]:
         """A filter applied after the key condition (it does not reduce read capacity)."""
+        check_condition(self.bounds, condition)
         self._filter = condition if self._filter is None else self._filter & condition
         return self
 
@@ -148,8 +200,12 @@ class _Read(Generic[T]):
         convert = self.convert
         return {b.name: functools.partial(convert, b) for b in self.bounds}
 
+    def _before_run(self) -> None:
+        """Checks made when a read runs (warnings)."""
+
     def page_steps(self) -> Steps[Page[T]]:
         """The requests of `page()`."""
+        self._before_run()
         page = self._page((yield from call(self.operation, self.params())))
         if self._includes:
             from .references import resolve
@@ -160,21 +216,37 @@ class _Read(Generic[T]):
     def _page(self, response: dict[str, Any]) -> Page[T]:
         marker = self.table.type_attribute
         by_type = self._converters()
-        items = []
+        items, invalid = [], []
         for item in response.get("Items", ()):
             tag = item.get(marker)
             convert = by_type.get(tag.get("S", "")) if tag else None
             if convert is not None:
-                items.append(convert(item))
-        return Page(items, cursors.encode(response.get("LastEvaluatedKey")))
+                try:
+                    items.append(convert(item))
+                except ValidationError as error:
+                    invalid.append(invalid_item(self._bound_of(tag["S"]), item, error))
+        if invalid:
+            if self._strict:
+                raise InvalidItems(invalid)
+            warnings.warn(
+                f"skipped {len(invalid)} stored item(s) that do not validate (see Page.invalid): {invalid[0]}",
+                InvalidItemWarning,
+                stacklevel=4,
+            )
+        return Page(items, cursors.encode(response.get("LastEvaluatedKey")), invalid=invalid)
+
+    def _bound_of(self, name: str) -> Bound[Any]:
+        return next(b for b in self.bounds if b.name == name)
 
     def all_steps(self) -> Steps[list[T]]:
         """The requests of `all()`: every page from the current start (up to `limit` results)."""
         start, out = self._start, []
+        self.invalid = []
         try:
             while True:
                 page = yield from self.page_steps()
                 out += page.items
+                self.invalid += page.invalid
                 if self._limit is not None and len(out) >= self._limit:
                     return out[: self._limit]
                 if page.cursor is None:
@@ -187,6 +259,7 @@ class _Read(Generic[T]):
         """One request's worth of results."""
         if self._includes or self.operation != "Query":
             return self.app.drive(self.page_steps())
+        self._before_run()
         return self._page(self.app.transport.call("Query", self.params()))  # the hot path, no driver
 
     async def apage(self) -> Page[T]:
@@ -260,6 +333,20 @@ class Query(_Read[T]):
         self._forward = True
         if narrow:  # stay within this entity's sort key prefix, e.g. "POST#"
             self._sk_range("begins_with", self._sk_given)
+        # a filter reads the whole partition unless the sort key is bounded (by the pattern or a call)
+        self._bounded = bool(self._sk_given) or (key.sk is None and key.index is None)  # one item
+        self._warned = False
+
+    def _before_run(self) -> None:
+        if self._filter is not None and not self._bounded and not self._warned:
+            self._warned = True
+            warnings.warn(
+                f"query {self.name or self.key.alias}: a filter with no sort key condition reads the whole "
+                f"partition '{self.pk}' (each page reads up to 1 MB before filtering); bound the sort key "
+                f"(.eq/.begins/.between/...) or serve the filter with a key",
+                UnboundedFilterWarning,
+                stacklevel=4,
+            )
 
     def _prefix(self, values: Mapping[str, Any]) -> tuple[str, bool]:
         if self.key.sk is None:
@@ -271,6 +358,7 @@ class Query(_Read[T]):
         return self.key.sk.prefix(merged), len(given) == len(self.key.sk.fields)
 
     def _sk_range(self, op: str, values: Mapping[str, Any]) -> Query[T]:
+        self._bounded = True
         if self.key.sk is None:
             return self
         prefix, complete = self._prefix(values)
@@ -300,6 +388,25 @@ class Query(_Read[T]):
     def begins_with(self, **values: Any) -> Query[T]:
         return self._sk_range("begins_with", values)
 
+    def begins(self, **values: Any) -> Query[T]:
+        """Sort key starting with a partial value: the last given field's value is a prefix of the stored one
+        (`.begins(first_name="Jo")` finds "John"); earlier fields are whole values. `begins_with`/`eq` take
+        whole values (`first_name="Jo"` finds only "Jo")."""
+        if self.key.sk is None or self.key.sk_type == "N":
+            raise ModelError(f"{self.key.alias}: begins() needs a text sort key")
+        if not values:
+            raise ModelError("begins() needs the (partial) value of a sort key field")
+        given = self.key.sk.leading({**self._sk_given, **values})
+        last = given[-1]
+        merged = {
+            name: v if name == last and isinstance(v, str) else self.bounds[0].coerce(name, v)  # partial text
+            for name, v in {**self._sk_given, **values}.items()
+        }
+        self._bounded = True
+        prefix = self.key.sk.partial(merged, last)
+        self._sort = ("begins_with", (prefix,)) if prefix else None
+        return self
+
     def gt(self, **values: Any) -> Query[T]:
         return self._sk_range("gt", values)
 
@@ -314,6 +421,7 @@ class Query(_Read[T]):
 
     def between(self, low: Mapping[str, Any], high: Mapping[str, Any]) -> Query[T]:
         """Inclusive range between two (partial) sort key composites."""
+        self._bounded = True
         low_prefix, _ = self._prefix(low)
         high_prefix, complete = self._prefix(high)
         if self.key.sk_type == "N":
@@ -329,6 +437,8 @@ class Query(_Read[T]):
 
     def project(self, *fields: str) -> Query[dict[str, Any]]:
         """Return only these fields, as plain dicts."""
+        for path in fields:
+            check_condition(self.bounds, attr(path).exists())
         self._project = fields
         self.convert = _plain
         return self  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from .entity import Entity, Ref
 from .errors import CascadeTooLarge, IntegrityError, ModelError
 from .keys import KeyDef
 from .patterns import serves
-from .reads import Query
+from .reads import Query, decode_checked
 from .steps import Steps
 from .values import Item
 from .writes import Action, Counters, check, counter_attribute, delete_actions, ident
@@ -90,7 +90,7 @@ def resolve(app: App, items: Sequence[Any], includes: Sequence[str]) -> Steps[di
         for raw in table_items:
             bound = app.by_name(table_name, raw[table.type_attribute]["S"])
             for name, value in wanted.get(_ident(table_name, attrs, raw), []):
-                out[name][value] = bound.decode(raw)
+                out[name][value] = decode_checked(bound, raw)
     return out
 
 

@@ -10,6 +10,7 @@ from .builders import Condition, Update
 from .entity import Entity
 from .references import guard
 from .steps import Steps, call
+from .validation import check_condition
 from .writes import Action, check, delete_actions, put_actions, update_actions
 
 if TYPE_CHECKING:
@@ -87,6 +88,7 @@ class Transaction:
 
     def check(self, entity: type[Entity], condition: Condition, **key: Any) -> Transaction:
         bound = self.app.bound(entity)
+        check_condition([bound], condition)
         self.actions.append(check(bound, bound.key(key), condition))
         return self
 

@@ -17,6 +17,7 @@ from .builders import Condition, Placeholders, Update
 from .entity import E, Entity
 from .errors import MissingKeyInputs, ModelError
 from .steps import Steps, call
+from .validation import check_condition, check_update
 from .values import Item
 
 _SINGLE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}
@@ -148,13 +149,16 @@ def unique_actions(
     return out
 
 
-def stamp(bound: Bound[E], entity: E, now: dt.datetime, *, old_version: int | None) -> E:
-    """The entity as it will be stored: timestamps set and version bumped."""
+def stamp(
+    bound: Bound[E], entity: E, now: dt.datetime, *, old_version: int | None, keep_updated: bool = False
+) -> E:
+    """The entity as it will be stored: timestamps set and version bumped (`keep_updated`: an explicit
+    updated timestamp is kept, as batch loads of existing data need)."""
     options = bound.entity.options
     changes: dict[str, Any] = {}
     if options.created and getattr(entity, options.created) is None:
         changes[options.created] = now
-    if options.updated:
+    if options.updated and not (keep_updated and getattr(entity, options.updated) is not None):
         changes[options.updated] = now
     if options.version:
         changes[options.version] = (old_version or 0) + 1
@@ -172,6 +176,7 @@ def put_actions(
     current: Mapping[str, Any] | None = None,
 ) -> tuple[list[Action], E]:
     """Put an entity: create-only or upsert (guarded by its version when it has one)."""
+    check_condition([bound], condition)
     options = bound.entity.options
     old_version = getattr(entity, options.version) if options.version else None
     stored = stamp(bound, entity, now, old_version=old_version)
@@ -208,6 +213,7 @@ def delete_actions(
 
     Count changes go to `counters` when given (the caller merges them), else they are added here.
     """
+    check_condition([bound], condition)
     conditions = [condition] if condition is not None else []
     guarded = (*bound.entity.options.unique, *bound.counted)
     if guarded:
@@ -241,13 +247,18 @@ def update_actions(
     now: dt.datetime,
     condition: Condition | None = None,
     known: Mapping[str, Any] | None = None,
+    checked: bool = False,
 ) -> list[Action]:
-    """Update an existing entity, rewriting every derived key whose inputs it changes.
+    """Update an existing entity, rewriting every derived key whose inputs it changes (`checked`: the
+    update's actions were validated as they were added, as UpdateOp does).
 
     A key is recomputed from the update's own values, the primary key inputs and `known` current
     values; each `known` value becomes a condition, so a concurrent change fails the write instead
     of leaving a stale key. Missing inputs raise MissingKeyInputs naming them.
     """
+    if not checked:
+        check_update(bound, update)
+        check_condition([bound], condition)
     known = {name: bound.coerce(name, value) for name, value in (known or {}).items()}
     options = bound.entity.options
     full = Update(list(update.actions))
