@@ -11,6 +11,7 @@ from typing import Any, Self, TypeVar
 import orjson
 
 from . import (
+    backups,
     batches,
     control,
     indexes,
@@ -45,6 +46,7 @@ OPERATIONS: dict[str, Operation] = {
     "DeleteItem": items.delete_item,
     "Query": reads.query,
     "Scan": reads.scan,
+    **backups.OPERATIONS,
     **batches.OPERATIONS,
     **transactions.OPERATIONS,
     **ttl.OPERATIONS,
@@ -71,7 +73,8 @@ class Engine:
     def __init__(self, path: str = ":memory:", *, region: str = "us-east-1",
                  account_id: str = "123456789012", clock: Callable[[], float] = time.time,
                  resume_backfills: bool = True) -> None:
-        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA))
+        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA,
+                                                      backups.SCHEMA))
         self.region = region
         self.account_id = account_id
         self.clock = clock
@@ -88,7 +91,7 @@ class Engine:
         self._calls_lock = threading.Lock()
         self._closed = False
         if resume_backfills:
-            self.backfills += indexes.resume_backfills(self)
+            self.backfills += indexes.resume_backfills(self) + backups.resume_restores(self)
 
     # -- the one entry point ---------------------------------------------------------------------------
     def call(self, operation: str, request: dict[str, Any] | None = None, *, wire: bool = False) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 The engine finds tables through `table_name` and the access-control layer builds the ARNs it authorizes
 through `Resource.arn` of the same parse, so the two can never disagree about which table a request reaches.
-ARNs are parsed strictly: `arn:PARTITION:dynamodb:REGION:ACCOUNT:table/NAME[/index/NAME|/stream/LABEL]`.
+ARNs are parsed strictly: `arn:PARTITION:dynamodb:REGION:ACCOUNT:table/NAME[/index/NAME|/stream/LABEL|/backup/ID]`.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from .errors import resource_not_found, validation
 _NAME = r"[a-zA-Z0-9_.-]{3,255}"
 _ARN = re.compile(
     r"arn:(aws[a-z-]{0,16}):dynamodb:([a-z0-9-]{1,32}):(\d{12}):"
-    rf"table/({_NAME})(?:/index/({_NAME})|/stream/([0-9A-Za-z:._-]{{1,64}}))?")
+    rf"table/({_NAME})(?:/index/({_NAME})|/stream/([0-9A-Za-z:._-]{{1,64}})|/backup/([0-9a-z-]{{1,64}}))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +28,7 @@ class Resource:
     table: str
     index: str | None = None
     stream: str | None = None
+    backup: str | None = None
 
     @property
     def table_arn(self) -> str:
@@ -39,6 +40,8 @@ class Resource:
             return f"{self.table_arn}/index/{self.index}"
         if self.stream is not None:
             return f"{self.table_arn}/stream/{self.stream}"
+        if self.backup is not None:
+            return f"{self.table_arn}/backup/{self.backup}"
         return self.table_arn
 
 
@@ -61,7 +64,7 @@ def table_name(name: object, region: str, account: str) -> str:
     if not name.startswith("arn:"):
         return name
     resource = parse_arn(name, "TableName")
-    if resource.index is not None or resource.stream is not None:
+    if resource.index is not None or resource.stream is not None or resource.backup is not None:
         raise validation(f"Invalid TableName: Invalid ResourceArn provided as input {name}: "
                          "the ARN must name a table")
     if resource.region != region or resource.account != account:

@@ -44,7 +44,7 @@ def _name_of(arn: Any) -> str:
     if arn is None:
         raise validation("Invalid TableArn")
     resource = parse_arn(arn, "TableArn")
-    if resource.index is not None or resource.stream is not None:
+    if resource.index is not None or resource.stream is not None or resource.backup is not None:
         raise validation(f"Invalid TableArn: Invalid ResourceArn provided as input {arn}")
     return resource.table
 

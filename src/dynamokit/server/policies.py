@@ -456,7 +456,7 @@ _TRANSACT_WRITE = {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteIt
 _BY_RESOURCE_ARN = ("TagResource", "UntagResource", "ListTagsOfResource", "PutResourcePolicy",
                     "GetResourcePolicy", "DeleteResourcePolicy")
 _BY_TABLE_NAME = ("CreateTable", "DescribeTable", "UpdateTable", "DeleteTable", "DescribeTimeToLive",
-                  "UpdateTimeToLive")
+                  "UpdateTimeToLive", "CreateBackup", "DescribeContinuousBackups", "UpdateContinuousBackups")
 
 
 def accesses(engine: Engine, operation: str, request: dict[str, Any]) -> list[Access]:
@@ -493,6 +493,11 @@ def accesses(engine: Engine, operation: str, request: dict[str, Any]) -> list[Ac
             scope.partiql(statement)
     elif operation in _BY_TABLE_NAME:
         scope.add(operation, scope.table_arn(request.get("TableName")))
+    elif operation in ("DescribeBackup", "DeleteBackup"):
+        scope.add(operation, parse_arn(request.get("BackupArn"), "BackupArn").arn)
+    elif operation == "RestoreTableFromBackup":  # reads the backup, creates the target table
+        scope.add(operation, parse_arn(request.get("BackupArn"), "BackupArn").arn)
+        scope.add(operation, scope.table_arn(request.get("TargetTableName")))
     elif operation in _BY_RESOURCE_ARN:
         scope.add(operation, parse_arn(request.get("ResourceArn")).arn)
     elif operation in ("DescribeStream", "GetShardIterator"):
