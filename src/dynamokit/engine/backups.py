@@ -1,5 +1,5 @@
-"""On-demand backups (CreateBackup, DescribeBackup, ListBackups, DeleteBackup, RestoreTableFromBackup) and the
-continuous-backups settings (DescribeContinuousBackups, UpdateContinuousBackups).
+"""On-demand backups: CreateBackup, DescribeBackup, ListBackups, DeleteBackup, RestoreTableFromBackup (and the
+restore machinery point-in-time recovery uses too, see `pitr`).
 
 A backup is a SQLite file of its own beside the database (`<database>.backups/<id>.db`): the table's
 description and a copy of its item rows, taken in one read transaction of the database (a WAL snapshot, so
@@ -17,7 +17,8 @@ import os
 import sqlite3
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -32,8 +33,8 @@ if TYPE_CHECKING:
     from .core import Engine, Operation
 
 log = logging.getLogger("dynamokit.engine")
+T = TypeVar("T")
 RESTORE_CHUNK = 2000
-MAX_RECOVERY_DAYS = 35
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS backups (
@@ -53,10 +54,11 @@ def _not_found(arn: Any) -> DynamoDBError:
     return DynamoDBError("BackupNotFoundException", f"Backup not found: {arn}")
 
 
-def _folder(engine: Engine) -> str:
+def snapshot_file(engine: Engine, name: str) -> str:
+    """The path of a backup file called `name`, beside the database."""
     folder = engine.storage.path + ".backups"
     os.makedirs(folder, exist_ok=True)
-    return folder
+    return os.path.join(folder, name + ".db")
 
 
 # -- taking a backup -------------------------------------------------------------------------------------------
@@ -66,14 +68,14 @@ def create_backup(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     name = check_name(request.get("BackupName"), "backupName")
     created = engine.clock()
     arn = f"{table.description['TableArn']}/backup/{int(created * 1000):014d}-{uuid.uuid4().hex[:8]}"
-    file = os.path.join(_folder(engine), arn.rsplit("/", 1)[1] + ".db")
+    file = snapshot_file(engine, arn.rsplit("/", 1)[1])
     try:
         source, count, size = _snapshot(engine.storage.path, table, file)
         with engine.storage.write() as conn:
             conn.execute("INSERT INTO backups(arn, name, table_name, created, size, items, source, file) "
                          "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (arn, name, table.name, created, size, count, source, file))
     except BaseException:
-        _remove(file)
+        remove_file(file)
         raise
     details = _details(arn, name, created, size)
     details["BackupStatus"] = "CREATING"  # as DynamoDB answers; DescribeBackup says AVAILABLE from now on
@@ -81,27 +83,39 @@ def create_backup(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def _snapshot(database: str, table: Table, file: str) -> tuple[bytes, int, int]:
-    """Copy the table's description and item rows into a new backup file, from one read snapshot of the
-    database (its own connection: the transaction writes only the backup file, so no writer waits)."""
+    """Copy the table's description and item rows into a new backup file, from one read snapshot."""
+    def description(conn: sqlite3.Connection) -> bytes:
+        row = conn.execute("SELECT description FROM main.catalog WHERE tid = ?", (table.tid,)).fetchone()
+        if row is None:
+            raise resource_not_found(f"Table not found: {table.name}")
+        return bytes(row[0])
+
+    found, count, size = copy_into_file(database, file, "SELECT phash, hk, rk, size, item FROM main.items "
+                                        "WHERE tid = ? ORDER BY phash, hk, rk", (table.tid,), description)
+    return found, count, size
+
+
+def copy_into_file(database: str, file: str, select: str, args: tuple[Any, ...],
+                   read: Callable[[sqlite3.Connection], T]) -> tuple[T, int, int]:
+    """Create the backup file `file` holding the rows (phash, hk, rk, size, item) that `select` reads from the
+    database, and `read`'s result, both from one read snapshot: the transaction writes only the new file (on
+    a connection of its own), so no writer of the database waits. Returns (read's result, rows, bytes)."""
     conn = sqlite3.connect(database, isolation_level=None, timeout=BUSY_TIMEOUT)
     try:
         conn.execute("ATTACH DATABASE ? AS backup", (file,))
         conn.execute("CREATE TABLE backup.items (phash INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL, "
                      "size INTEGER NOT NULL, item BLOB NOT NULL)")
         conn.execute("BEGIN")
-        row = conn.execute("SELECT description FROM main.catalog WHERE tid = ?", (table.tid,)).fetchone()
-        if row is None:
-            raise resource_not_found(f"Table not found: {table.name}")
-        conn.execute("INSERT INTO backup.items SELECT phash, hk, rk, size, item FROM main.items WHERE tid = ? "
-                     "ORDER BY phash, hk, rk", (table.tid,))
+        found = read(conn)
+        conn.execute("INSERT INTO backup.items " + select, args)
         count, size = conn.execute("SELECT COUNT(*), COALESCE(SUM(size), 0) FROM backup.items").fetchone()
         conn.execute("COMMIT")
-        return bytes(row[0]), count, size
+        return found, count, size
     finally:
         conn.close()
 
 
-def _remove(file: str) -> None:
+def remove_file(file: str) -> None:
     for path in (file, file + "-journal", file + "-wal", file + "-shm"):
         try:
             os.remove(path)
@@ -166,7 +180,7 @@ def delete_backup(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
         if any(spec.get("_restore", {}).get("backup") == row[0] for spec in _restoring(conn)):
             raise DynamoDBError("BackupInUseException", f"Backup is being used to restore a table: {row[0]}")
         conn.execute("DELETE FROM backups WHERE arn = ?", (row[0],))
-    _remove(row[7])
+    remove_file(row[7])
     described = _description(row)
     described["BackupDetails"]["BackupStatus"] = "DELETED"
     return {"BackupDescription": described}
@@ -219,9 +233,18 @@ def restore_table_from_backup(engine: Engine, request: dict[str, Any]) -> dict[s
     target = check_name(request.get("TargetTableName"), "targetTableName")
     with engine.storage.snapshot() as conn:
         row = _row(conn, request.get("BackupArn"))
+    source = orjson.loads(row[6])
+    summary = {"SourceBackupArn": row[0], "SourceTableArn": source["TableArn"], "RestoreDateTime": row[3]}
+    return begin_restore(engine, target, source, request, {"backup": row[0], "file": row[7]}, summary)
+
+
+def begin_restore(engine: Engine, target: str, source: dict[str, Any], request: dict[str, Any],
+                  state: dict[str, Any], summary: dict[str, Any]) -> dict[str, Any]:
+    """Create `target` (CREATING) like the `source` description with the request's overrides, and start
+    copying the rows of the backup file `state["file"]` into it (`state["temporary"]`: remove the file after)."""
+    with engine.storage.snapshot() as conn:
         if conn.execute("SELECT 1 FROM catalog WHERE name = ?", (target,)).fetchone():
             raise DynamoDBError("TableAlreadyExistsException", f"Table already exists: {target}")
-    source = orjson.loads(row[6])
     try:
         control.create_table(engine, _create_request(source, target, request))
     except DynamoDBError as error:
@@ -232,9 +255,8 @@ def restore_table_from_backup(engine: Engine, request: dict[str, Any]) -> dict[s
         tid, raw = conn.execute("SELECT tid, description FROM catalog WHERE name = ?", (target,)).fetchone()
         description = orjson.loads(raw)
         description["TableStatus"] = "CREATING"
-        description["RestoreSummary"] = {"SourceBackupArn": row[0], "SourceTableArn": source["TableArn"],
-                                         "RestoreDateTime": row[3], "RestoreInProgress": True}
-        description["_restore"] = {"backup": row[0], "file": row[7], "cursor": 0}
+        description["RestoreSummary"] = {**summary, "RestoreInProgress": True}
+        description["_restore"] = {**state, "cursor": 0}
         conn.execute("UPDATE catalog SET description = ? WHERE tid = ?", (orjson.dumps(description), tid))
         engine.catalog_changed(conn)
     out = control.describe(engine, engine.table(target))
@@ -315,6 +337,8 @@ def restore(engine: Engine, table_name: str) -> None:
                     state["cursor"] = rows[-1][0]
                 else:
                     del description["_restore"]
+                    if state.get("temporary"):
+                        remove_file(state["file"])
                     description["TableStatus"] = "ACTIVE"
                     description["RestoreSummary"]["RestoreInProgress"] = False
                 conn.execute("UPDATE catalog SET description = ? WHERE tid = ?", (orjson.dumps(description), tid))
@@ -352,70 +376,13 @@ def resume_restores(engine: Engine) -> list[threading.Thread]:
     return [_start(engine, name) for name in names]
 
 
-# -- continuous backups (point-in-time recovery settings) ---------------------------------------------------------
-
-def _continuous(engine: Engine, table: Table) -> dict[str, Any]:
-    pitr = table.description.get("_pitr")
-    if not pitr:
-        return {"ContinuousBackupsStatus": "ENABLED",
-                "PointInTimeRecoveryDescription": {"PointInTimeRecoveryStatus": "DISABLED"}}
-    now = engine.clock()
-    days = pitr["days"]
-    return {"ContinuousBackupsStatus": "ENABLED", "PointInTimeRecoveryDescription": {
-        "PointInTimeRecoveryStatus": "ENABLED", "RecoveryPeriodInDays": days,
-        "EarliestRestorableDateTime": max(pitr["since"], now - days * 86400), "LatestRestorableDateTime": now}}
-
-
-def _table(engine: Engine, name: Any) -> Table:
-    """The table of a continuous-backups call (DynamoDB names a missing one TableNotFoundException)."""
-    try:
-        return engine.table(name)
-    except DynamoDBError as error:
-        if error.code == "ResourceNotFoundException":
-            raise DynamoDBError("TableNotFoundException", f"Table not found: {name}") from None
-        raise
-
-
-def describe_continuous_backups(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    table = _table(engine, request.get("TableName"))
-    return {"ContinuousBackupsDescription": _continuous(engine, table)}
-
-
-def update_continuous_backups(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    name = request.get("TableName")
-    table = _table(engine, name)
-    spec = request.get("PointInTimeRecoverySpecification")
-    if not isinstance(spec, dict) or type(spec.get("PointInTimeRecoveryEnabled")) is not bool:
-        raise validation("1 validation error detected: Value null at 'pointInTimeRecoverySpecification."
-                         "pointInTimeRecoveryEnabled' failed to satisfy constraint: Member must not be null")
-    days = spec.get("RecoveryPeriodInDays", MAX_RECOVERY_DAYS)
-    if type(days) is not int or not 1 <= days <= MAX_RECOVERY_DAYS:
-        raise validation(f"1 validation error detected: Value '{days}' at 'pointInTimeRecoverySpecification."
-                         f"recoveryPeriodInDays' failed to satisfy constraint: Member must have value between 1 "
-                         f"and {MAX_RECOVERY_DAYS}")
-    with engine.storage.write() as conn:
-        raw = conn.execute("SELECT description FROM catalog WHERE tid = ?", (table.tid,)).fetchone()
-        if raw is None:
-            raise DynamoDBError("TableNotFoundException", f"Table not found: {name}")
-        description = orjson.loads(raw[0])
-        current = description.get("_pitr")
-        if spec["PointInTimeRecoveryEnabled"]:
-            description["_pitr"] = {"since": current["since"] if current else engine.clock(), "days": days}
-        else:
-            description.pop("_pitr", None)
-        conn.execute("UPDATE catalog SET description = ? WHERE tid = ?", (orjson.dumps(description), table.tid))
-        engine.catalog_changed(conn)
-    return {"ContinuousBackupsDescription": _continuous(engine, engine.table(table.name))}
-
-
 OPERATIONS: dict[str, Operation] = {
     "CreateBackup": create_backup,
     "DescribeBackup": describe_backup,
     "ListBackups": list_backups,
     "DeleteBackup": delete_backup,
     "RestoreTableFromBackup": restore_table_from_backup,
-    "DescribeContinuousBackups": describe_continuous_backups,
-    "UpdateContinuousBackups": update_continuous_backups,
 }
 
-__all__ = ["OPERATIONS", "SCHEMA", "resume_restores"]
+__all__ = ["OPERATIONS", "SCHEMA", "begin_restore", "copy_into_file", "remove_file", "resume_restores",
+           "snapshot_file"]

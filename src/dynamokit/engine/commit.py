@@ -79,21 +79,28 @@ def commit(engine: Engine, conn: sqlite3.Connection, table: Table, key: tuple[in
            old: Stored | None, new_item: dict[str, Any] | None, new_size: int,
            consumed: Consumed | None = None, *, transactional: bool = False,
            service: bool = False) -> None:
-    """Write (or delete, when `new_item` is None) one item with its index entries and stream record.
+    """Write (or delete, when `new_item` is None) one item with its index entries, stream record and (for
+    tables with point-in-time recovery) change-log entry.
 
     The caller holds the write transaction, has loaded `old` in it and validated `new_item` (index keys too).
     """
     tid = table.tid
     old_item = old.item if old is not None else None
+    raw = None
     if new_item is None:
         if old is not None:
             conn.execute("DELETE FROM items WHERE tid = ? AND phash = ? AND hk = ? AND rk = ?", (tid, *key))
     elif old is not None:  # rewritten in place: cheaper than a replace (TTL triggers follow either way)
+        raw = orjson.dumps(new_item)
         conn.execute("UPDATE items SET size = ?, item = ? WHERE tid = ? AND phash = ? AND hk = ? AND rk = ?",
-                     (new_size, orjson.dumps(new_item), tid, *key))
+                     (new_size, raw, tid, *key))
     else:
+        raw = orjson.dumps(new_item)
         conn.execute("INSERT OR REPLACE INTO items(tid, phash, hk, rk, size, item) VALUES (?, ?, ?, ?, ?, ?)",
-                     (tid, *key, new_size, orjson.dumps(new_item)))
+                     (tid, *key, new_size, raw))
+    if "_pitr" in table.description and old_item != new_item:  # point-in-time recovery's change log (`pitr`)
+        conn.execute("INSERT INTO pitr_log(tid, at, phash, hk, rk, size, item) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                     (tid, engine.clock(), *key, new_size, raw))
     old_size = old.size if old is not None else 0
     if consumed is not None:
         consumed.table += write_units(old_size, new_size, transactional)

@@ -17,6 +17,7 @@ from . import (
     indexes,
     items,
     partiql,
+    pitr,
     policies,
     reads,
     shapes,
@@ -53,6 +54,7 @@ OPERATIONS: dict[str, Operation] = {
     **tags.OPERATIONS,
     **policies.OPERATIONS,
     **partiql.OPERATIONS,
+    **pitr.OPERATIONS,
     **streams.OPERATIONS,
 }
 
@@ -74,7 +76,7 @@ class Engine:
                  account_id: str = "123456789012", clock: Callable[[], float] = time.time,
                  resume_backfills: bool = True) -> None:
         self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA,
-                                                      backups.SCHEMA))
+                                                      backups.SCHEMA, pitr.SCHEMA))
         self.region = region
         self.account_id = account_id
         self.clock = clock

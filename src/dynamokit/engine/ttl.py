@@ -11,10 +11,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from . import pitr
 from .commit import commit, load
 from .errors import resource_not_found, validation
 from .schema import Table
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
 
 FIVE_YEARS = 5 * 365 * 24 * 3600.0
 SWEEP_BATCH = 500
+COMPACT_INTERVAL = 60.0  # seconds between folds of old point-in-time-recovery changes
 MAX_ATTRIBUTE_NAME = 255
 
 # The expiry of item rows `src` (from `rows`): their top-level {"N": ...} attribute named by ttl_config.
@@ -194,9 +197,13 @@ class TimeToLive:
         self._thread.start()
 
     def _run(self, interval: float) -> None:
+        compacted = 0.0
         while not self._stopping.wait(interval):
             try:
                 self.sweep()
+                if time.monotonic() - compacted > COMPACT_INTERVAL:  # PITR logs past their recovery period
+                    compacted = time.monotonic()
+                    pitr.compact(self.engine)
             except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
                 _log.exception("TTL sweep failed")
 
