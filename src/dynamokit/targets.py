@@ -14,7 +14,7 @@ def load(target: str, what: str = "attribute") -> object:
     """The object `target` (`package.module:name`) names; a click.BadParameter that says what is wrong."""
     module_name, _, attribute = target.partition(":")
     if not module_name or not attribute:
-        raise click.BadParameter(f"expected module:{what}, e.g. blog:app, not {target!r}", param_hint="TARGET")
+        raise click.BadParameter(f"expected module:{what}, not {target!r}", param_hint="TARGET")
     cwd = os.getcwd()
     if cwd not in sys.path and "" not in sys.path:
         sys.path.insert(0, cwd)
