@@ -3,6 +3,7 @@ rich, click or boto3 (a Lambda function's cold start), and what is imported lazi
 
 from __future__ import annotations
 
+import importlib
 import json
 import subprocess
 import sys
@@ -73,3 +74,30 @@ def test_duckdb_missing_says_which_extra() -> None:
         "from dynamokit.examples.blog import microservice\nprint(microservice.DuckDBSink)"
     )
     assert "pip install 'dynamokit[analytics]'" in out and out.splitlines()[-1] == "None"
+
+
+PUBLIC = {
+    "dynamokit": ["DynamoDBError", "Engine", "EngineClosed", "__version__", "client", "resource"],
+    "dynamokit.model": [
+        "App", "AsyncBotoTransport", "AsyncTransport", "Attr", "Backoff", "BotoTransport", "CascadeTooLarge",
+        "Collection", "Condition", "Entity", "GSI", "Index", "IntegrityError", "Keys", "MissingKeyInputs",
+        "ModelError", "Options", "Page", "Pattern", "Query", "Ref", "RequestCounter", "ScanWarning", "Table",
+        "Template", "ThreadTransport", "Transport", "Update", "acreate_tables", "attr", "create_table_requests",
+        "create_tables", "from_item", "to_item",
+    ],
+    "dynamokit.streams": [
+        "Capacity", "Change", "DuckDBSink", "FreshRead", "FtsSink", "FtsWriter", "Hit", "LocalRunner", "Metrics",
+        "OpenSearchSink", "Sink", "StreamProcessor", "UnknownEntity", "View", "ViewTransaction", "decode",
+        "wait_for_version",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_are_pinned(module: str) -> None:
+    """The public API changes only on purpose: a name added to or dropped from __all__ is a change here too,
+    and every name in __all__ resolves."""
+    imported = importlib.import_module(module)
+    assert sorted(imported.__all__) == sorted(PUBLIC[module])
+    for name in imported.__all__:
+        assert getattr(imported, name) is not None, name

@@ -15,6 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .changes import Change, decode
+from .metrics import Metrics
 from .processor import Sink, StreamProcessor, UnknownEntity
 from .views import Capacity, FreshRead, View, ViewTransaction, wait_for_version
 
@@ -31,6 +32,7 @@ __all__ = [
     "FtsWriter",
     "Hit",
     "LocalRunner",
+    "Metrics",
     "OpenSearchSink",
     "Sink",
     "StreamProcessor",

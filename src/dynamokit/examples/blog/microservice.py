@@ -17,11 +17,21 @@ import os
 from typing import Any
 
 from dynamokit import Engine
-from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, Options, Pattern, Table, Transport
-from dynamokit.model.schema import create_tables
-from dynamokit.model.values import from_item
-from dynamokit.streams import Change, FtsSink, LocalRunner, StreamProcessor, View
-from dynamokit.streams.metrics import Metrics
+from dynamokit.model import (
+    GSI,
+    App,
+    Collection,
+    Entity,
+    Index,
+    Keys,
+    Options,
+    Pattern,
+    Table,
+    Transport,
+    create_tables,
+    from_item,
+)
+from dynamokit.streams import Change, FtsSink, LocalRunner, Metrics, StreamProcessor, View
 
 try:  # analytics needs DuckDB, an extra: pip install 'dynamokit[analytics]'
     from dynamokit.streams import DuckDBSink
