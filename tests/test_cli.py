@@ -11,13 +11,17 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import pytest
+from click.testing import CliRunner
 
 from dynamokit import __version__
+from dynamokit.cli import main
 
 from .conftest import http_client
 
-SRC = str(Path(__file__).resolve().parents[1] / "src")
+ROOT = Path(__file__).resolve().parents[1]
+SRC = str(ROOT / "src")
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ.get("PYTHONPATH")]))}
 
 
@@ -108,3 +112,85 @@ def test_version() -> None:
     done = run("--version")
     assert done.returncode == 0
     assert __version__ in done.stdout
+
+
+def commands(group: click.Group = main, path: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every command path of the CLI, groups included: ("serve",), ("model",), ("model", "show"), ..."""
+    found = []
+    for name, command in sorted(group.commands.items()):
+        found.append((*path, name))
+        if isinstance(command, click.Group):
+            found += commands(command, (*path, name))
+    return found
+
+
+def test_the_command_list_is_complete() -> None:
+    assert {"demo", "serve", "model show", "model export", "streams run"} <= {" ".join(c) for c in commands()}
+
+
+@pytest.mark.parametrize("path", [(), *commands()], ids=lambda p: " ".join(p) or "dynamokit")
+def test_every_command_has_an_example(path: tuple[str, ...]) -> None:
+    done = CliRunner().invoke(main, [*path, "--help"], terminal_width=200)
+    assert done.exit_code == 0, done.output
+    example = done.output.partition("Example")[2]
+    assert example, f"`dynamokit {' '.join(path)} --help` shows no example"
+    assert " ".join(("dynamokit", *path)) in example
+
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+
+
+@pytest.mark.parametrize("path", [c for c in commands() if not isinstance(main.commands[c[0]], click.Group)
+                                  or len(c) > 1], ids=" ".join)
+def test_every_command_is_in_the_docs(path: tuple[str, ...]) -> None:
+    command = " ".join(("dynamokit", *path))
+    assert any(command in doc.read_text(encoding="utf-8") for doc in DOCS), f"no doc mentions `{command}`"
+
+
+NOTES = """
+from dynamokit.model import App, Entity, Keys, Table
+
+
+class Note(Entity):
+    note_id: str
+    keys = Keys(pk="NOTE#{note_id}", sk="NOTE")
+
+
+app = App(Table("notes", [Note]))
+
+
+def broken():
+    raise RuntimeError("the model could not be built:\\nsecond line")
+"""
+
+
+def in_directory(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """The CLI run in `directory` as the installed `dynamokit` script runs: without it on sys.path (-P)."""
+    return subprocess.run([sys.executable, "-P", "-m", "dynamokit.cli", *args], env=ENV, text=True, cwd=directory,
+                          capture_output=True, timeout=60, check=False)
+
+
+def test_model_show_finds_modules_in_the_current_directory(tmp_path: Path) -> None:
+    (tmp_path / "notes.py").write_text(NOTES)
+    done = in_directory(tmp_path, "model", "show", "notes:app", "--markdown")
+    assert done.returncode == 0, done.stderr
+    assert "NOTE#{note_id}" in done.stdout
+    missing = in_directory(tmp_path, "model", "show", "nothere:app")
+    assert missing.returncode == 2 and f"no module named 'nothere' in {tmp_path}" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_unexpected_errors_are_one_line_unless_debug(tmp_path: Path) -> None:
+    (tmp_path / "notes.py").write_text(NOTES)
+    done = in_directory(tmp_path, "model", "show", "notes:broken")
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "dynamokit: error: RuntimeError: the model could not be built: second line (--debug shows the traceback)"]
+    debug = in_directory(tmp_path, "--debug", "model", "show", "notes:broken")
+    assert debug.returncode == 1 and "Traceback" in debug.stderr and "RuntimeError" in debug.stderr
+
+
+def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
+    for args in (("model", "show", "no-colon"), ("serve", "--port", "99999"), ("nosuchcommand",)):
+        done = in_directory(tmp_path, *args)
+        assert done.returncode == 2 and "Traceback" not in done.stderr and "Error:" in done.stderr, args

@@ -1,4 +1,8 @@
-"""The `dynamokit` command line. Commands are added to the `main` group with `@main.command()`."""
+"""The `dynamokit` command line. Commands are added to the `main` group with `@main.command()`.
+
+An unexpected error ends a command with one line on stderr and exit status 1; `dynamokit --debug ...`
+shows its traceback instead. Every command's --help has an example, and every command is in the docs
+(tests/test_cli.py checks both)."""
 
 from __future__ import annotations
 
@@ -6,23 +10,56 @@ import ipaddress
 import signal
 import sqlite3
 import threading
+from typing import Any
 
 import click
 
 from . import __version__
 from .demo.cli import demo
 from .engine import Engine
+from .errors import DynamoDBError
 from .model.cli import model as model_cli
-from .streams.cli import streams as streams_cli
 from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
 from .server.http import Server
 from .server.protocol import Backend
+from .streams.cli import streams as streams_cli
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class Main(click.Group):
+    """The top-level group: an unexpected error is one line on stderr and exit status 1, unless --debug."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort):
+            raise
+        except Exception as error:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"dynamokit: error: {describe(error)} (--debug shows the traceback)", err=True)
+            ctx.exit(1)
+
+
+def describe(error: Exception) -> str:
+    """An exception as one line: its kind (DynamoDB's error code for a DynamoDBError) and its message."""
+    kind = error.code if isinstance(error, DynamoDBError) else type(error).__name__
+    message = " ".join(str(error).split())
+    return f"{kind}: {message}" if message else kind
+
+
+@click.group(cls=Main, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dynamokit")
-def main() -> None:
-    """dynamokit: serverless data layers on Amazon DynamoDB, with an embedded DynamoDB-compatible engine."""
+@click.option("--debug", is_flag=True, help="Show the traceback of an unexpected error.")
+def main(debug: bool) -> None:
+    """dynamokit: serverless data layers on Amazon DynamoDB, with an embedded DynamoDB-compatible engine.
+
+    \b
+    Examples:
+      dynamokit demo --html report.html          # the blog in four DynamoDB patterns, compared
+      dynamokit serve --port 8000 --db app.db    # a DynamoDB endpoint for any SDK or the AWS CLI
+      dynamokit model show blog:app              # the access patterns of an App in ./blog.py
+      dynamokit streams run reader:processor --db app.db --table posts
+    """
 
 
 def is_loopback(host: str) -> bool:
@@ -45,7 +82,13 @@ def is_loopback(host: str) -> bool:
 @click.option("--auth", "auth_path", type=click.Path(dir_okay=False),
               help="Credentials file: verify SigV4 signatures and enforce IAM policies (see docs/auth.md).")
 def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None) -> None:
-    """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM)."""
+    """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM).
+
+    \b
+    Example:
+      dynamokit serve --port 8000 --db app.db
+      aws dynamodb list-tables --endpoint-url http://127.0.0.1:8000
+    """
     engine = open_engine(db_path, region)
     stop = stop_on_signals()
     try:

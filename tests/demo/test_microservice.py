@@ -12,13 +12,13 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
-from dynamokit.demo import source
+from dynamokit.examples.blog import access, data
+from dynamokit.examples.blog import microservice as ms
+from dynamokit.examples.blog import single_table as st
 from dynamokit.streams import LocalRunner
 from dynamokit.streams.faults import Crash, Faults
 
 SIZE = 400
-data, access = source.module("data"), source.module("access")
-ms, st = source.module("microservice"), source.module("single_table")
 DAYS = [data.NOW.date() - dt.timedelta(days=n) for n in range(61, -1, -1)]
 
 

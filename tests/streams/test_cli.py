@@ -9,4 +9,4 @@ from dynamokit.streams.cli import streams
 
 def test_run_rejects_a_bad_target(tmp_path: object) -> None:
     result = CliRunner().invoke(streams, ["run", "nomodule", "--db", ":memory:", "--table", "t"])
-    assert result.exit_code != 0 and "module:attribute" in result.output
+    assert result.exit_code != 0 and "module:processor" in result.output

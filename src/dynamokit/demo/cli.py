@@ -30,7 +30,13 @@ from . import html, runner, terminal
 @click.option("--json", "json_path", type=click.Path(dir_okay=False), help="Also write a JSON report.")
 @click.option("--seed", default=7, show_default=True, help="Seed of the generated data and inputs.")
 def demo(size: int, directory: str | None, html_path: str | None, json_path: str | None, seed: int) -> None:
-    """Build the same blog in all four DynamoDB patterns on the embedded engine and compare them."""
+    """Build the same blog in all four DynamoDB patterns on the embedded engine and compare them.
+
+    \b
+    Example:
+      dynamokit demo
+      dynamokit demo --size 10000 --html report.html --json report.json
+    """
     console = Console()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     with Progress(*columns, console=console, transient=True) as progress:

@@ -31,8 +31,10 @@ from .keys import Index, Keys, Template
 from .metering import RequestCounter
 from .patterns import Collection, Pattern
 from .reads import InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
+from .schema import acreate_tables, create_table_requests, create_tables
 from .table import GSI, Table
 from .transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
+from .values import from_item, to_item
 
 __all__ = [
     "GSI",
@@ -69,5 +71,10 @@ __all__ = [
     "UnboundedFilterWarning",
     "UnknownAttribute",
     "Update",
+    "acreate_tables",
     "attr",
+    "create_table_requests",
+    "create_tables",
+    "from_item",
+    "to_item",
 ]

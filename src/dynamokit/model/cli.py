@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 
 import click
 
+from ..targets import load as load_target
 from . import catalogue, schema
 from .app import App
 
 
 def load(target: str) -> App:
     """`package.module:name` -> the App it names (or that calling it returns)."""
-    module_name, _, attribute = target.partition(":")
-    if not attribute:
-        raise click.BadParameter("expected module:app", param_hint="TARGET")
-    found = getattr(importlib.import_module(module_name), attribute)
-    app = found() if callable(found) and not isinstance(found, App) else found
+    found = load_target(target, "app")
+    app = found() if callable(found) and not isinstance(found, (App, type)) else found
     if not isinstance(app, App):
         raise click.BadParameter(f"{target} is not a dynamokit.model.App", param_hint="TARGET")
     return app
@@ -25,14 +22,29 @@ def load(target: str) -> App:
 
 @click.group("model")
 def model() -> None:
-    """Inspect and export a dynamokit.model App."""
+    """Inspect and export a dynamokit.model App.
+
+    TARGET is module:app, an App or a function returning one; modules in the current directory are found
+    first.
+
+    \b
+    Example:
+      dynamokit model show blog:app
+      dynamokit model export blog:app --format terraform > tables.tf
+    """
 
 
 @model.command("show")
 @click.argument("target")
 @click.option("--markdown", is_flag=True, help="Print Markdown instead of rich tables.")
 def show(target: str, markdown: bool) -> None:
-    """Print the entity x key chart and the access patterns (key condition, estimated RCU per call)."""
+    """Print the entity x key chart and the access patterns (key condition, estimated RCU per call).
+
+    \b
+    Example:
+      dynamokit model show blog:app              # blog.py in the current directory, app = App(...)
+      dynamokit model show myservice.models:make_app --markdown > docs/access-patterns.md
+    """
     app = load(target)
     if markdown:
         click.echo(catalogue.markdown(app), nl=False)
@@ -50,7 +62,13 @@ def show(target: str, markdown: bool) -> None:
     show_default=True,
 )
 def export(target: str, kind: str) -> None:
-    """Print the App's tables as CloudFormation/SAM JSON, Terraform HCL or CreateTable JSON."""
+    """Print the App's tables as CloudFormation/SAM JSON, Terraform HCL or CreateTable JSON.
+
+    \b
+    Example:
+      dynamokit model export blog:app > template.json
+      dynamokit model export blog:app --format terraform > tables.tf
+    """
     app = load(target)
     if kind == "terraform":
         click.echo(schema.terraform(app), nl=False)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, Self
 
-from ..engine.errors import DynamoDBError
+from ..errors import DynamoDBError
 from .bound import Bound
 from .builders import Condition, Update, attr
 from .entity import E

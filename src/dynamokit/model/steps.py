@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Generator
 from typing import Any, TypeVar
 
-from ..engine.errors import DynamoDBError
+from ..errors import DynamoDBError
 from .transport import AsyncTransport, Transport
 
 R = TypeVar("R")

@@ -7,7 +7,7 @@ import base64
 import re
 from typing import Any, Protocol
 
-from ..engine.errors import DynamoDBError
+from ..errors import DynamoDBError
 
 
 class Transport(Protocol):

@@ -2,31 +2,30 @@
 
 from __future__ import annotations
 
-import importlib
 import threading
 from contextlib import ExitStack
 
 import click
 
 from ..engine import Engine
+from ..targets import load as load_target
 from .runner import LocalRunner
 from .sources import RemoteSource, StreamSource
 
 
 def load(target: str) -> object:
     """The object named by `module:attribute`."""
-    module, _, attribute = target.partition(":")
-    if not attribute:
-        raise click.BadParameter("expected module:attribute", param_hint="TARGET")
-    try:
-        return getattr(importlib.import_module(module), attribute)
-    except (ImportError, AttributeError) as error:
-        raise click.BadParameter(str(error), param_hint="TARGET") from None
+    return load_target(target, "processor")
 
 
 @click.group()
 def streams() -> None:
-    """The streams runtime: run stream handlers locally."""
+    """The streams runtime: run stream handlers locally.
+
+    \b
+    Example:
+      dynamokit streams run reader:processor --db app.db --table posts
+    """
 
 
 @streams.command()
@@ -55,7 +54,13 @@ def run(target: str, db_path: str | None, endpoint_url: str | None, region: str 
         on_failure_table: str | None, every: float) -> None:
     """Feed TABLE's stream to TARGET (module:processor, a StreamProcessor or a Lambda handler) until
     interrupted, printing a progress line (throughput, lag, watermark). The stream is read from the engine
-    in --db, or from any DynamoDB Streams endpoint with --endpoint-url (checkpoints are kept there too)."""
+    in --db, or from any DynamoDB Streams endpoint with --endpoint-url (checkpoints are kept there too).
+
+    \b
+    Example:
+      dynamokit streams run reader:processor --db app.db --table posts
+      dynamokit streams run reader:handler --endpoint-url http://127.0.0.1:8000 --table posts --bisect
+    """
     if (db_path is None) == (endpoint_url is None):
         raise click.UsageError("give exactly one of --db and --endpoint-url")
     handler = load(target)

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine import Engine
-from ..engine.errors import DynamoDBError
 from ..engine.streams import iterators, store
+from ..errors import DynamoDBError
 from ..model import Transport
 from ..model.transport import BotoTransport
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..engine.errors import DynamoDBError
+from ..errors import DynamoDBError
 from ..model import Transport
 
 

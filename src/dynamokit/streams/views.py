@@ -14,8 +14,8 @@ from typing import Any, Self
 import orjson
 
 from ..engine.capacity import write_units
-from ..engine.errors import DynamoDBError
 from ..engine.values import item_size
+from ..errors import DynamoDBError
 from ..model import Transport
 from ..model.values import Item, from_item, to_av, to_item
 

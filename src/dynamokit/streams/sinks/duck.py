@@ -20,6 +20,11 @@ from typing import Any
 
 import orjson
 
+try:
+    import duckdb
+except ImportError as error:  # an extra, not a dependency
+    raise ImportError(f"DuckDBSink needs duckdb: pip install 'dynamokit[analytics]' ({error})") from error
+
 from ...model import App, Entity
 from ..changes import Change
 
@@ -124,8 +129,6 @@ class DuckDBSink:
     is `safe_name(entity)`. Column lists persist in table `entity_columns`. A StreamProcessor sink."""
 
     def __init__(self, path: str = ":memory:", app: App | None = None) -> None:
-        import duckdb  # optional dependency: pip install duckdb
-
         self._db = duckdb.connect(path)
         self._lock = threading.Lock()
         self._db.execute(_SCHEMA)

@@ -12,8 +12,19 @@ import warnings
 from collections.abc import Mapping
 from typing import ClassVar
 
-from dynamokit.model import GSI, App, Entity, Index, Keys, Pattern, Ref, ScanWarning, Table, Transport
-from dynamokit.model.schema import create_tables
+from dynamokit.model import (
+    GSI,
+    App,
+    Entity,
+    Index,
+    Keys,
+    Pattern,
+    Ref,
+    ScanWarning,
+    Table,
+    Transport,
+    create_tables,
+)
 
 from . import data
 from .api import FEED_SIZE, CommentView, PostPage, ProgressFn, Remnants, words

@@ -5,7 +5,7 @@ reader service is a `dynamokit.streams.StreamProcessor` (deployable to Lambda as
 (Lambda's event source mapping, locally). Its handlers keep purpose-built views in its own table
 `ms_views` with `View` — a post page with its exact comment count, author feeds and top posts (sparse GSIs
 over the post cards), comments per day (exact counters), each one Query — plus full-text search
-(`FtsSink`, SQLite FTS5) and analytics (`DuckDBSink`). View writes are version-guarded by the stream
+(`FtsSink`, SQLite FTS5) and analytics (`DuckDBSink`, when `dynamokit[analytics]` is installed). View writes are version-guarded by the stream
 sequence number and counters count each stream event once, so redelivered or retried batches change
 nothing. The reader never reads the posts service's table; reads lag writes by the view lag.
 """
@@ -17,11 +17,26 @@ import os
 from typing import Any
 
 from dynamokit import Engine
-from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, Options, Pattern, Table, Transport
-from dynamokit.model.schema import create_tables
-from dynamokit.model.values import from_item
-from dynamokit.streams import Change, DuckDBSink, FtsSink, LocalRunner, StreamProcessor, View
-from dynamokit.streams.metrics import Metrics
+from dynamokit.model import (
+    GSI,
+    App,
+    Collection,
+    Entity,
+    Index,
+    Keys,
+    Options,
+    Pattern,
+    Table,
+    Transport,
+    create_tables,
+    from_item,
+)
+from dynamokit.streams import Change, FtsSink, LocalRunner, Metrics, StreamProcessor, View
+
+try:  # analytics needs DuckDB, an extra: pip install 'dynamokit[analytics]'
+    from dynamokit.streams import DuckDBSink
+except ImportError:
+    DuckDBSink = None  # type: ignore[assignment,misc]
 
 from . import data
 from .api import FEED_SIZE, CommentView, PostPage, ProgressFn, Remnants
@@ -138,7 +153,7 @@ class Reader:
     """The reader service's stream handlers: a StreamProcessor over the posts service's changes whose
     handlers write the views (View), the search index (FtsSink) and the analytics rows (DuckDBSink)."""
 
-    def __init__(self, transport: Transport, search: FtsSink, analytics: DuckDBSink) -> None:
+    def __init__(self, transport: Transport, search: FtsSink, analytics: DuckDBSink | None) -> None:
         self.views = views_app().use(transport)
         self.view = View(transport, VIEWS_TABLE)
         self.search, self.analytics = search, analytics
@@ -147,7 +162,8 @@ class Reader:
         self.processor.on(Comment)(self.comment_changed)
         # What the analysts ask about: each batch's applied changes, in one DuckDB transaction (a failure
         # there fails the batch; the retry finds the views already written).
-        self.processor.sink(analytics, Post, Comment)
+        if analytics is not None:
+            self.processor.sink(analytics, Post, Comment)
         self.lambda_handler = self.processor.lambda_handler  # what the event source mapping invokes
 
     def _split(self, entity: Entity) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -218,7 +234,7 @@ class MicroserviceBlog:
         self.posts = posts_app().use(transport)
         self.views = views_app().use(transport)
         self.search_index = FtsSink(os.path.join(directory, "search.sqlite"), index="posts")
-        self.analytics = DuckDBSink(os.path.join(directory, "analytics.duckdb"))
+        self.analytics = DuckDBSink(os.path.join(directory, "analytics.duckdb")) if DuckDBSink else None
         self._reader_transport = reader_transport or transport
         self._reader: Reader | None = None
         self._runner: LocalRunner | None = None
@@ -339,6 +355,8 @@ class MicroserviceBlog:
 
     def comments_per_day_analytics(self, days: list[dt.date]) -> dict[str, int]:
         """The same question asked of the analytics copy (DuckDB, the live comments' newest state)."""
+        if self.analytics is None:
+            raise RuntimeError("no analytics copy without DuckDB: pip install 'dynamokit[analytics]'")
         self.analytics.entity_view("comment", ["day"])
         rows = self.analytics.query(
             'SELECT "day", count(*) FROM current_comment WHERE "day" BETWEEN ? AND ? GROUP BY "day"',
@@ -355,4 +373,5 @@ class MicroserviceBlog:
         if self._runner is not None:
             self._runner.stop()
         self.search_index.close()
-        self.analytics.close()
+        if self.analytics is not None:
+            self.analytics.close()

@@ -23,8 +23,8 @@ from dynamokit.model import (
     Table,
     Transport,
     Update,
+    create_tables,
 )
-from dynamokit.model.schema import create_tables
 
 from . import data
 from .api import FEED_SIZE, CommentView, PostPage, ProgressFn, Remnants, words

@@ -12,8 +12,7 @@ import warnings
 from collections import Counter
 from typing import Any
 
-from dynamokit.model import App, Entity, Keys, Pattern, ScanWarning, Table, Transport, attr
-from dynamokit.model.schema import create_tables
+from dynamokit.model import App, Entity, Keys, Pattern, ScanWarning, Table, Transport, attr, create_tables
 
 from . import data
 from .api import FEED_SIZE, CommentView, PostPage, ProgressFn, Remnants, top, words

@@ -1,0 +1,5 @@
+"""`python -m dynamokit`: the `dynamokit` command."""
+
+from .cli import main
+
+main()

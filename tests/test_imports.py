@@ -1,0 +1,104 @@
+"""What importing dynamokit costs: the model and the stream handlers load without the engine, SQLite, DuckDB,
+rich, click or boto3 (a Lambda function's cold start), and what is imported lazily still works."""
+
+from __future__ import annotations
+
+import importlib
+import json
+import subprocess
+import sys
+
+import pytest
+
+HEAVY = ("sqlite3", "duckdb", "rich", "click", "boto3", "botocore", "aiobotocore", "dynamokit.engine.core",
+         "dynamokit.engine.storage", "dynamokit.client", "dynamokit.server")
+
+
+def fresh(code: str) -> str:
+    """Run `code` in a fresh interpreter (the test run's sys.path) and return its standard output."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, check=False,
+                          env={"PYTHONPATH": ":".join(p for p in sys.path if p)})
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def loaded_after(statement: str) -> list[str]:
+    out = fresh(f"import sys\n{statement}\nimport json\nprint(json.dumps(sorted(sys.modules)))")
+    modules = set(json.loads(out.splitlines()[-1]))
+    return sorted(m for m in HEAVY if m in modules or any(n.startswith(m + ".") for n in modules))
+
+
+@pytest.mark.parametrize("statement", [
+    "import dynamokit",
+    "import dynamokit.model",
+    "import dynamokit.streams",
+    "from dynamokit.streams import Change, StreamProcessor, View, decode",
+    "import dynamokit.streams.processor, dynamokit.streams.changes, dynamokit.streams.views",
+    "from dynamokit import DynamoDBError",
+])
+def test_light_imports(statement: str) -> None:
+    assert loaded_after(statement) == []
+
+
+def test_the_heavy_check_can_fail() -> None:
+    assert {"dynamokit.engine.core", "sqlite3"} <= set(loaded_after("from dynamokit import Engine"))
+
+
+def test_lazy_names_resolve() -> None:
+    out = fresh(
+        "import dynamokit.client, dynamokit, dynamokit.streams as s\n"
+        "from dynamokit import Engine, EngineClosed, client, resource\n"
+        "from dynamokit.engine import DynamoDBError as E\n"
+        "assert E is dynamokit.DynamoDBError and dynamokit.client is client and callable(client)\n"
+        "ddb = client(Engine())\n"
+        "print(ddb.list_tables()['TableNames'], s.LocalRunner.__name__, s.FtsSink.__name__, set(dir(dynamokit)) >= set(dynamokit.__all__))"
+    )
+    assert out.split() == ["[]", "LocalRunner", "FtsSink", "True"]
+
+
+def test_unknown_names_raise_attribute_error() -> None:
+    import dynamokit
+    import dynamokit.streams
+
+    with pytest.raises(AttributeError):
+        dynamokit.Nope  # noqa: B018
+    with pytest.raises(AttributeError):
+        dynamokit.streams.Nope  # noqa: B018
+
+
+def test_duckdb_missing_says_which_extra() -> None:
+    out = fresh(
+        "import sys\nsys.modules['duckdb'] = None  # as if not installed\n"
+        "import dynamokit.streams\n"
+        "try:\n    from dynamokit.streams import DuckDBSink\nexcept ImportError as error:\n    print(error)\n"
+        "from dynamokit.examples.blog import microservice\nprint(microservice.DuckDBSink)"
+    )
+    assert "pip install 'dynamokit[analytics]'" in out and out.splitlines()[-1] == "None"
+
+
+PUBLIC = {
+    "dynamokit": ["DynamoDBError", "Engine", "EngineClosed", "__version__", "client", "mock", "resource"],
+    "dynamokit.model": [
+        "App", "AsyncBotoTransport", "AsyncTransport", "Attr", "Backoff", "BotoTransport", "CascadeTooLarge",
+        "Collection", "Condition", "Entity", "GSI", "Index", "IntegrityError", "InvalidItem", "InvalidItemWarning",
+        "InvalidItems", "InvalidUpdate", "Keys", "MissingKeyInputs", "ModelError", "Options", "Page", "Pattern",
+        "Query", "Ref", "RequestCounter", "ScanWarning", "Table", "Template", "ThreadTransport", "Transport",
+        "UnboundedFilterWarning", "UnknownAttribute", "Update", "acreate_tables", "attr", "create_table_requests",
+        "create_tables", "from_item", "to_item",
+    ],
+    "dynamokit.streams": [
+        "Capacity", "Change", "DuckDBSink", "FreshRead", "FtsSink", "FtsWriter", "Hit", "LocalRunner", "Metrics",
+        "OpenSearchSink", "Sink", "StreamProcessor", "UnknownEntity", "View", "ViewTransaction", "decode",
+        "wait_for_version",
+    ],
+}
+
+
+@pytest.mark.parametrize("module", sorted(PUBLIC))
+def test_public_names_are_pinned(module: str) -> None:
+    """The public API changes only on purpose: a name added to or dropped from __all__ is a change here too,
+    and every name in __all__ resolves."""
+    imported = importlib.import_module(module)
+    assert sorted(imported.__all__) == sorted(PUBLIC[module])
+    for name in imported.__all__:
+        assert getattr(imported, name) is not None, name
