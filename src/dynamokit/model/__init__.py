@@ -17,6 +17,7 @@ blog.posts_by_author(author="ann").all()
 from .app import App
 from .batches import Backoff
 from .builders import Attr, Condition, Update, attr
+from .collection import Collection, CollectionPage, CollectionQuery
 from .entity import Entity, Options, Ref
 from .errors import (
     CascadeTooLarge,
@@ -29,7 +30,7 @@ from .errors import (
 )
 from .keys import Index, Keys, Template
 from .metering import RequestCounter
-from .patterns import Collection, Pattern
+from .patterns import Pattern
 from .reads import InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
 from .table import GSI, Table
 from .transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
@@ -44,6 +45,8 @@ __all__ = [
     "BotoTransport",
     "CascadeTooLarge",
     "Collection",
+    "CollectionPage",
+    "CollectionQuery",
     "Condition",
     "Entity",
     "Index",

@@ -11,14 +11,16 @@ from typing import Any, cast, overload
 from .batches import Backoff, batch_get, batch_write
 from .bound import Bound
 from .builders import Condition
+from .collection import Collection, CollectionQuery, G, check_within, resolve_collection
 from .entity import E, Entity
 from .errors import ModelError
 from .keys import KeyDef
 from .metering import AsyncMetered, Metered, RequestCounter, counting
 from .operations import Delete, Put, UpdateOp
-from .patterns import Collection, CollectionQuery, Pattern, resolve, resolve_collection
+from .patterns import Pattern, resolve
 from .reads import Get, Query, Scan, decode_checked
 from .references import MAX_CASCADE_DEPTH, Referrer, referrers
+from .spans import Plan, plan
 from .steps import R, Steps, run_async, run_sync
 from .table import Table
 from .transactions import Transaction, transact_get
@@ -58,7 +60,7 @@ class App:
         self,
         *tables: Table,
         patterns: Sequence[Pattern[Any]] = (),
-        collections: Sequence[Collection] = (),
+        collections: Sequence[Collection[Any]] = (),
         transport: Transport | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
@@ -79,10 +81,22 @@ class App:
         self.patterns: dict[str, tuple[Pattern[Any], KeyDef]] = {}
         for pattern in patterns:
             self.patterns[pattern.name] = (pattern, resolve(pattern, self.bound(pattern.entity)))
-        self.collections: dict[str, tuple[Collection, KeyDef]] = {}
+        self.collections: dict[str, tuple[Collection[Any], KeyDef]] = {}
+        self.plans: dict[str, Plan] = {}  # how each collection is read (spans.Plan)
         for collection in collections:
             bounds = [self.bound(e) for e in collection.entities.values()]
-            self.collections[collection.name] = (collection, resolve_collection(collection, bounds))
+            key = resolve_collection(collection, bounds)
+            if collection.name in self.collections:
+                raise ModelError(f"collection '{collection.name}' is declared twice")
+            self.collections[collection.name] = (collection, key)
+            others = [b for b in self.bounds.values() if b.table is bounds[0].table and b not in bounds]
+            self.plans[collection.name] = plan(key, bounds, others)
+        for name, (collection, _) in self.collections.items():
+            if collection.within is not None:
+                if collection.within not in self.collections:
+                    raise ModelError(f"collection '{name}': no parent collection '{collection.within}'")
+                parent = self.collections[collection.within][0]
+                check_within(collection, self.plans[name], parent, self.plans[parent.name])
         clash = set(self.patterns) & set(self.collections)
         if clash:
             raise ModelError(f"names used by both a pattern and a collection: {sorted(clash)}")
@@ -162,12 +176,23 @@ class App:
             raise ModelError(f"pattern '{name}' needs {missing}")
         return Query(self, [self.bound(declared.entity)], key, values, name=name)
 
-    def collection(self, name: str, **values: Any) -> CollectionQuery:
-        """One Query over an item collection: `app.collection("post_with_comments", post_id="p1").run()`."""
-        if name not in self.collections:
-            raise ModelError(f"no collection '{name}' (declared: {sorted(self.collections)})")
-        collection, key = self.collections[name]
-        return CollectionQuery(self, collection, key, values)
+    @overload
+    def collection(self, name: Collection[G], **values: Any) -> CollectionQuery[G]: ...
+
+    @overload
+    def collection(self, name: str, **values: Any) -> CollectionQuery[Any]: ...
+
+    def collection(self, name: Collection[Any] | str, **values: Any) -> CollectionQuery[Any]:
+        """A Query over an item collection (by name or the Collection object): partition key values, then
+        optionally leading sort-key fields its members share: `app.collection(THREAD, post_id="p1").run()`."""
+        label = name if isinstance(name, str) else name.name
+        if label not in self.collections:
+            raise ModelError(f"no collection '{label}' (declared: {sorted(self.collections)})")
+        collection, key = self.collections[label]
+        missing = [f for f in key.pk.fields if values.get(f) is None]
+        if missing:
+            raise ModelError(f"collection '{label}' needs {missing}")
+        return CollectionQuery(self, collection, self.plans[label], values)
 
     def scan(self, entity: type[E]) -> Scan[E]:
         """An explicit Scan (emits ScanWarning when run)."""
