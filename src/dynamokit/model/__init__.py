@@ -30,8 +30,9 @@ from .errors import (
 )
 from .keys import Index, Keys, Template
 from .metering import RequestCounter
-from .patterns import Pattern
-from .reads import InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
+from .operations import Delete, Put, UpdateOp
+from .patterns import Pattern, TypedPattern, pattern
+from .reads import Get, InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
 from .table import GSI, Table
 from .transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
 
@@ -48,7 +49,9 @@ __all__ = [
     "CollectionPage",
     "CollectionQuery",
     "Condition",
+    "Delete",
     "Entity",
+    "Get",
     "Index",
     "IntegrityError",
     "InvalidItem",
@@ -61,6 +64,7 @@ __all__ = [
     "Options",
     "Page",
     "Pattern",
+    "Put",
     "Query",
     "Ref",
     "RequestCounter",
@@ -69,8 +73,11 @@ __all__ = [
     "Template",
     "ThreadTransport",
     "Transport",
+    "TypedPattern",
     "UnboundedFilterWarning",
     "UnknownAttribute",
     "Update",
+    "UpdateOp",
     "attr",
+    "pattern",
 ]

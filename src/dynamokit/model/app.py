@@ -17,7 +17,7 @@ from .errors import ModelError
 from .keys import KeyDef
 from .metering import AsyncMetered, Metered, RequestCounter, counting
 from .operations import Delete, Put, UpdateOp
-from .patterns import Pattern, resolve
+from .patterns import AnyPattern, P, Pattern, TypedPattern, resolve
 from .reads import Get, Query, Scan, decode_checked
 from .references import MAX_CASCADE_DEPTH, Referrer, referrers
 from .spans import Plan, plan
@@ -59,7 +59,7 @@ class App:
     def __init__(
         self,
         *tables: Table,
-        patterns: Sequence[Pattern[Any]] = (),
+        patterns: Sequence[AnyPattern] = (),
         collections: Sequence[Collection[Any]] = (),
         transport: Transport | None = None,
         backoff: Backoff | None = None,
@@ -78,7 +78,7 @@ class App:
         self.referrers: dict[type[Entity], list[Referrer]] = referrers(self.bounds)
         for bound in self.bounds.values():
             bound.targets = {ref.target: self.bounds[ref.target] for ref in bound.entity.references.values()}
-        self.patterns: dict[str, tuple[Pattern[Any], KeyDef]] = {}
+        self.patterns: dict[str, tuple[AnyPattern, KeyDef]] = {}
         for pattern in patterns:
             self.patterns[pattern.name] = (pattern, resolve(pattern, self.bound(pattern.entity)))
         self.collections: dict[str, tuple[Collection[Any], KeyDef]] = {}
@@ -160,13 +160,21 @@ class App:
         return Get(self, self.bound(entity), key)
 
     @overload
-    def query(self, pattern: Pattern[E], **values: Any) -> Query[E]: ...
+    def query(self, pattern: TypedPattern[E, P], /, *args: P.args, **values: P.kwargs) -> Query[E]: ...
 
     @overload
-    def query(self, pattern: str, **values: Any) -> Query[Any]: ...
+    def query(self, pattern: Pattern[E], /, **values: Any) -> Query[E]: ...
 
-    def query(self, pattern: Pattern[Any] | str, **values: Any) -> Query[Any]:
-        """A Query through a declared access pattern (by name or the Pattern object)."""
+    @overload
+    def query(self, pattern: str, /, **values: Any) -> Query[Any]: ...
+
+    def query(self, pattern: AnyPattern | str, /, *args: Any, **values: Any) -> Query[Any]:
+        """A Query through a declared access pattern (by name or the Pattern object; a `@pattern` function's
+        inputs are type-checked and may be given by position)."""
+        if args:
+            if not isinstance(pattern, TypedPattern) or len(args) > len(pattern.parameters):
+                raise ModelError(f"query {pattern!r}: inputs are given by name")
+            values = {**dict(zip(pattern.parameters, args, strict=False)), **values}
         name = pattern if isinstance(pattern, str) else pattern.name
         if name not in self.patterns:
             raise ModelError(f"no access pattern '{name}' (declared: {sorted(self.patterns)})")

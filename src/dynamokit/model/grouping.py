@@ -47,6 +47,7 @@ class Grouping:
 
     @classmethod
     def of(cls, collection: str, members: Mapping[str, Any] | type) -> Grouping:
+        build: Callable[[dict[str, Any]], Any]
         if isinstance(members, Mapping):
             hints, build, declared = dict(members), dict, False
         elif isinstance(members, type) and (dataclasses.is_dataclass(members) or _is_typeddict(members)):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic
+from typing import Any, Generic, ParamSpec
 
 from .bound import Bound
 from .collection import Collection, CollectionQuery, resolve_collection
@@ -12,7 +13,19 @@ from .entity import E
 from .errors import ModelError
 from .keys import KeyDef
 
-__all__ = ["Collection", "CollectionQuery", "Pattern", "resolve", "resolve_collection", "serves"]
+__all__ = [
+    "AnyPattern",
+    "Collection",
+    "CollectionQuery",
+    "Pattern",
+    "TypedPattern",
+    "pattern",
+    "resolve",
+    "resolve_collection",
+    "serves",
+]
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -24,6 +37,45 @@ class Pattern(Generic[E]):
     by: tuple[str, ...]
     key: str | None = None
     description: str = ""
+
+
+@dataclass(frozen=True)
+class TypedPattern(Generic[E, P]):
+    """A pattern whose inputs are a function's parameters (see `pattern`), so type checkers check them.
+
+    Not a Pattern subclass: `app.query` then has no untyped fallback for it."""
+
+    name: str
+    entity: type[E]
+    by: tuple[str, ...]
+    key: str | None = None
+    description: str = ""
+    parameters: tuple[str, ...] = ()  # the parameters in order (positional inputs are bound to them)
+
+
+AnyPattern = Pattern[Any] | TypedPattern[Any, Any]
+
+
+def pattern(
+    entity: type[E], *, key: str | None = None, name: str | None = None
+) -> Callable[[Callable[P, object]], TypedPattern[E, P]]:
+    """A Pattern declared by a function's signature: its name, inputs (parameters without a default are the
+    pattern's `by`; ones with a default are optional sort-key inputs) and docstring. Type checkers then check
+    `app.query(posts_by_author, author="ann")` against `def posts_by_author(*, author: str) -> None`."""
+
+    def declare(function: Callable[P, object]) -> TypedPattern[E, P]:
+        parameters = inspect.signature(function).parameters.values()
+        by = tuple(p.name for p in parameters if p.default is inspect.Parameter.empty)
+        return TypedPattern(
+            name or function.__name__,
+            entity,
+            by,
+            key,
+            inspect.getdoc(function) or "",
+            tuple(p.name for p in parameters),
+        )
+
+    return declare
 
 
 def serves(key: KeyDef, by: Sequence[str]) -> bool:
@@ -55,7 +107,7 @@ def _suggest(bound: Bound[Any], by: Sequence[str]) -> str:
     )
 
 
-def resolve(pattern: Pattern[Any], bound: Bound[Any]) -> KeyDef:
+def resolve(pattern: AnyPattern, bound: Bound[Any]) -> KeyDef:
     """The key serving a pattern; a pattern that would need a Scan is rejected here."""
     unknown = set(pattern.by) - set(bound.entity.model_fields)
     if unknown:
