@@ -56,7 +56,7 @@ def test_each_deliberate_mistake_is_reported() -> None:
     expected = {
         (n, m.group(1)) for n, line in enumerate(source, 1) if (m := re.search(r"# E: ([\w-]+)", line))
     }
-    assert len(expected) == 10
+    assert len(expected) == 12
     code, output = mypy("models.py", "usage_errors.py")
     reported = {
         (int(m.group(1)), m.group(2))
@@ -71,7 +71,8 @@ def test_typed_patterns_run() -> None:
     from datetime import datetime
 
     from dynamokit import Engine
-    from dynamokit.model import ModelError
+    from dynamokit.model import ModelError, UnboundedFilterWarning, UnknownAttribute
+    from dynamokit.model.builders import condition_of
     from dynamokit.model.schema import create_tables
 
     spec = importlib.util.spec_from_file_location("typing_models", HERE / "models.py")
@@ -94,5 +95,18 @@ def test_typed_patterns_run() -> None:
         query = app.query(models.posts_by_author, "ann").ge(created=datetime(2024, 1, 2))
         assert [p.post_id for p in query.reverse().all()] == ["p3", "p2"]
         assert len(app.query(models.posts_by_author, author="ann").all()) == 3
+        typed = app.query(models.posts_by_author, author="ann").where(
+            lambda p: (p.created > datetime(2024, 1, 1)) & ~(p.post_id == "p3")
+        )
+        with pytest.warns(UnboundedFilterWarning):
+            assert [p.post_id for p in typed.all()] == ["p2"]
+        with pytest.raises(TypeError, match="combine conditions with &, | and ~"):
+            app.query(models.posts_by_author, author="ann").where(lambda p: p.views > 1 and p.title == "t")
+        with pytest.raises(TypeError, match="must return a condition"):
+            app.query(models.posts_by_author, author="ann").where(lambda p: True)
+        with pytest.raises(UnknownAttribute, match="did you mean 'title'"):
+            app.query(models.posts_by_author, author="ann").where(lambda p: p.titel == "x")
+        nested = condition_of(lambda u: u.address.city == "Oslo")
+        assert list(nested.paths()) == ["address.city"]
         with pytest.raises(ModelError, match=r"pattern 'posts_by_author' needs \['author'\]"):
             app.query(models.posts_by_author)  # type: ignore[call-overload]

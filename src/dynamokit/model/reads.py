@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from . import cursors
 from .bound import Bound
-from .builders import Condition, Placeholders, attr, projection
+from .builders import Condition, Placeholders, attr, condition_of, projection
 from .entity import E, Entity
 from .errors import InvalidItems, ModelError
 from .keys import KeyDef
@@ -145,8 +145,11 @@ class _Read(Generic[T]):
         self._strict = strict
         return self
 
-    def where(self, condition: Condition) -> Self:
-        """A filter applied after the key condition (it does not reduce read capacity)."""
+    def where(self, condition: Condition | Callable[[T], object]) -> Self:
+        """A filter applied after the key condition (it does not reduce read capacity): a Condition
+        (`attr("views") > 1`) or a function of the entity's fields, checked by type checkers
+        (`lambda p: (p.views > 1) & (p.title != "")`)."""
+        condition = condition_of(condition)
         check_condition(self.bounds, condition)
         self._filter = condition if self._filter is None else self._filter & condition
         return self

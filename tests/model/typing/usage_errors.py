@@ -19,4 +19,6 @@ def mistakes(app: App) -> None:
     app.query(posts_by_author, author="a").project("title").all()[0].title  # E: attr-defined
     app.collection(THREAD, post_id="p").run().comment  # E: attr-defined
     app.collection(THREAD, post_id="p").page().result.post.title  # E: union-attr
+    app.query(posts_by_author, author="a").where(lambda p: p.viewz > 1)  # E: attr-defined
+    app.query(posts_by_author, author="a").where(lambda p: p.views > "many")  # E: operator
     app.update(Comment, post_id="p", comment_id="c").set(body="x").run().title  # E: attr-defined

@@ -16,6 +16,8 @@ def reads(app: App) -> None:
     chained = query.where(attr("views") > 1).reverse().limit(3).start(None).consistent().strict()
     assert_type(chained, Query[Post])
     assert_type(chained.ge(created=datetime(2024, 1, 1)).all(), list[Post])
+    typed_filter = query.where(lambda p: (p.views > 1) & (p.title != "") | ~(p.author == "bob"))
+    assert_type(typed_filter, Query[Post])
     assert_type(app.query(posts_by_author, "ann", created=datetime(2024, 1, 1)), Query[Post])
     assert_type(query.page(), Page[Post])
     assert_type(query.project("title").all(), list[dict[str, Any]])
