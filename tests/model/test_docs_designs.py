@@ -7,6 +7,7 @@ import re
 import sys
 import types
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,3 +134,89 @@ def test_library_system(library: types.ModuleType) -> None:
 def test_design_sizes() -> None:
     """The model code's size as reported (entities, collections, patterns and the App)."""
     assert model_lines("Library System") < 80
+    assert model_lines("Version Control") < 120
+
+
+@pytest.fixture
+def vcs() -> Iterator[types.ModuleType]:
+    docs = load("Version Control")
+    with Engine() as engine:
+        create_tables(docs.vcs.use(engine))
+        yield docs
+
+
+def test_version_control(vcs: types.ModuleType) -> None:
+    m = vcs
+    day = lambda d, h=0: datetime(2024, 3, d, h, tzinfo=UTC)
+    kit = {"owner": "ann", "repo": "kit"}
+    items = [
+        m.User(username="ann", full_name="Ann"),
+        m.User(username="bob", full_name="Bob"),
+        m.Repository(username="ann", repo="kit", created=day(1)),
+        m.Repository(username="ann", repo="secret", created=day(2), private=True),
+        m.Repository(username="bob", repo="tool", created=day(3)),
+        m.Issue(number="1", username="bob", subject="crash", created=day(4), **kit),
+        m.Issue(number="2", username="ann", subject="docs", created=day(5), status="closed", **kit),
+        m.PullRequest(number="3", username="bob", subject="fix", created=day(10), reviewers=[m.Reviewer(username="ann")], **kit),
+        m.PullRequest(number="4", username="bob", subject="old", created=day(12), status="closed", **kit),
+        m.IssueComment(number="1", comment_id="c1", username="ann", body="?", created=day(6), reply_to="bob", **kit),
+        m.IssueComment(number="1", comment_id="c2", username="bob", body="!", created=day(7), reply_to="ann", **kit),
+        m.IssueComment(number="1", comment_id="c3", username="ann", body="ok", created=day(8), reply_to="bob", **kit),
+        m.PullRequestComment(number="3", comment_id="c4", username="ann", body="lgtm", created=day(11), reply_to="bob", **kit),
+        m.PullRequestComment(number="3", comment_id="c5", username="bob", body="ty", created=day(11, 1), **kit),
+    ]  # fmt: skip
+    assert not m.vcs.batch_write(puts=items)
+
+    def numbers(found: Any) -> list[str]:
+        return [t.number for t in found]
+
+    def comments(found: Any) -> list[str]:
+        return [c.comment_id for c in found]
+
+    assert [r.repo for r in m.public_repositories("ann")] == ["kit"]
+    review = m.review_pull_request("ann", "kit", "3")
+    assert review.result.pull.subject == "fix" and comments(review.result.comments) == ["c5", "c4"]
+    assert review.cursor is None
+    first = m.vcs.collection(m.PULL_REVIEW, number="3", **kit).reverse().limit(1).page()
+    assert comments(first.result.comments) == ["c5"] and first.result.pull is None
+    rest = m.review_pull_request("ann", "kit", "3", cursor=first.cursor).result
+    assert comments(rest.comments) == ["c4"] and rest.pull is not None
+    issue = m.review_issue("ann", "kit", "1").result
+    assert issue.issue.subject == "crash" and comments(issue.comments) == ["c3", "c2", "c1"]
+    assert numbers(m.user_pull_requests("bob")) == ["3", "4"]
+    assert numbers(m.user_pull_requests("bob", "open")) == ["3"]
+    with m.vcs.counter() as counter:
+        bob = m.first_page_load("bob")
+    assert counter.requests == 1
+    assert bob.user.full_name == "Bob" and [r.repo for r in bob.repos] == ["tool"]
+    assert numbers(bob.issues) == ["1"] and numbers(bob.pulls) == ["4", "3"]  # closed < open
+    ann = m.first_page_load("ann")
+    assert (
+        [r.repo for r in ann.repos] == ["kit", "secret"] and numbers(ann.issues) == ["2"] and ann.pulls == []
+    )
+    tickets = m.managed("bob", "open")
+    assert numbers(tickets["issues"]) == ["1"] and numbers(tickets["pulls"]) == ["3"]
+    assert {k: numbers(v) for k, v in m.open_tickets("ann", "kit").items()} == {
+        "issues": ["1"],
+        "pulls": ["3"],
+    }
+    inbox = m.unread_replies("bob")
+    assert comments(inbox.issues) == ["c1", "c3"] and comments(inbox.pulls) == ["c4"]
+    c1 = inbox.issues[0]
+    assert not m.read_reply("ann", c1)  # not the addressee
+    assert m.read_reply("bob", c1)
+    assert comments(m.unread_replies("bob").issues) == ["c3"]
+    assert not m.close_pull_request("eve", "ann", "kit", "3")
+    assert m.close_pull_request("ann", "ann", "kit", "3")  # the repository's owner
+    assert numbers(m.user_pull_requests("bob", "open")) == []
+    assert m.open_tickets("ann", "kit")["pulls"] == []
+    assert m.approve_pull_request("ann", "kit", "3", "ann")
+    assert not m.approve_pull_request("ann", "kit", "3", "zed")
+    pull = m.vcs.get(m.PullRequest, number="3", **kit).run()
+    assert pull is not None and pull.reviewers[0].approved
+    assert m.follow_repository("ann", "kit", "bob").followers == {"bob"}
+    assert comments(m.comment_history("ann")) == ["c1", "c3"]
+    rows = {r.name: r for r in patterns(m.vcs)}
+    assert rows["managed (in owned)"].reads == "members only"
+    assert {r.reads for r in rows.values() if r.reads} == {"members only"}
+    assert len([r for r in rows.values() if r.reads]) == 6
