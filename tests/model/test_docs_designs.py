@@ -3,7 +3,9 @@ dynamokit) run as written: their code blocks are executed, sample data loaded, e
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
 import sys
 import types
 from collections.abc import Iterator
@@ -129,6 +131,24 @@ def test_library_system(library: types.ModuleType) -> None:
     assert sorted(ids(m.books_by_author_and_genre("King", "Stephen", "horror"))) == ["b1", "b4"]
     rows = {r.name: r for r in patterns(m.library)}
     assert {rows[c].reads for c in ("detail", "account", "works", "titles")} == {"members only"}
+
+
+@pytest.mark.parametrize("title", ["Library System", "Version Control"])
+def test_designs_pass_mypy_strict(title: str, tmp_path: Path) -> None:
+    pytest.importorskip("mypy")
+    source = tmp_path / "design.py"
+    source.write_text("\n".join(blocks(title)))
+    done = subprocess.run(
+        [sys.executable, "-I", "-m", "mypy", "--strict", "--follow-imports=silent", "--no-incremental",
+         "--cache-dir=/dev/null", str(source)],
+        check=False,
+        cwd=tmp_path,
+        env={**os.environ, "MYPYPATH": str(DOC.parents[1] / "src")},
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
 
 
 def test_design_sizes() -> None:
