@@ -80,11 +80,12 @@ PUBLIC = {
     "dynamokit": ["DynamoDBError", "Engine", "EngineClosed", "__version__", "client", "mock", "resource"],
     "dynamokit.model": [
         "App", "AsyncBotoTransport", "AsyncTransport", "Attr", "Backoff", "BotoTransport", "CascadeTooLarge",
-        "Collection", "Condition", "Entity", "GSI", "Index", "IntegrityError", "InvalidItem", "InvalidItemWarning",
-        "InvalidItems", "InvalidUpdate", "Keys", "MissingKeyInputs", "ModelError", "Options", "Page", "Pattern",
-        "Query", "Ref", "RequestCounter", "ScanWarning", "Table", "Template", "ThreadTransport", "Transport",
-        "UnboundedFilterWarning", "UnknownAttribute", "Update", "acreate_tables", "attr", "create_table_requests",
-        "create_tables", "from_item", "to_item",
+        "Collection", "CollectionPage", "CollectionQuery", "Condition", "Delete", "Entity", "GSI", "Get", "Index",
+        "IntegrityError", "InvalidItem", "InvalidItemWarning", "InvalidItems", "InvalidUpdate", "Keys",
+        "MissingKeyInputs", "ModelError", "Options", "Page", "Pattern", "Put", "Query", "Ref", "RequestCounter",
+        "ScanWarning", "Table", "Template", "ThreadTransport", "Transport", "TypedPattern", "UnboundedFilterWarning",
+        "UnknownAttribute", "Update", "UpdateOp", "acreate_tables", "attr", "create_table_requests", "create_tables",
+        "from_item", "pattern", "to_item",
     ],
     "dynamokit.streams": [
         "Capacity", "Change", "DuckDBSink", "FreshRead", "FtsSink", "FtsWriter", "Hit", "LocalRunner", "Metrics",

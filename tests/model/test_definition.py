@@ -83,7 +83,10 @@ def test_catalogue() -> None:
     rows = {r.name: r for r in patterns(blog_app())}
     assert rows["posts_by_author"].index == "gsi1"
     assert rows["posts_by_author"].condition == 'gsi1pk = "AUTHOR#{author}" AND begins_with(gsi1sk, "POST#")'
-    assert rows["post_with_comments"].condition == 'pk = "POST#{post_id}"'
+    assert rows["post_with_comments"].condition == (
+        'pk = "POST#{post_id}" AND sk BETWEEN "COMMENT#" AND "POST#\\U0010ffff"'
+    )
+    assert rows["post_with_comments"].reads == "members only"
     assert rows["post_with_comments"].rcu == 1.5
     text = markdown(blog_app())
     assert (

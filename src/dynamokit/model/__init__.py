@@ -17,6 +17,7 @@ blog.posts_by_author(author="ann").all()
 from .app import App
 from .batches import Backoff
 from .builders import Attr, Condition, Update, attr
+from .collection import Collection, CollectionPage, CollectionQuery
 from .entity import Entity, Options, Ref
 from .errors import (
     CascadeTooLarge,
@@ -29,8 +30,9 @@ from .errors import (
 )
 from .keys import Index, Keys, Template
 from .metering import RequestCounter
-from .patterns import Collection, Pattern
-from .reads import InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
+from .operations import Delete, Put, UpdateOp
+from .patterns import Pattern, TypedPattern, pattern
+from .reads import Get, InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
 from .schema import acreate_tables, create_table_requests, create_tables
 from .table import GSI, Table
 from .transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
@@ -46,8 +48,12 @@ __all__ = [
     "BotoTransport",
     "CascadeTooLarge",
     "Collection",
+    "CollectionPage",
+    "CollectionQuery",
     "Condition",
+    "Delete",
     "Entity",
+    "Get",
     "Index",
     "IntegrityError",
     "InvalidItem",
@@ -60,6 +66,7 @@ __all__ = [
     "Options",
     "Page",
     "Pattern",
+    "Put",
     "Query",
     "Ref",
     "RequestCounter",
@@ -68,13 +75,16 @@ __all__ = [
     "Template",
     "ThreadTransport",
     "Transport",
+    "TypedPattern",
     "UnboundedFilterWarning",
     "UnknownAttribute",
     "Update",
+    "UpdateOp",
     "acreate_tables",
     "attr",
     "create_table_requests",
     "create_tables",
     "from_item",
+    "pattern",
     "to_item",
 ]

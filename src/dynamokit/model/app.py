@@ -11,14 +11,16 @@ from typing import Any, cast, overload
 from .batches import Backoff, batch_get, batch_write
 from .bound import Bound
 from .builders import Condition
+from .collection import Collection, CollectionQuery, G, check_within, resolve_collection
 from .entity import E, Entity
 from .errors import ModelError
 from .keys import KeyDef
 from .metering import AsyncMetered, Metered, RequestCounter, counting
 from .operations import Delete, Put, UpdateOp
-from .patterns import Collection, CollectionQuery, Pattern, resolve, resolve_collection
+from .patterns import AnyPattern, P, Pattern, TypedPattern, resolve
 from .reads import Get, Query, Scan, decode_checked
 from .references import MAX_CASCADE_DEPTH, Referrer, referrers
+from .spans import Plan, plan
 from .steps import R, Steps, run_async, run_sync
 from .table import Table
 from .transactions import Transaction, transact_get
@@ -57,8 +59,8 @@ class App:
     def __init__(
         self,
         *tables: Table,
-        patterns: Sequence[Pattern[Any]] = (),
-        collections: Sequence[Collection] = (),
+        patterns: Sequence[AnyPattern] = (),
+        collections: Sequence[Collection[Any]] = (),
         transport: Transport | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
@@ -76,13 +78,25 @@ class App:
         self.referrers: dict[type[Entity], list[Referrer]] = referrers(self.bounds)
         for bound in self.bounds.values():
             bound.targets = {ref.target: self.bounds[ref.target] for ref in bound.entity.references.values()}
-        self.patterns: dict[str, tuple[Pattern[Any], KeyDef]] = {}
+        self.patterns: dict[str, tuple[AnyPattern, KeyDef]] = {}
         for pattern in patterns:
             self.patterns[pattern.name] = (pattern, resolve(pattern, self.bound(pattern.entity)))
-        self.collections: dict[str, tuple[Collection, KeyDef]] = {}
+        self.collections: dict[str, tuple[Collection[Any], KeyDef]] = {}
+        self.plans: dict[str, Plan] = {}  # how each collection is read (spans.Plan)
         for collection in collections:
             bounds = [self.bound(e) for e in collection.entities.values()]
-            self.collections[collection.name] = (collection, resolve_collection(collection, bounds))
+            key = resolve_collection(collection, bounds)
+            if collection.name in self.collections:
+                raise ModelError(f"collection '{collection.name}' is declared twice")
+            self.collections[collection.name] = (collection, key)
+            others = [b for b in self.bounds.values() if b.table is bounds[0].table and b not in bounds]
+            self.plans[collection.name] = plan(key, bounds, others)
+        for name, (collection, _) in self.collections.items():
+            if collection.within is not None:
+                if collection.within not in self.collections:
+                    raise ModelError(f"collection '{name}': no parent collection '{collection.within}'")
+                parent = self.collections[collection.within][0]
+                check_within(collection, self.plans[name], parent, self.plans[parent.name])
         clash = set(self.patterns) & set(self.collections)
         if clash:
             raise ModelError(f"names used by both a pattern and a collection: {sorted(clash)}")
@@ -146,13 +160,21 @@ class App:
         return Get(self, self.bound(entity), key)
 
     @overload
-    def query(self, pattern: Pattern[E], **values: Any) -> Query[E]: ...
+    def query(self, pattern: TypedPattern[E, P], /, *args: P.args, **values: P.kwargs) -> Query[E]: ...
 
     @overload
-    def query(self, pattern: str, **values: Any) -> Query[Any]: ...
+    def query(self, pattern: Pattern[E], /, **values: Any) -> Query[E]: ...
 
-    def query(self, pattern: Pattern[Any] | str, **values: Any) -> Query[Any]:
-        """A Query through a declared access pattern (by name or the Pattern object)."""
+    @overload
+    def query(self, pattern: str, /, **values: Any) -> Query[Any]: ...
+
+    def query(self, pattern: AnyPattern | str, /, *args: Any, **values: Any) -> Query[Any]:
+        """A Query through a declared access pattern (by name or the Pattern object; a `@pattern` function's
+        inputs are type-checked and may be given by position)."""
+        if args:
+            if not isinstance(pattern, TypedPattern) or len(args) > len(pattern.parameters):
+                raise ModelError(f"query {pattern!r}: inputs are given by name")
+            values = {**dict(zip(pattern.parameters, args, strict=False)), **values}
         name = pattern if isinstance(pattern, str) else pattern.name
         if name not in self.patterns:
             raise ModelError(f"no access pattern '{name}' (declared: {sorted(self.patterns)})")
@@ -162,12 +184,23 @@ class App:
             raise ModelError(f"pattern '{name}' needs {missing}")
         return Query(self, [self.bound(declared.entity)], key, values, name=name)
 
-    def collection(self, name: str, **values: Any) -> CollectionQuery:
-        """One Query over an item collection: `app.collection("post_with_comments", post_id="p1").run()`."""
-        if name not in self.collections:
-            raise ModelError(f"no collection '{name}' (declared: {sorted(self.collections)})")
-        collection, key = self.collections[name]
-        return CollectionQuery(self, collection, key, values)
+    @overload
+    def collection(self, name: Collection[G], **values: Any) -> CollectionQuery[G]: ...
+
+    @overload
+    def collection(self, name: str, **values: Any) -> CollectionQuery[Any]: ...
+
+    def collection(self, name: Collection[Any] | str, **values: Any) -> CollectionQuery[Any]:
+        """A Query over an item collection (by name or the Collection object): partition key values, then
+        optionally leading sort-key fields its members share: `app.collection(THREAD, post_id="p1").run()`."""
+        label = name if isinstance(name, str) else name.name
+        if label not in self.collections:
+            raise ModelError(f"no collection '{label}' (declared: {sorted(self.collections)})")
+        collection, key = self.collections[label]
+        missing = [f for f in key.pk.fields if values.get(f) is None]
+        if missing:
+            raise ModelError(f"collection '{label}' needs {missing}")
+        return CollectionQuery(self, collection, self.plans[label], values)
 
     def scan(self, entity: type[E]) -> Scan[E]:
         """An explicit Scan (emits ScanWarning when run)."""

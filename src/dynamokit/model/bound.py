@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from decimal import Decimal
 from functools import cached_property
 from types import NoneType, UnionType
-from typing import Any, Generic
+from typing import Any, Generic, cast
 
 from pydantic import TypeAdapter
 
@@ -92,7 +92,7 @@ class Bound(Generic[E]):
         if table.type_attribute in fields:
             raise ModelError(f"{self.name}: field '{table.type_attribute}' clashes with the type marker")
         self.adapters: dict[str, TypeAdapter[Any]] = {
-            name: TypeAdapter(info.annotation) for name, info in entity.model_fields.items()
+            name: TypeAdapter(cast(Any, info.annotation)) for name, info in entity.model_fields.items()
         }
         self.open_ended = not self.primary.pk.head  # its partition key text starts with a field value
         self.targets: dict[type[Entity], Bound[Any]] = {}  # referenced entity types (set by the App)

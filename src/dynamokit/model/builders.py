@@ -92,8 +92,11 @@ class Condition:
     def __invert__(self) -> Condition:
         return _Not(self)
 
+    def __bool__(self) -> bool:
+        raise TypeError("a condition has no truth value: combine conditions with &, | and ~ (not and/or/not)")
 
-@dataclass(frozen=True)
+
+@dataclass(frozen=True, eq=False)
 class _Join(Condition):
     op: str
     left: Condition
@@ -103,7 +106,7 @@ class _Join(Condition):
         return f"({self.left.render(ph, encode)} {self.op} {self.right.render(ph, encode)})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Not(Condition):
     inner: Condition
 
@@ -111,7 +114,7 @@ class _Not(Condition):
         return f"(NOT {self.inner.render(ph, encode)})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Compare(Condition):
     left: Operand
     op: str
@@ -121,7 +124,7 @@ class _Compare(Condition):
         return f"{self.left.render(ph)} {self.op} {_operand(self.right, self.left, ph, encode)}"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Call(Condition):
     function: str
     path: str
@@ -134,7 +137,7 @@ class _Call(Condition):
         return f"{self.function}({', '.join(args)})"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Between(Condition):
     left: Operand
     low: Any
@@ -147,7 +150,7 @@ class _Between(Condition):
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _In(Condition):
     left: Operand
     options: tuple[Any, ...]
@@ -243,6 +246,43 @@ class Attr(Operand):
 def attr(path: str) -> Attr:
     """An attribute path for conditions and filters."""
     return Attr(path)
+
+
+class Fields:
+    """Stands in for an entity in a filter function: `p.views` is `attr("views")`, `p.address.city` is
+    `attr("address.city")`, so `.where(lambda p: (p.views > 1) & (p.title == "x"))` builds a condition
+    whose names and operand types a type checker checks against the entity."""
+
+    def __init__(self, path: str = "") -> None:
+        self._path = path
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Path(f"{self._path}.{name}" if self._path else name)
+
+
+@dataclass(frozen=True, eq=False)
+class _Path(Attr):
+    """An attribute reached through `Fields`: nested fields by attribute access."""
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
+        return _Path(f"{self.path}.{name}")
+
+
+def condition_of(condition: Condition | Callable[[Any], object]) -> Condition:
+    """A Condition, or the Condition a filter function builds from `Fields` (`lambda p: p.views > 1`)."""
+    if isinstance(condition, Condition):
+        return condition
+    built = condition(Fields())
+    if not isinstance(built, Condition):
+        raise TypeError(
+            "a filter function must return a condition built from its argument's fields, e.g. "
+            f"lambda p: (p.views > 1) & (p.title == 'x'); got {built!r}"
+        )
+    return built
 
 
 def _pairs(values: Mapping[str, Any] | None, kw: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:

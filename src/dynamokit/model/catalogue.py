@@ -11,6 +11,7 @@ from rich.table import Table as RichTable
 
 from .app import App
 from .keys import KeyDef
+from .spans import Plan
 
 ITEM_BYTES = 1024  # assumed item size for estimates
 LIST_ITEMS = 10  # assumed items a list read returns
@@ -23,6 +24,7 @@ class PatternRow:
     index: str
     condition: str
     rcu: float
+    reads: str = ""  # what a collection read holds beyond its members
 
 
 def _condition(key: KeyDef, narrow: bool) -> str:
@@ -31,6 +33,21 @@ def _condition(key: KeyDef, narrow: bool) -> str:
     if prefix:
         text += f' AND begins_with({key.sk_attr}, "{prefix}")'
     return text
+
+
+def _span_condition(plan: Plan) -> str:
+    key = plan.key
+    text = f'{key.pk_attr} = "{key.pk.text}"'
+    condition = plan.base.condition()
+    if condition is None or key.sk_attr is None:
+        return text
+    op, operands = condition
+    shown = [f'"{o}"'.replace("\U0010ffff", "\\U0010ffff") for o in operands]
+    if op == "begins_with":
+        return text + f" AND begins_with({key.sk_attr}, {shown[0]})"
+    if op == "BETWEEN":
+        return text + f" AND {key.sk_attr} BETWEEN {shown[0]} AND {shown[1]}"
+    return text + f" AND {key.sk_attr} {op} {shown[0]}"
 
 
 def rcu(items: int, item_bytes: int = ITEM_BYTES, consistent: bool = False) -> float:
@@ -78,9 +95,11 @@ def patterns(app: App, item_bytes: int = ITEM_BYTES) -> list[PatternRow]:
     for name, (collection, key) in app.collections.items():
         items = sum(LIST_ITEMS if collection.many[m] else 1 for m in collection.entities)
         members = ", ".join(e.entity_name() for e in collection.entities.values())
+        plan = app.plans[name]
+        label = name if collection.within is None else f"{name} (in {collection.within})"
         rows.append(
             PatternRow(
-                name, members, key.index or "table", _condition(key, narrow=False), rcu(items, item_bytes)
+                label, members, key.index or "table", _span_condition(plan), rcu(items, item_bytes), plan.note
             )
         )
     return rows
@@ -95,10 +114,13 @@ def markdown(app: App) -> str:
         "",
         "## Access patterns",
         "",
-        "| pattern | entities | index | key condition | est. RCU/call |",
-        "|---|---|---|---|---|",
+        "| pattern | entities | index | key condition | est. RCU/call | reads |",
+        "|---|---|---|---|---|---|",
     ]
-    lines += [f"| {r.name} | {r.entities} | {r.index} | `{r.condition}` | {r.rcu:g} |" for r in patterns(app)]
+    lines += [
+        f"| {r.name} | {r.entities} | {r.index} | `{r.condition}` | {r.rcu:g} | {r.reads} |"
+        for r in patterns(app)
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -113,10 +135,10 @@ def show(app: App, console: Console | None = None) -> None:
     for row in rows:
         keys.add_row(*row)
     table = RichTable(title="Access patterns")
-    for column in ("pattern", "entities", "index", "key condition", "est. RCU/call"):
+    for column in ("pattern", "entities", "index", "key condition", "est. RCU/call", "reads"):
         table.add_column(column, overflow="fold")
     for r in patterns(app):
-        table.add_row(r.name, r.entities, r.index, r.condition, f"{r.rcu:g}")
+        table.add_row(r.name, r.entities, r.index, r.condition, f"{r.rcu:g}", r.reads)
     if not console.is_terminal:
         wide = console.options.update_width(1 << 16)
         needed = max(Measurement.get(console, wide, t).maximum for t in (keys, table))

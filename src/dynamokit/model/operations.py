@@ -164,19 +164,19 @@ class UpdateOp(Update, Generic[E]):
             del self.actions[start:]
             raise
 
-    def condition(self, condition: Condition) -> UpdateOp[E]:
+    def condition(self, condition: Condition) -> Self:
         check_condition([self.bound], condition)
         self._condition = condition if self._condition is None else self._condition & condition
         return self
 
-    def expect_version(self, version: int) -> UpdateOp[E]:
+    def expect_version(self, version: int) -> Self:
         """Optimistic locking: apply only if the stored version is `version`."""
         name = self.bound.entity.options.version
         if name is None:
             raise ModelError(f"{self.bound.name} has no version field")
         return self.condition(attr(name) == version)
 
-    def known(self, **values: Any) -> UpdateOp[E]:
+    def known(self, **values: Any) -> Self:
         """Current values of key inputs this update does not change (checked by a condition)."""
         self._known.update(values)
         return self
@@ -254,7 +254,7 @@ class Delete(Generic[E]):
         self.max_depth = max_depth
         self._known: dict[str, Any] | None = None
 
-    def known(self, **values: Any) -> Delete[E]:
+    def known(self, **values: Any) -> Self:
         """The current values of its unique fields and references (so `params()` needs no read)."""
         self._known = {**(self._known or {}), **values}
         return self

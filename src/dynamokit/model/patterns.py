@@ -1,21 +1,31 @@
-"""Named access patterns and collections, resolved to a key condition when the model is defined."""
+"""Named access patterns, resolved to a key condition when the model is defined (collections: `collection`)."""
 
 from __future__ import annotations
 
-import typing
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic
+import inspect
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, Generic, ParamSpec
 
 from .bound import Bound
-from .entity import E, Entity
+from .collection import Collection, CollectionQuery, resolve_collection
+from .entity import E
 from .errors import ModelError
 from .keys import KeyDef
-from .reads import Query
-from .steps import Steps
 
-if TYPE_CHECKING:
-    from .app import App
+__all__ = [
+    "AnyPattern",
+    "Collection",
+    "CollectionQuery",
+    "Pattern",
+    "TypedPattern",
+    "pattern",
+    "resolve",
+    "resolve_collection",
+    "serves",
+]
+
+P = ParamSpec("P")
 
 
 @dataclass(frozen=True)
@@ -27,6 +37,45 @@ class Pattern(Generic[E]):
     by: tuple[str, ...]
     key: str | None = None
     description: str = ""
+
+
+@dataclass(frozen=True)
+class TypedPattern(Generic[E, P]):
+    """A pattern whose inputs are a function's parameters (see `pattern`), so type checkers check them.
+
+    Not a Pattern subclass: `app.query` then has no untyped fallback for it."""
+
+    name: str
+    entity: type[E]
+    by: tuple[str, ...]
+    key: str | None = None
+    description: str = ""
+    parameters: tuple[str, ...] = ()  # the parameters in order (positional inputs are bound to them)
+
+
+AnyPattern = Pattern[Any] | TypedPattern[Any, Any]
+
+
+def pattern(
+    entity: type[E], *, key: str | None = None, name: str | None = None
+) -> Callable[[Callable[P, object]], TypedPattern[E, P]]:
+    """A Pattern declared by a function's signature: its name, inputs (parameters without a default are the
+    pattern's `by`; ones with a default are optional sort-key inputs) and docstring. Type checkers then check
+    `app.query(posts_by_author, author="ann")` against `def posts_by_author(*, author: str) -> None`."""
+
+    def declare(function: Callable[P, object]) -> TypedPattern[E, P]:
+        parameters = inspect.signature(function).parameters.values()
+        by = tuple(p.name for p in parameters if p.default is inspect.Parameter.empty)
+        return TypedPattern(
+            name or function.__name__,
+            entity,
+            by,
+            key,
+            inspect.getdoc(function) or "",
+            tuple(p.name for p in parameters),
+        )
+
+    return declare
 
 
 def serves(key: KeyDef, by: Sequence[str]) -> bool:
@@ -58,7 +107,7 @@ def _suggest(bound: Bound[Any], by: Sequence[str]) -> str:
     )
 
 
-def resolve(pattern: Pattern[Any], bound: Bound[Any]) -> KeyDef:
+def resolve(pattern: AnyPattern, bound: Bound[Any]) -> KeyDef:
     """The key serving a pattern; a pattern that would need a Scan is rejected here."""
     unknown = set(pattern.by) - set(bound.entity.model_fields)
     if unknown:
@@ -70,91 +119,3 @@ def resolve(pattern: Pattern[Any], bound: Bound[Any]) -> KeyDef:
     raise ModelError(
         f"pattern '{pattern.name}' ({bound.name} by {list(pattern.by)}): {_suggest(bound, pattern.by)}"
     )
-
-
-@dataclass(frozen=True)
-class Collection:
-    """Several entity types sharing a partition key: `members={"post": Post, "comments": list[Comment]}`."""
-
-    name: str
-    members: Mapping[str, Any]
-    key: str | None = None
-    description: str = ""
-    many: dict[str, bool] = field(init=False, compare=False)
-    entities: dict[str, type[Entity]] = field(init=False, compare=False)
-
-    def __post_init__(self) -> None:
-        many, entities = {}, {}
-        for member, kind in self.members.items():
-            is_list = typing.get_origin(kind) is list
-            entity = typing.get_args(kind)[0] if is_list else kind
-            if not (isinstance(entity, type) and issubclass(entity, Entity)):
-                raise ModelError(
-                    f"collection '{self.name}': member '{member}' must be an Entity or list[Entity]"
-                )
-            many[member], entities[member] = is_list, entity
-        object.__setattr__(self, "many", many)
-        object.__setattr__(self, "entities", entities)
-
-
-def resolve_collection(collection: Collection, bounds: Sequence[Bound[Any]]) -> KeyDef:
-    """The key (table or GSI) whose partition template every member shares."""
-    tables = {b.table.name for b in bounds}
-    if len(tables) != 1:
-        raise ModelError(
-            f"collection '{collection.name}' spans tables {sorted(tables)}; members must share one"
-        )
-    names = [None, *bounds[0].table.indexes] if collection.key is None else [collection.key]
-    for name in names:
-        keys = [next((k for k in b.keys if k.index == name), None) for b in bounds]
-        if all(keys) and len({k.pk.text for k in keys if k}) == 1:
-            key = keys[0]
-            assert key is not None
-            return key
-    shown = {b.name: [(k.index or "table", k.pk.text) for k in b.keys] for b in bounds}
-    raise ModelError(
-        f"collection '{collection.name}': no key shares one partition template across members "
-        f"(partition keys: {shown})"
-    )
-
-
-class CollectionQuery:
-    """One Query over an item collection, grouped by member and typed."""
-
-    def __init__(self, app: App, collection: Collection, key: KeyDef, values: Mapping[str, Any]) -> None:
-        self.app, self.collection = app, collection
-        bounds = [app.bound(e) for e in collection.entities.values()]
-        self.query: Query[Entity] = Query(app, bounds, key, values, name=collection.name, narrow=False)
-
-    def params(self) -> dict[str, Any]:
-        return self.query.params()
-
-    @property
-    def invalid(self) -> list[Any]:
-        """Stored items the last run skipped because they do not validate (see `Page.invalid`)."""
-        return self.query.invalid
-
-    def strict(self, strict: bool = True) -> CollectionQuery:
-        """Raise InvalidItems instead of skipping items that do not validate."""
-        self.query.strict(strict)
-        return self
-
-    def steps(self) -> Steps[dict[str, Any]]:
-        items = yield from self.query.all_steps()
-        members = self.collection.entities
-        grouped: dict[str, Any] = {m: [] if self.collection.many[m] else None for m in members}
-        by_type = {e.entity_name(): m for m, e in members.items()}
-        for item in items:
-            member = by_type[type(item).entity_name()]
-            if self.collection.many[member]:
-                grouped[member].append(item)
-            else:
-                grouped[member] = item
-        return grouped
-
-    def run(self) -> dict[str, Any]:
-        """{member: entity or None} for single members, {member: [entities]} for list members."""
-        return self.app.drive(self.steps())
-
-    async def arun(self) -> dict[str, Any]:
-        return await self.app.adrive(self.steps())

@@ -6,13 +6,13 @@ import functools
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from pydantic import ValidationError
 
 from . import cursors
 from .bound import Bound
-from .builders import Condition, Placeholders, attr, projection
+from .builders import Condition, Placeholders, attr, condition_of, projection
 from .entity import E, Entity
 from .errors import InvalidItems, ModelError
 from .keys import KeyDef
@@ -139,32 +139,35 @@ class _Read(Generic[T]):
         self._strict = False
         self.invalid: list[InvalidItem] = []  # items the last all() skipped (lenient reads)
 
-    def strict(self, strict: bool = True) -> _Read[T]:
+    def strict(self, strict: bool = True) -> Self:
         """Raise InvalidItems when a stored item does not validate (default: lenient, the item is skipped,
         reported in `Page.invalid` / `.invalid` and by an InvalidItemWarning)."""
         self._strict = strict
         return self
 
-    def where(self, condition: Condition) -> _Read[T]:
-        """A filter applied after the key condition (it does not reduce read capacity)."""
+    def where(self, condition: Condition | Callable[[T], object]) -> Self:
+        """A filter applied after the key condition (it does not reduce read capacity): a Condition
+        (`attr("views") > 1`) or a function of the entity's fields, checked by type checkers
+        (`lambda p: (p.views > 1) & (p.title != "")`)."""
+        condition = condition_of(condition)
         check_condition(self.bounds, condition)
         self._filter = condition if self._filter is None else self._filter & condition
         return self
 
-    def limit(self, count: int) -> _Read[T]:
+    def limit(self, count: int) -> Self:
         self._limit = count
         return self
 
-    def start(self, cursor: str | None) -> _Read[T]:
+    def start(self, cursor: str | None) -> Self:
         """Continue from a cursor returned in a previous Page."""
         self._start = cursors.decode(cursor) if cursor else None
         return self
 
-    def consistent(self) -> _Read[T]:
+    def consistent(self) -> Self:
         self._consistent = True
         return self
 
-    def include(self, *references: str) -> _Read[T]:
+    def include(self, *references: str) -> Self:
         """Load the entities these reference fields point to, with batched reads (never one per item)."""
         for name in references:
             if not any(name in b.entity.references for b in self.bounds):
@@ -357,7 +360,7 @@ class Query(_Read[T]):
         given = self.key.sk.leading(merged)
         return self.key.sk.prefix(merged), len(given) == len(self.key.sk.fields)
 
-    def _sk_range(self, op: str, values: Mapping[str, Any]) -> Query[T]:
+    def _sk_range(self, op: str, values: Mapping[str, Any]) -> Self:
         self._bounded = True
         if self.key.sk is None:
             return self
@@ -381,14 +384,14 @@ class Query(_Read[T]):
             self._sort = ({"ge": ">=", "lt": "<"}[op], (prefix,))
         return self
 
-    def eq(self, **values: Any) -> Query[T]:
+    def eq(self, **values: Any) -> Self:
         """Sort key equal to the full composite (or starting with a partial one)."""
         return self._sk_range("eq", values)
 
-    def begins_with(self, **values: Any) -> Query[T]:
+    def begins_with(self, **values: Any) -> Self:
         return self._sk_range("begins_with", values)
 
-    def begins(self, **values: Any) -> Query[T]:
+    def begins(self, **values: Any) -> Self:
         """Sort key starting with a partial value: the last given field's value is a prefix of the stored one
         (`.begins(first_name="Jo")` finds "John"); earlier fields are whole values. `begins_with`/`eq` take
         whole values (`first_name="Jo"` finds only "Jo")."""
@@ -407,19 +410,19 @@ class Query(_Read[T]):
         self._sort = ("begins_with", (prefix,)) if prefix else None
         return self
 
-    def gt(self, **values: Any) -> Query[T]:
+    def gt(self, **values: Any) -> Self:
         return self._sk_range("gt", values)
 
-    def ge(self, **values: Any) -> Query[T]:
+    def ge(self, **values: Any) -> Self:
         return self._sk_range("ge", values)
 
-    def lt(self, **values: Any) -> Query[T]:
+    def lt(self, **values: Any) -> Self:
         return self._sk_range("lt", values)
 
-    def le(self, **values: Any) -> Query[T]:
+    def le(self, **values: Any) -> Self:
         return self._sk_range("le", values)
 
-    def between(self, low: Mapping[str, Any], high: Mapping[str, Any]) -> Query[T]:
+    def between(self, low: Mapping[str, Any], high: Mapping[str, Any]) -> Self:
         """Inclusive range between two (partial) sort key composites."""
         self._bounded = True
         low_prefix, _ = self._prefix(low)
@@ -430,7 +433,7 @@ class Query(_Read[T]):
         self._sort = ("BETWEEN", (low_prefix, high_prefix if complete else high_prefix + _TOP))
         return self
 
-    def reverse(self) -> Query[T]:
+    def reverse(self) -> Self:
         """Descending sort key order."""
         self._forward = False
         return self

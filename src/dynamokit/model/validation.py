@@ -53,7 +53,7 @@ def check_path(bound: Bound[Any], path: str, kind: str = "attribute") -> FieldIn
 
     Returns the field the path ends at when it walks fields all the way (None below a list index, a dict or
     a free-form attribute)."""
-    fields = bound.entity.__pydantic_fields__  # model_fields is a slower property
+    fields: dict[str, FieldInfo] = bound.entity.__pydantic_fields__  # model_fields is a slower property
     if "." not in path and "[" not in path and path in fields:  # the common case: a top-level field
         return fields[path]
     if "[" in path:
