@@ -40,7 +40,6 @@ CREATE TABLE IF NOT EXISTS pitr_log (
   phash INTEGER NOT NULL, hk BLOB NOT NULL, rk BLOB NOT NULL, size INTEGER NOT NULL, item BLOB
 );
 CREATE INDEX IF NOT EXISTS pitr_log_key ON pitr_log(tid, phash, hk, rk, id);
-CREATE INDEX IF NOT EXISTS pitr_log_time ON pitr_log(tid, at);
 CREATE TRIGGER IF NOT EXISTS pitr_table_dropped AFTER DELETE ON catalog
 BEGIN
   DELETE FROM pitr_base WHERE tid = OLD.tid;
@@ -153,12 +152,12 @@ def restore_table_to_point_in_time(engine: Engine, request: dict[str, Any]) -> d
 # The table's items at an instant: base items no change touched by then, and each key's last change by then.
 _STATE_AT = """
 SELECT b.phash, b.hk, b.rk, b.size, b.item FROM main.pitr_base b
- WHERE b.tid = ? AND NOT EXISTS (SELECT 1 FROM main.pitr_log l WHERE l.tid = ? AND l.phash = b.phash
-                                    AND l.hk = b.hk AND l.rk = b.rk AND l.at <= ?)
+ WHERE b.tid = ? AND NOT EXISTS (SELECT 1 FROM main.pitr_log l INDEXED BY pitr_log_key
+                     WHERE l.tid = ? AND l.phash = b.phash AND l.hk = b.hk AND l.rk = b.rk AND l.at <= ?)
 UNION ALL
 SELECT l.phash, l.hk, l.rk, l.size, l.item FROM main.pitr_log l
  WHERE l.tid = ? AND l.at <= ? AND l.item IS NOT NULL
-   AND l.id = (SELECT MAX(m.id) FROM main.pitr_log m WHERE m.tid = l.tid AND m.phash = l.phash AND m.hk = l.hk
+   AND l.id = (SELECT MAX(m.id) FROM main.pitr_log m INDEXED BY pitr_log_key WHERE m.tid = l.tid AND m.phash = l.phash AND m.hk = l.hk
                                                         AND m.rk = l.rk AND m.at <= ?)
 """
 
@@ -197,7 +196,7 @@ def _compact_chunk(engine: Engine, name: str) -> bool:
         cutoff = engine.clock() - pitr["days"] * 86400
         if cutoff <= pitr["base_at"]:
             return False
-        changes = conn.execute("SELECT id, phash, hk, rk, size, item FROM pitr_log WHERE tid = ? AND at < ? "
+        changes = conn.execute("SELECT id, phash, hk, rk, size, item FROM pitr_log NOT INDEXED WHERE tid = ? AND at < ? "
                                "ORDER BY id LIMIT ?", (tid, cutoff, COMPACT_CHUNK)).fetchall()
         for _, phash, hk, rk, size, item in changes:
             if item is None:
