@@ -8,6 +8,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -194,3 +195,62 @@ def test_usage_errors_exit_2_without_traceback(tmp_path: Path) -> None:
     for args in (("model", "show", "no-colon"), ("serve", "--port", "99999"), ("nosuchcommand",)):
         done = in_directory(tmp_path, *args)
         assert done.returncode == 2 and "Traceback" not in done.stderr and "Error:" in done.stderr, args
+
+
+def _children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return [int(line) for line in found.split()]
+
+
+@pytest.mark.parametrize("db", ["file", ":memory:"])
+def test_serve_workers_share_one_port_and_one_database(tmp_path: Path, db: str) -> None:
+    """`--workers 3`: three processes accept on one port (SO_REUSEPORT) over one database, so a table one
+    process created is served by all; they stop with the parent, even when it is killed."""
+    process = dynamokit("serve", "--port", "0", "--workers", "3",
+                        "--db", str(tmp_path / "data.db") if db == "file" else ":memory:")
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        url = re.search(r"http://127\.0\.0\.1:\d+", line)
+        assert url and "3 processes" in line, line
+        workers = _children(process.pid)
+        assert len(workers) == 2
+        http_client(url.group(0)).create_table(
+            TableName="tbl", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+        clients = []
+        for n in range(30):  # fresh connections land on every process: each sees the table and the items
+            client = http_client(url.group(0))
+            clients.append(client)
+            client.put_item(TableName="tbl", Item={"pk": {"S": f"k{n}"}})
+            assert client.get_item(TableName="tbl", Key={"pk": {"S": f"k{n}"}})["Item"] == {"pk": {"S": f"k{n}"}}
+        served = [pid for pid in workers + [process.pid] if _accepted(pid)]
+        assert len(served) >= 2, "connections were spread over the processes"
+        process.kill()  # even a SIGKILLed parent takes its workers with it
+        process.wait(timeout=10)
+        for pid in workers:
+            for _ in range(100):
+                if not Path(f"/proc/{pid}").exists() or "Z" in Path(f"/proc/{pid}/stat").read_text().split()[2]:
+                    break
+                time.sleep(0.1)
+            else:
+                raise AssertionError(f"worker {pid} outlived its parent")
+    finally:
+        if process.poll() is None:
+            process.kill()
+        process.wait(timeout=10)
+
+
+def _accepted(pid: int) -> bool:
+    """Whether process `pid` holds an established TCP connection (it accepted one of the clients)."""
+    try:
+        inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    except OSError:
+        return False
+    sockets = {link[8:-1] for link in inodes if link.startswith("socket:[")}
+    for table in ("tcp", "tcp6"):
+        for row in Path(f"/proc/{pid}/net/{table}").read_text().splitlines()[1:]:
+            fields = row.split()
+            if fields[3] == "01" and fields[9] in sockets:  # ESTABLISHED
+                return True
+    return False

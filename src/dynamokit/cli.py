@@ -7,8 +7,13 @@ shows its traceback instead. Every command's --help has an example, and every co
 from __future__ import annotations
 
 import ipaddress
+import os
+import shutil
 import signal
 import sqlite3
+import subprocess
+import sys
+import tempfile
 import threading
 from typing import Any
 
@@ -81,29 +86,64 @@ def is_loopback(host: str) -> bool:
 @click.option("--region", default="us-east-1", show_default=True, help="Region the endpoint reports.")
 @click.option("--auth", "auth_path", type=click.Path(dir_okay=False),
               help="Credentials file: verify SigV4 signatures and enforce IAM policies (see docs/auth.md).")
-def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None) -> None:
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
+              help="Server processes sharing the port and the database (one per core serves on every core).")
+@click.option("--worker-of", "worker_of", hidden=True, is_flag=True,
+              help="Internal: run as a worker of a `serve --workers` parent (ends when its stdin closes).")
+def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
+          worker_of: bool) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM).
 
     \b
-    Example:
+    Examples:
       dynamokit serve --port 8000 --db app.db
       aws dynamodb list-tables --endpoint-url http://127.0.0.1:8000
+      dynamokit serve --port 8000 --db app.db --workers 4    # 4 processes, one port, one database
     """
-    engine = open_engine(db_path, region)
+    scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
+    shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
+    engine = open_engine(shared, region)
     stop = stop_on_signals()
+    if worker_of:
+        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    children: list[subprocess.Popen[bytes]] = []
     try:
-        server = start_server(backend_for(engine, auth_path), host, port, region)
+        server = start_server(backend_for(engine, auth_path), host, port, region, reuse_port=workers > 1 or worker_of)
     except click.ClickException:
         engine.close()
         raise
     try:
-        engine.ttl.start()  # expired items are deleted in the background, as DynamoDB does
-        announce(server.url, host, db_path, region, auth_path)
+        children = [start_worker(host, server.port, shared, region, auth_path) for _ in range(workers - 1)]
+        for child in children:  # each says when it listens: the endpoint is announced once all do
+            assert child.stdout is not None
+            if not child.stdout.readline():
+                raise click.ClickException("a worker process failed to start")
+        if worker_of:
+            click.echo("listening", nl=True)
+            sys.stdout.flush()
+        else:
+            engine.ttl.start()  # expired items are deleted in the background, as DynamoDB does
+            announce(server.url, host, db_path, region, auth_path, workers)
         stop.wait()
     finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.wait()
         server.stop()
         engine.close()
-    click.echo("dynamokit: stopped")
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    if not worker_of:
+        click.echo("dynamokit: stopped")
+
+
+def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None) -> subprocess.Popen[bytes]:
+    """Another `serve` process on the same port (SO_REUSEPORT) and database file; it ends when this process
+    does, however that happens (its stdin, a pipe from us, closes)."""
+    command = [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", db_path,
+               "--region", region, "--worker-of"] + (["--auth", auth_path] if auth_path else [])
+    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
 def open_engine(db_path: str, region: str) -> Engine:
@@ -123,8 +163,8 @@ def backend_for(engine: Engine, auth_path: str | None) -> Backend:
         raise click.ClickException(str(error)) from None
 
 
-def start_server(backend: Backend, host: str, port: int, region: str) -> Server:
-    server = Server(backend, host, port, region=region)
+def start_server(backend: Backend, host: str, port: int, region: str, reuse_port: bool = False) -> Server:
+    server = Server(backend, host, port, region=region, reuse_port=reuse_port)
     try:
         server.start()
     except OSError as error:
@@ -132,11 +172,13 @@ def start_server(backend: Backend, host: str, port: int, region: str) -> Server:
     return server
 
 
-def announce(url: str, host: str, db_path: str, region: str, auth_path: str | None = None) -> None:
+def announce(url: str, host: str, db_path: str, region: str, auth_path: str | None = None,
+             workers: int = 1) -> None:
     if auth_path is None and not is_loopback(host):
         click.secho(f"WARNING: listening on {host}, not loopback: there is NO authentication, anyone who can "
                     f"reach this address can read, change and delete every table.", fg="red", bold=True, err=True)
-    click.echo(f"dynamokit: DynamoDB endpoint at {url} (db: {db_path}, region: {region})")
+    processes = f", {workers} processes" if workers > 1 else ""
+    click.echo(f"dynamokit: DynamoDB endpoint at {url} (db: {db_path}, region: {region}{processes})")
     keys = f"keys from {auth_path}" if auth_path else "any credentials"
     click.echo(f"  use it with: boto3.client('dynamodb', endpoint_url='{url}', region_name='{region}') "
                f"or: aws dynamodb list-tables --endpoint-url {url}  ({keys})")

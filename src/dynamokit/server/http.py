@@ -261,8 +261,10 @@ class Server:
 
     def __init__(self, backend: Backend, host: str = "127.0.0.1", port: int = 0, *, region: str | None = None,
                  max_body: int = MAX_BODY_BYTES, idle_timeout: float = IDLE_TIMEOUT,
-                 request_timeout: float = REQUEST_TIMEOUT, max_connections: int = MAX_CONNECTIONS) -> None:
+                 request_timeout: float = REQUEST_TIMEOUT, max_connections: int = MAX_CONNECTIONS,
+                 reuse_port: bool = False) -> None:
         self.backend = backend
+        self.reuse_port = reuse_port  # several processes serve one port (SO_REUSEPORT): `serve --workers`
         self.host = host
         self.port = port
         self.region = region or getattr(backend, "region", "us-east-1")
@@ -295,6 +297,8 @@ class Server:
         listener = socket.socket(family, kind, proto)
         try:
             listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if self.reuse_port:
+                listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
             listener.bind(address)
             listener.listen(1024)
         except OSError:
