@@ -37,7 +37,10 @@ def check(value: Decimal) -> Decimal:
     """Apply DynamoDB's precision and range limits to a computed number."""
     if not value:
         return value
-    value = value.normalize(_CONTEXT)
+    try:
+        value = value.normalize(_CONTEXT)
+    except decimal.Inexact:  # more digits than the context holds: far more than 38
+        raise validation("Attempting to store more than 38 significant digits in a Number") from None
     if len(value.as_tuple().digits) > _MAX_DIGITS:
         raise validation("Attempting to store more than 38 significant digits in a Number")
     adjusted = value.adjusted()
