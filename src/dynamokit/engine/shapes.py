@@ -16,6 +16,7 @@ from .errors import json_type_message
 
 _TARGETS = {"string": "String", "integer": "Integer", "long": "Long", "boolean": "Boolean", "blob": "Blob",
             "double": "Double", "float": "Float", "timestamp": "Timestamp"}
+_LIMITS = {"integer": 2**31, "long": 2**63}  # a JSON number outside Java's int/long cannot be read
 
 
 @functools.lru_cache(maxsize=2)
@@ -63,7 +64,7 @@ def _check(shape: Shape, value: Any) -> str | None:
         ok = isinstance(value, str) or (kind == "blob" and isinstance(value, (bytes, bytearray)))
         return None if ok else json_type_message(value, _TARGETS[kind])
     if kind in ("integer", "long"):
-        ok = isinstance(value, int) and not isinstance(value, bool)
+        ok = isinstance(value, int) and not isinstance(value, bool) and -_LIMITS[kind] <= value < _LIMITS[kind]
         return None if ok else json_type_message(value, _TARGETS[kind])
     if kind == "boolean":
         return None if isinstance(value, bool) else json_type_message(value, "Boolean")
