@@ -543,6 +543,7 @@ def record(world: World, operation: str, body: bytes, problem: str | None, colle
     report = f"{operation} {problem}\n  body: {body[:400]!r}"
     if not collect:
         raise AssertionError(report)
+    print(f"\nwire fuzz failure {len(world.failures) + 1}: {report}", flush=True)
     world.failures.append(report)
 
 
@@ -563,6 +564,8 @@ def _run_http(world: World, wire: Wire, case: tuple[str, str, bytes], collect: b
     world.cases += 1
     if world.cases % 250 == 0:
         reseed(world.engine)
+        if collect and world.cases % 5000 == 0:
+            print(f"\nwire fuzz: {world.cases} cases, {dict(world.statuses)}", flush=True)
     status, headers, answer = wire.post(target, body)
     world.statuses[status] += 1
     record(world, operation, body, judge(status, headers, answer), collect)

@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 from . import numbers
 from .errors import invalid_parameter, validation
-from .values import decode_binary, string
+from .values import decode_binary, string, utf8
 
 MAX_HASH_KEY = 2048
 MAX_RANGE_KEY = 1024
@@ -21,7 +21,7 @@ def encode_scalar(kind: str, value: Any) -> bytes:
     `value` is the wire value inside `{kind: value}`, validated here: the key encoding is where request
     Keys, ExclusiveStartKeys and key conditions meet, and none of them needs to be checked twice."""
     if kind == "S":
-        return string(value).encode()
+        return utf8(string(value))
     if kind == "N":
         return _encode_number(string(value))
     return decode_binary(value)

@@ -17,18 +17,17 @@ _ZERO = Decimal(0)
 # Texts that are already canonical and within every limit (at most 38 digits): no Decimal needed.
 _CANONICAL = re.compile(r"0|-?(?:[1-9][0-9]*(?:\.[0-9]*[1-9])?|0\.[0-9]*[1-9])")
 _SMALL_INTEGER = re.compile(r"-?[0-9]{1,18}")  # sums of two fit in 38 digits
+_SYNTAX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # what a wire number may look like
 
 
 def parse(text: object) -> Decimal:
     """The Decimal a wire number stands for, within DynamoDB's limits; ValidationException otherwise."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or not _SYNTAX.fullmatch(text):  # Decimal alone takes "١", "1_0", " 1"
         raise validation("A value provided cannot be converted into a number")
     try:
         value = Decimal(text)
     except decimal.InvalidOperation:
         raise validation("A value provided cannot be converted into a number") from None
-    if not value.is_finite() or text != text.strip():
-        raise validation("A value provided cannot be converted into a number")
     check(value)
     return value
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from . import expressions as ex
 from . import legacy
-from .errors import DynamoDBError, validation, wrong_json_type
-from .values import check_value
+from .errors import DynamoDBError, validation
+from .values import check_value, string, utf8
 
 _PARSERS = {
     "ConditionExpression": ex.parse_condition,
@@ -70,9 +70,9 @@ def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
     if values is not None and not isinstance(values, dict):
         raise DynamoDBError("SerializationException", "ExpressionAttributeValues must be a map")
     checked = _checked_values(values) if values is not None else None
-    for name in (names or {}).values():
-        if type(name) is not str:
-            raise wrong_json_type(name, "String")
+    for key, name in (names or {}).items():
+        if not utf8(string(name)):
+            raise validation(f"ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}")
     # The placeholder checks read the values (types, BETWEEN bounds): only validated ones.
     ex.check_placeholders(asts, names, checked)
     return Expressions(asts, names or {}, checked or {})

@@ -35,6 +35,15 @@ def string(value: object) -> str:
     return value
 
 
+def utf8(text: str) -> bytes:
+    """The UTF-8 bytes of a wire string; an unpaired surrogate (only in-process callers can send one: JSON
+    parsing refuses it) is DynamoDB's SerializationException for text that is not Unicode."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise DynamoDBError("SerializationException", "Invalid UTF-8 in a string value") from None
+
+
 def encode_binary(data: bytes) -> str:
     return base64.b64encode(data).decode("ascii")
 
@@ -56,7 +65,7 @@ def _check_set(kind: str, members: Any) -> tuple[list[Any], int]:
         size = sum(_number_size(m) for m in members)
     elif kind == "SS":
         for m in members:
-            size += len(string(m).encode())
+            size += len(utf8(string(m)))
         keys = members
     else:
         keys = [decode_binary(m) for m in members]
@@ -81,7 +90,7 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
         )
     ((kind, inner),) = value.items()
     if kind == "S":
-        return value, len(string(inner).encode())
+        return value, len(utf8(string(inner)))
     if kind == "N":
         text = numbers.canonical(string(inner))
         return (value if text == inner else {"N": text}), _number_size(text)
@@ -117,7 +126,7 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
         for name, element in inner.items():
             checked, n = check_value(element, depth + 1)
             out_map[name] = checked
-            size += len(name.encode()) + n + 1
+            size += len(utf8(name)) + n + 1
         return {"M": out_map}, size
     raise DynamoDBError("SerializationException", f"Unknown attribute value type: {kind}")
 
@@ -135,11 +144,11 @@ def check_item(item: Any, limit: bool = True) -> tuple[Item, int]:
             raise invalid_parameter("An attribute name may not be empty")  # pragma: no cover - rare
         if type(value) is dict and len(value) == 1 and type(inner := value.get("S")) is str:
             out[name] = value  # the most common value, checked here as check_value would
-            size += len(name.encode()) + len(inner.encode())
+            size += len(utf8(name)) + len(utf8(inner))
             continue
         checked, n = check_value(value)
         out[name] = checked
-        size += len(name.encode()) + n
+        size += len(utf8(name)) + n
     if limit:
         check_size(size)
     return out, size
