@@ -9,7 +9,7 @@ from typing import Any, NoReturn
 
 from . import numbers
 from .errors import invalid_parameter, validation
-from .values import decode_binary, string, utf8
+from .values import decode_binary, not_unicode, string, utf8
 
 MAX_HASH_KEY = 2048
 MAX_RANGE_KEY = 1024
@@ -20,10 +20,15 @@ def encode_scalar(kind: str, value: Any) -> bytes:
 
     `value` is the wire value inside `{kind: value}`, validated here: the key encoding is where request
     Keys, ExclusiveStartKeys and key conditions meet, and none of them needs to be checked twice."""
+    if type(value) is not str:  # B may be bytes (in-process callers); decode_binary judges it
+        return decode_binary(value) if kind == "B" else utf8(string(value))
     if kind == "S":
-        return utf8(string(value))
+        try:
+            return value.encode()
+        except UnicodeEncodeError:
+            raise not_unicode() from None
     if kind == "N":
-        return _encode_number(string(value))
+        return _encode_number(value)
     return decode_binary(value)
 
 

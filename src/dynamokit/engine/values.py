@@ -36,12 +36,16 @@ def string(value: object) -> str:
 
 
 def utf8(text: str) -> bytes:
-    """The UTF-8 bytes of a wire string; an unpaired surrogate (only in-process callers can send one: JSON
-    parsing refuses it) is DynamoDB's SerializationException for text that is not Unicode."""
+    """The UTF-8 bytes of a wire string (see `not_unicode`)."""
     try:
         return text.encode()
     except UnicodeEncodeError:
-        raise DynamoDBError("SerializationException", "Invalid UTF-8 in a string value") from None
+        raise not_unicode() from None
+
+
+def not_unicode() -> DynamoDBError:
+    """A string with an unpaired surrogate: only in-process callers can send one (JSON parsing refuses it)."""
+    return DynamoDBError("SerializationException", "Invalid UTF-8 in a string value")
 
 
 def encode_binary(data: bytes) -> str:
@@ -90,7 +94,9 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
         )
     ((kind, inner),) = value.items()
     if kind == "S":
-        return value, len(utf8(string(inner)))
+        if type(inner) is not str:
+            raise wrong_json_type(inner, "String")
+        return value, len(utf8(inner))
     if kind == "N":
         text = numbers.canonical(string(inner))
         return (value if text == inner else {"N": text}), _number_size(text)
@@ -139,16 +145,19 @@ def check_item(item: Any, limit: bool = True) -> tuple[Item, int]:
         raise DynamoDBError("SerializationException", "Item must be a map of attribute values")
     out: Item = {}
     size = 0
-    for name, value in item.items():
-        if not name:
-            raise invalid_parameter("An attribute name may not be empty")  # pragma: no cover - rare
-        if type(value) is dict and len(value) == 1 and type(inner := value.get("S")) is str:
-            out[name] = value  # the most common value, checked here as check_value would
-            size += len(utf8(name)) + len(utf8(inner))
-            continue
-        checked, n = check_value(value)
-        out[name] = checked
-        size += len(utf8(name)) + n
+    try:
+        for name, value in item.items():
+            if not name:
+                raise invalid_parameter("An attribute name may not be empty")  # pragma: no cover - rare
+            if type(value) is dict and len(value) == 1 and type(inner := value.get("S")) is str:
+                out[name] = value  # the most common value, checked here as check_value would
+                size += len(name.encode()) + len(inner.encode())
+                continue
+            checked, n = check_value(value)
+            out[name] = checked
+            size += len(name.encode()) + n
+    except UnicodeEncodeError:
+        raise not_unicode() from None
     if limit:
         check_size(size)
     return out, size
