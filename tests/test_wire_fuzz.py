@@ -36,7 +36,7 @@ from dynamokit.server.http import Server
 
 TIMEOUT = 5.0  # seconds per request: longer is a hang
 TARGETS = {"dynamodb": "DynamoDB_20120810.", "dynamodbstreams": "DynamoDBStreams_20120810."}
-DEFAULT_CASES = int(os.environ.get("WIRE_FUZZ_CASES", "1200"))  # ~25 s over HTTP on a busy 2-core machine
+DEFAULT_CASES = int(os.environ.get("WIRE_FUZZ_CASES", "2500"))  # 15-40 s over HTTP on a busy 2-core machine
 SLOW_CASES = int(os.environ.get("WIRE_FUZZ_SLOW_CASES", "100000"))
 
 # -- the seeded world --------------------------------------------------------------------------------------
@@ -355,6 +355,10 @@ HOSTILE: list[Any] = [
     {"SS": ["a", "a"]}, {"NS": ["1", "1.0"]}, {"NS": [1]}, {"BS": ["!!"]}, {"L": None}, {"M": []},
     {"X": "y"}, {"": ""}, {"L": [None]}, {"M": {"a": None}}, _DEEP_MAP, _DEEP_LIST,
     {"N": "1" * 100_000}, {"S": "x" * 500_000}, {"B": "QUFB" * 1000}, {"SS": ["\ud800"]},
+    # expression texts that stress the parser within the 4 KB limit
+    "(" * 1500 + "#a = :v" + ")" * 1500, "NOT " * 1000 + "#a = :v", "#a" + "[0]" * 1300 + " = :v",
+    " OR ".join(["#a = :v"] * 500), "#a IN (" + ", ".join([":v"] * 700) + ")", "SET #a = " + " + ".join(["#a"] * 1300),
+    "size(" * 800 + "#a" + ")" * 800 + " > :v", "SET " + ", ".join(f"a{i} = :v" for i in range(400)),
 ]
 
 
