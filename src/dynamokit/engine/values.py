@@ -96,9 +96,14 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
     if kind == "S":
         if type(inner) is not str:
             raise wrong_json_type(inner, "String")
-        return value, len(utf8(inner))
+        try:
+            return value, len(inner.encode())
+        except UnicodeEncodeError:
+            raise not_unicode() from None
     if kind == "N":
-        text = numbers.canonical(string(inner))
+        if type(inner) is not str:
+            raise wrong_json_type(inner, "String")
+        text = numbers.canonical(inner)
         return (value if text == inner else {"N": text}), _number_size(text)
     if kind == "B":
         data = decode_binary(inner)
