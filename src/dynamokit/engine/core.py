@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -120,7 +121,8 @@ class Engine:
             seen.calling, seen.checked = True, False
         try:
             return handler(self, request)
-        except (KeyError, TypeError, AttributeError, ValueError, IndexError):
+        except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError,
+                sqlite3.InterfaceError, sqlite3.ProgrammingError):
             # A wrong JSON type tripped an operation: name it as DynamoDB does. Anything else is our bug.
             found = shapes.problem(operation, request)
             if found is None:

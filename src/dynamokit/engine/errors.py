@@ -20,6 +20,26 @@ def validation(message: str) -> DynamoDBError:
     return DynamoDBError("ValidationException", message)
 
 
+_JSON_TOKENS = {str: "STRING_VALUE", bool: "BOOLEAN_VALUE", int: "NUMBER_VALUE", float: "NUMBER_VALUE",
+                type(None): "NULL_VALUE"}
+
+
+def json_type_message(value: Any, target: str) -> str:
+    """DynamoDB's message for a JSON value that cannot be read as `target` (String, Blob, List, ...)."""
+    if isinstance(value, dict):
+        return "Start of structure or map found where not expected"
+    if isinstance(value, list):
+        return "Start of list found where not expected"
+    if isinstance(value, bool):
+        return f"{'TRUE' if value else 'FALSE'}_VALUE cannot be converted to {target}"
+    return f"{_JSON_TOKENS.get(type(value), 'VALUE')} cannot be converted to {target}"
+
+
+def wrong_json_type(value: Any, target: str) -> DynamoDBError:
+    """DynamoDB's SerializationException for a JSON value of the wrong type, e.g. `{"N": 123}`."""
+    return DynamoDBError("SerializationException", json_type_message(value, target))
+
+
 def invalid_parameter(detail: str) -> DynamoDBError:
     """DynamoDB's 'One or more parameter values were invalid: ...' validation error."""
     return DynamoDBError("ValidationException", "One or more parameter values were invalid: " + detail)

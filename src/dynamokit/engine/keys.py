@@ -9,18 +9,26 @@ from typing import Any, NoReturn
 
 from . import numbers
 from .errors import invalid_parameter, validation
-from .values import decode_binary
+from .values import decode_binary, not_unicode, string, utf8
 
 MAX_HASH_KEY = 2048
 MAX_RANGE_KEY = 1024
 
 
 def encode_scalar(kind: str, value: Any) -> bytes:
-    """Bytes whose unsigned order is DynamoDB's order for a key value of type `kind` (S, N or B)."""
+    """Bytes whose unsigned order is DynamoDB's order for a key value of type `kind` (S, N or B).
+
+    `value` is the wire value inside `{kind: value}`, validated here: the key encoding is where request
+    Keys, ExclusiveStartKeys and key conditions meet, and none of them needs to be checked twice."""
+    if type(value) is not str:  # B may be bytes (in-process callers); decode_binary judges it
+        return decode_binary(value) if kind == "B" else utf8(string(value))
     if kind == "S":
-        return value.encode()
+        try:
+            return value.encode()
+        except UnicodeEncodeError:
+            raise not_unicode() from None
     if kind == "N":
-        return _encode_number(value) if isinstance(value, str) else numbers.encode(numbers.parse(value))
+        return _encode_number(value)
     return decode_binary(value)
 
 

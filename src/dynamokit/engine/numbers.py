@@ -17,18 +17,17 @@ _ZERO = Decimal(0)
 # Texts that are already canonical and within every limit (at most 38 digits): no Decimal needed.
 _CANONICAL = re.compile(r"0|-?(?:[1-9][0-9]*(?:\.[0-9]*[1-9])?|0\.[0-9]*[1-9])")
 _SMALL_INTEGER = re.compile(r"-?[0-9]{1,18}")  # sums of two fit in 38 digits
+_SYNTAX = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # what a wire number may look like
 
 
 def parse(text: object) -> Decimal:
     """The Decimal a wire number stands for, within DynamoDB's limits; ValidationException otherwise."""
-    if not isinstance(text, str):
+    if not isinstance(text, str) or not _SYNTAX.fullmatch(text):  # Decimal alone takes "١", "1_0", " 1"
         raise validation("A value provided cannot be converted into a number")
     try:
         value = Decimal(text)
     except decimal.InvalidOperation:
         raise validation("A value provided cannot be converted into a number") from None
-    if not value.is_finite() or text != text.strip():
-        raise validation("A value provided cannot be converted into a number")
     check(value)
     return value
 
@@ -37,7 +36,10 @@ def check(value: Decimal) -> Decimal:
     """Apply DynamoDB's precision and range limits to a computed number."""
     if not value:
         return value
-    value = value.normalize(_CONTEXT)
+    try:
+        value = value.normalize(_CONTEXT)
+    except decimal.Inexact:  # more digits than the context holds: far more than 38
+        raise validation("Attempting to store more than 38 significant digits in a Number") from None
     if len(value.as_tuple().digits) > _MAX_DIGITS:
         raise validation("Attempting to store more than 38 significant digits in a Number")
     adjusted = value.adjusted()

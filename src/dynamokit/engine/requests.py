@@ -8,7 +8,7 @@ from typing import Any
 from . import expressions as ex
 from . import legacy
 from .errors import DynamoDBError, validation
-from .values import check_value
+from .values import check_value, string, utf8
 
 _PARSERS = {
     "ConditionExpression": ex.parse_condition,
@@ -69,9 +69,19 @@ def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
         raise DynamoDBError("SerializationException", "ExpressionAttributeNames must be a map")
     if values is not None and not isinstance(values, dict):
         raise DynamoDBError("SerializationException", "ExpressionAttributeValues must be a map")
-    ex.check_placeholders(asts, names, values)
+    checked = _checked_values(values) if values is not None else None
+    for key, name in (names or {}).items():
+        if not utf8(string(name)):
+            raise validation(f"ExpressionAttributeNames contains invalid value: Empty attribute name for key {key}")
+    # The placeholder checks read the values (types, BETWEEN bounds): only validated ones.
+    ex.check_placeholders(asts, names, checked)
+    return Expressions(asts, names or {}, checked or {})
+
+
+def _checked_values(values: dict[str, Any]) -> dict[str, Any]:
+    """ExpressionAttributeValues validated (canonical numbers), with DynamoDB's message for an invalid one."""
     checked: dict[str, Any] = {}
-    for key, value in (values or {}).items():
+    for key, value in values.items():
         try:
             checked[key] = check_value(value)[0]
         except DynamoDBError as error:
@@ -80,7 +90,7 @@ def prepare(request: dict[str, Any], *parameters: str) -> Expressions:
             wrapped = validation(f"ExpressionAttributeValues contains invalid value: {error.message} for key {key}")
             wrapped.value_message = error.message  # type: ignore[attr-defined]  # single-item writes show this
             raise wrapped from None
-    return Expressions(asts, names or {}, checked)
+    return checked
 
 
 def inputs(*parameters: str) -> frozenset[str]:

@@ -7,7 +7,7 @@ import binascii
 from typing import Any
 
 from . import numbers
-from .errors import DynamoDBError, invalid_parameter, validation
+from .errors import DynamoDBError, invalid_parameter, validation, wrong_json_type
 
 Item = dict[str, Any]
 MAX_ITEM_SIZE = 400 * 1024
@@ -21,11 +21,31 @@ def decode_binary(text: object) -> bytes:
     if isinstance(text, (bytes, bytearray)):
         return bytes(text)
     if not isinstance(text, str):
-        raise DynamoDBError("SerializationException", "Base64 encoded binary value expected")
+        raise wrong_json_type(text, "Blob")
     try:
         return base64.b64decode(text, validate=True)
     except (binascii.Error, ValueError):
         raise DynamoDBError("SerializationException", "Base64 encoded binary value is invalid") from None
+
+
+def string(value: object) -> str:
+    """A wire string (S, N's text, a set member): SerializationException for any other JSON type."""
+    if type(value) is not str:
+        raise wrong_json_type(value, "String")
+    return value
+
+
+def utf8(text: str) -> bytes:
+    """The UTF-8 bytes of a wire string (see `not_unicode`)."""
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        raise not_unicode() from None
+
+
+def not_unicode() -> DynamoDBError:
+    """A string with an unpaired surrogate: only in-process callers can send one (JSON parsing refuses it)."""
+    return DynamoDBError("SerializationException", "Invalid UTF-8 in a string value")
 
 
 def encode_binary(data: bytes) -> str:
@@ -39,19 +59,17 @@ def _number_size(text: str) -> int:
 
 def _check_set(kind: str, members: Any) -> tuple[list[Any], int]:
     if not isinstance(members, list):
-        raise DynamoDBError("SerializationException", f"Unexpected value type for {kind}")
+        raise wrong_json_type(members, "List")
     if not members:
         raise invalid_parameter(f"An {_SET_NAMES[kind]} set  may not be empty")
     size = 0
     if kind == "NS":
-        members = [numbers.canonical(m) for m in members]
+        members = [numbers.canonical(string(m)) for m in members]
         keys: list[Any] = members
         size = sum(_number_size(m) for m in members)
     elif kind == "SS":
         for m in members:
-            if not isinstance(m, str):
-                raise DynamoDBError("SerializationException", "String set members must be strings")
-            size += len(m.encode())
+            size += len(utf8(string(m)))
         keys = members
     else:
         keys = [decode_binary(m) for m in members]
@@ -76,10 +94,15 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
         )
     ((kind, inner),) = value.items()
     if kind == "S":
-        if not isinstance(inner, str):
-            raise DynamoDBError("SerializationException", "Unexpected value type for S")
-        return value, len(inner.encode())
+        if type(inner) is not str:
+            raise wrong_json_type(inner, "String")
+        try:
+            return value, len(inner.encode())
+        except UnicodeEncodeError:
+            raise not_unicode() from None
     if kind == "N":
+        if type(inner) is not str:
+            raise wrong_json_type(inner, "String")
         text = numbers.canonical(inner)
         return (value if text == inner else {"N": text}), _number_size(text)
     if kind == "B":
@@ -89,7 +112,7 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
         if not isinstance(inner, bool) or (kind == "NULL" and inner is not True):
             if kind == "NULL":
                 raise invalid_parameter("Null attribute value types must have the value of true")
-            raise DynamoDBError("SerializationException", "Unexpected value type for BOOL")
+            raise wrong_json_type(inner, "Boolean")
         return value, 1
     if kind in _SET_NAMES:
         members, size = _check_set(kind, inner)
@@ -98,7 +121,7 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
         raise invalid_parameter("Nesting Levels have exceeded supported limits")
     if kind == "L":
         if not isinstance(inner, list):
-            raise DynamoDBError("SerializationException", "Unexpected value type for L")
+            raise wrong_json_type(inner, "List")
         out_list = []
         size = 3
         for element in inner:
@@ -108,13 +131,13 @@ def check_value(value: Any, depth: int = 0) -> tuple[dict[str, Any], int]:
         return {"L": out_list}, size
     if kind == "M":
         if not isinstance(inner, dict):
-            raise DynamoDBError("SerializationException", "Unexpected value type for M")
+            raise wrong_json_type(inner, "Map")
         out_map = {}
         size = 3
         for name, element in inner.items():
             checked, n = check_value(element, depth + 1)
             out_map[name] = checked
-            size += len(name.encode()) + n + 1
+            size += len(utf8(name)) + n + 1
         return {"M": out_map}, size
     raise DynamoDBError("SerializationException", f"Unknown attribute value type: {kind}")
 
@@ -127,16 +150,19 @@ def check_item(item: Any, limit: bool = True) -> tuple[Item, int]:
         raise DynamoDBError("SerializationException", "Item must be a map of attribute values")
     out: Item = {}
     size = 0
-    for name, value in item.items():
-        if not name:
-            raise invalid_parameter("An attribute name may not be empty")  # pragma: no cover - rare
-        if type(value) is dict and len(value) == 1 and type(inner := value.get("S")) is str:
-            out[name] = value  # the most common value, checked here as check_value would
-            size += len(name.encode()) + len(inner.encode())
-            continue
-        checked, n = check_value(value)
-        out[name] = checked
-        size += len(name.encode()) + n
+    try:
+        for name, value in item.items():
+            if not name:
+                raise invalid_parameter("An attribute name may not be empty")  # pragma: no cover - rare
+            if type(value) is dict and len(value) == 1 and type(inner := value.get("S")) is str:
+                out[name] = value  # the most common value, checked here as check_value would
+                size += len(name.encode()) + len(inner.encode())
+                continue
+            checked, n = check_value(value)
+            out[name] = checked
+            size += len(name.encode()) + n
+    except UnicodeEncodeError:
+        raise not_unicode() from None
     if limit:
         check_size(size)
     return out, size
