@@ -108,3 +108,18 @@ def test_leading_keys_are_found_through_an_arn(db: Engine) -> None:
     authorize(tenant, "GetItem", {"TableName": PUBLIC, "Key": {"pk": {"S": "k"}}}, db)
     with pytest.raises(DynamoDBError):
         authorize(tenant, "GetItem", {"TableName": PUBLIC, "Key": {"pk": {"S": "other"}}}, db)
+
+
+def test_backup_and_restore_operations_are_authorized_on_their_resources(db: Engine) -> None:
+    """CreateBackup on the table, DescribeBackup/RestoreTableFromBackup on the backup ARN (and the target
+    table), RestoreTableToPointInTime on the source and target tables."""
+    arn = db.call("CreateBackup", {"TableName": "secret", "BackupName": "bkp"})["BackupDetails"]["BackupArn"]
+    for operation, request in (("CreateBackup", {"TableName": "secret", "BackupName": "x1x"}),
+                               ("DescribeBackup", {"BackupArn": arn}),
+                               ("RestoreTableFromBackup", {"BackupArn": arn, "TargetTableName": "public"}),
+                               ("RestoreTableToPointInTime", {"SourceTableName": "secret",
+                                                              "TargetTableName": "public"})):
+        with pytest.raises(DynamoDBError) as caught:
+            authorize(public_only(), operation, request, db)
+        assert caught.value.code == "AccessDeniedException" and "table/secret" in caught.value.message
+    authorize(public_only(), "CreateBackup", {"TableName": "public", "BackupName": "x1x"}, db)

@@ -498,6 +498,9 @@ def accesses(engine: Engine, operation: str, request: dict[str, Any]) -> list[Ac
     elif operation == "RestoreTableFromBackup":  # reads the backup, creates the target table
         scope.add(operation, parse_arn(request.get("BackupArn"), "BackupArn").arn)
         scope.add(operation, scope.table_arn(request.get("TargetTableName")))
+    elif operation == "RestoreTableToPointInTime":  # reads the source table's history, creates the target
+        scope.add(operation, scope.table_arn(request.get("SourceTableName", request.get("SourceTableArn"))))
+        scope.add(operation, scope.table_arn(request.get("TargetTableName")))
     elif operation in _BY_RESOURCE_ARN:
         scope.add(operation, parse_arn(request.get("ResourceArn")).arn)
     elif operation in ("DescribeStream", "GetShardIterator"):
