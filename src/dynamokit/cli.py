@@ -105,7 +105,7 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     engine = open_engine(shared, region)
     stop = stop_on_signals()
     if worker_of:
-        threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+        threading.Thread(target=stop_at_end_of_input, args=(stop,), daemon=True).start()
     children: list[subprocess.Popen[bytes]] = []
     try:
         server = start_server(backend_for(engine, auth_path), host, port, region, reuse_port=workers > 1 or worker_of)
@@ -136,6 +136,12 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
             shutil.rmtree(scratch, ignore_errors=True)
     if not worker_of:
         click.echo("dynamokit: stopped")
+
+
+def stop_at_end_of_input(stop: threading.Event) -> None:
+    """Set `stop` once stdin closes (a worker's stdin is a pipe from its parent)."""
+    sys.stdin.read()
+    stop.set()
 
 
 def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None) -> subprocess.Popen[bytes]:
