@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from ..engine.errors import DatabaseLocked, DynamoDBError, EngineClosed
 from ..engine.storage import NO_WAIT
+from . import console
 from .protocol import Backend, handle, respond
 
 log = logging.getLogger("dynamokit.server")
@@ -529,6 +530,8 @@ class Server:
     # -- answering -------------------------------------------------------------------------------------
     def _answer(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
         path = request.path if request.path.startswith("/") else urlsplit(request.path).path or "/"
+        if path == "/console" or path.startswith(("/console/", "/console?")):
+            return console.answer(self.backend, request.method, request.path, request.headers, request.body)
         if path.split("?", 1)[0] != "/":
             return text_response(404, "Not Found\n")
         if request.method == "POST":
