@@ -81,17 +81,22 @@ function tail() {
   const toggle = document.getElementById("tail-toggle");
   const from = document.getElementById("tail-from");
   let iterators = new Map();  // shard id -> iterator (null once the shard is closed and read)
-  let running = true, shown = 0, generation = 0;
+  let running = true, shown = 0, generation = 0, started = false;
 
   async function openShards(type) {
     const description = (await api("DescribeStream", {StreamArn: arn})).StreamDescription;
+    // The shards there at the start are read from `type`; shards that appear later (rollover), from their start.
+    const kind = started ? "TRIM_HORIZON" : type;
     for (const shard of description.Shards) {
       if (iterators.has(shard.ShardId)) continue;
-      const started = {StreamArn: arn, ShardId: shard.ShardId,
-                       ShardIteratorType: iterators.size ? "TRIM_HORIZON" : type};
-      if (shard.SequenceNumberRange.EndingSequenceNumber && started.ShardIteratorType === "LATEST") continue;
-      iterators.set(shard.ShardId, (await api("GetShardIterator", started)).ShardIterator);
+      if (shard.SequenceNumberRange.EndingSequenceNumber && kind === "LATEST") {
+        iterators.set(shard.ShardId, null);  // closed: nothing new will come from it
+        continue;
+      }
+      const request = {StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: kind};
+      iterators.set(shard.ShardId, (await api("GetShardIterator", request)).ShardIterator);
     }
+    started = true;
   }
 
   function show(record) {
@@ -132,6 +137,7 @@ function tail() {
   });
   from.addEventListener("change", () => {
     iterators = new Map();
+    started = false;
     body.replaceChildren();
     shown = 0;
     poll(++generation);
