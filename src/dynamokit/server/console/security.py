@@ -14,7 +14,7 @@ HEADERS = [
     ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
                                 "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
     ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "no-referrer"),
+    ("Referrer-Policy", "same-origin"),  # "no-referrer" would make browsers send `Origin: null`
     ("X-Frame-Options", "DENY"),
     ("Cache-Control", "no-store"),
 ]
@@ -58,7 +58,7 @@ def csrf_ok(headers: dict[str, str], form_token: str | None) -> bool:
     """A state-changing request: same-origin (if the browser says), the cookie and the field/header both
     hold this process's secret."""
     origin = headers.get("origin")
-    if origin is not None and urlsplit(origin).netloc != headers.get("host"):
+    if origin not in (None, "null") and urlsplit(origin).netloc != headers.get("host"):
         return False
     sent = form_token if form_token is not None else headers.get("x-csrf-token", "")
     return _same(sent, TOKEN) and _same(_cookie(headers, cookie_name(headers)), TOKEN)
