@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from ...engine.errors import DatabaseLocked, EngineClosed
 from ...errors import DynamoDBError
-from . import api, explorer, item, streams, tables
+from . import api, design, explorer, item, streams, tables
 from .markup import error_box
 from .security import HEADERS, csrf_ok, host_allowed
 from .web import Backend, Request, Response, html_response, message_page
@@ -61,6 +61,8 @@ def _route(request: Request) -> Response:
         return tables.list_page(request) if not post else _plain(405, "Method Not Allowed\n")
     if path.startswith("/console/static/") and not post:
         return _static(path.removeprefix("/console/static/"))
+    if path == "/console/model" and not post:
+        return design.design_page(request)
     if path == "/console/api" and post:
         return api.api(request)
     if path == "/console/tables/new":
@@ -94,4 +96,6 @@ def _authorizing(backend: Backend) -> bool:
     return isinstance(backend, AuthorizingBackend)
 
 
-__all__ = ["answer"]
+configure = design.configure
+
+__all__ = ["answer", "configure"]

@@ -61,6 +61,10 @@ def _fields(text: str) -> dict[str, str]:
 
 
 def html_response(request: Request, title: str, body: Safe, status: int = 200, nav: Safe = Safe("")) -> Response:
+    from .design import APP
+
+    if APP is not None:
+        nav = Safe(nav + '<a class="right" href="/console/model">model</a>')
     data = page(title, body, TOKEN, nav).encode()
     headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data))), *HEADERS,
                set_cookie(request.headers)]
