@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -14,6 +15,7 @@ import pytest
 from dynamokit.engine import Engine
 from dynamokit.model import App, Entity, Keys, Table
 from dynamokit.server import Server
+from dynamokit.server.auth import Authenticator, AuthorizingBackend
 from dynamokit.server.console import configure
 
 from .conftest import Browser, create_posts
@@ -21,10 +23,9 @@ from .conftest import Browser, create_posts
 SRC = str(Path(__file__).resolve().parents[2] / "src")
 
 
-@pytest.fixture
-def console(server: Server) -> Iterator[Browser]:
-    """`dynamokit console` pointed at `server`, and a browser on it."""
-    env = {**os.environ, "PYTHONPATH": SRC, "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s",
+def run_console(server: Server, key: str = "k", secret: str = "s") -> Iterator[Browser]:
+    """`dynamokit console` pointed at `server` with these keys in the environment, and a browser on it."""
+    env = {**os.environ, "PYTHONPATH": SRC, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
     process = subprocess.Popen([sys.executable, "-m", "dynamokit.cli", "console", "--endpoint-url", server.url,
                                 "--port", "0", "--region", "us-east-1"],
@@ -38,6 +39,28 @@ def console(server: Server) -> Iterator[Browser]:
     finally:
         process.terminate()
         process.wait(timeout=20)
+
+
+@pytest.fixture
+def console(server: Server) -> Iterator[Browser]:
+    yield from run_console(server)
+
+
+def test_with_auth_the_console_command_signs_as_the_principal(engine: Engine, tmp_path: Path) -> None:
+    path = tmp_path / "credentials.json"
+    policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:ListTables",
+                                                      "Resource": "*"}]}
+    path.write_text(json.dumps({"principals": [{"name": "alice", "access_key_id": "AKIDALICE",
+                                                "secret_access_key": "alice-secret", "policies": [policy]}]}))
+    create_posts(engine)
+    backend = AuthorizingBackend(engine, Authenticator.from_file(str(path), engine.region, engine.account_id))
+    with Server(backend) as server:
+        for browser in run_console(server, "AKIDALICE", "alice-secret"):
+            page = browser.get("/console/tables/posts")  # DescribeTable: not allowed
+            assert page.status == 400 and "AccessDeniedException" in (page.error() or "")
+        for browser in run_console(server, "AKIDALICE", "wrong"):
+            page = browser.get("/console/")
+            assert page.status == 400 and "InvalidSignatureException" in (page.error() or "")
 
 
 def test_the_console_command_serves_any_endpoint(engine: Engine, console: Browser) -> None:

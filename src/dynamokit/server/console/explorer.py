@@ -12,7 +12,7 @@ from ...errors import DynamoDBError
 from .codegen import boto3_code, cli_command
 from .markup import Safe, code_block, error_box, html, join, pretty, segment, url
 from .values import cell, kind, parse_json
-from .web import Request, Response, breadcrumbs, html_response
+from .web import Request, Response, breadcrumbs, html_response, status_of
 
 SORT_OPERATORS = ("", "=", "<", "<=", ">", ">=", "begins_with", "between")
 MAX_LIMIT = 1000
@@ -102,7 +102,7 @@ def explore_page(request: Request, name: str) -> Response:
     try:
         table = request.call("DescribeTable", {"TableName": name})["Table"]
     except DynamoDBError as error:
-        return html_response(request, name, error_box(error.code, error.message), 404, nav=nav)
+        return html_response(request, name, error_box(error.code, error.message), status_of(error), nav=nav)
     keys = keys_of(table)
     q = dict(request.query)
     q.setdefault("limit", "50")

@@ -7,7 +7,7 @@ from ...errors import DynamoDBError
 from .markup import csrf_field, error_box, html, join, segment
 from .security import TOKEN
 from .tables import STREAM_VIEWS
-from .web import Request, Response, breadcrumbs, html_response, redirect
+from .web import Request, Response, breadcrumbs, html_response, redirect, status_of
 
 
 def stream_page(request: Request, name: str) -> Response:
@@ -16,7 +16,7 @@ def stream_page(request: Request, name: str) -> Response:
     try:
         table = request.call("DescribeTable", {"TableName": name})["Table"]
     except DynamoDBError as error:
-        return html_response(request, name, error_box(error.code, error.message), 404, nav=nav)
+        return html_response(request, name, error_box(error.code, error.message), status_of(error), nav=nav)
     spec = table.get("StreamSpecification", {})
     arn = table.get("LatestStreamArn")
     if not spec.get("StreamEnabled") or not arn:

@@ -9,7 +9,7 @@ import orjson
 from ...errors import DynamoDBError
 from .markup import Safe, code_block, csrf_field, error_box, html, join, pretty, segment
 from .security import TOKEN
-from .web import Request, Response, breadcrumbs, html_response, redirect
+from .web import Request, Response, breadcrumbs, html_response, redirect, status_of
 
 KEY_TYPES = ("S", "N", "B")
 STREAM_VIEWS = ("", "NEW_AND_OLD_IMAGES", "NEW_IMAGE", "OLD_IMAGE", "KEYS_ONLY")
@@ -82,7 +82,7 @@ def describe_page(request: Request, name: str) -> Response:
     try:
         table = request.call("DescribeTable", {"TableName": name})["Table"]
     except DynamoDBError as error:
-        return html_response(request, name, error_box(error.code, error.message), 404)
+        return html_response(request, name, error_box(error.code, error.message), status_of(error))
     keys = ", ".join(f"{k['AttributeName']} ({k['KeyType']})" for k in table.get("KeySchema", []))
     body = html(
         '<h1>{name}</h1><p class="actions"><a class="button" href="{link}/items">Explore items</a> '

@@ -88,3 +88,8 @@ def message_page(request: Request, status: int, title: str, text: str) -> Respon
 def breadcrumbs(*links: tuple[str, str]) -> Safe:
     """The header's trail: (href, label) pairs."""
     return Safe("".join(html(' <span>/</span> <a href="{}">{}</a>', href, label) for href, label in links))
+
+
+def status_of(error: Any) -> int:
+    """The HTTP status of a page that failed with this DynamoDBError: 404 for a missing table, else 400."""
+    return 404 if error.code == "ResourceNotFoundException" else 400
