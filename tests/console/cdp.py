@@ -38,7 +38,7 @@ class Chromium:
 
         self.process = subprocess.Popen(
             [BINARY, *FLAGS, f"--user-data-dir={self.profile}", f"--window-size={width},{height}", "about:blank"],
-            preexec_fn=child_fds, pass_fds=(3, 4), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            preexec_fn=child_fds, pass_fds=(3, 4), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: PLW1509 (dup2 only)
         os.close(to_chrome_r)
         os.close(from_chrome_w)
         self._next = 0

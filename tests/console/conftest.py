@@ -29,7 +29,7 @@ class Page:
         return unescape(found.group(1))
 
     def error(self) -> str | None:
-        found = re.search(r'<div class="error" role="alert">(.*?)</div>', self.text, re.S)
+        found = re.search(r'<div class="error" role="alert">(.*?)</div>', self.text, re.DOTALL)
         return unescape(re.sub(r"<[^>]+>", "", found.group(1))) if found else None
 
 

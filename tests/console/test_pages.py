@@ -149,7 +149,7 @@ def test_bad_input_shows_dynamodbs_error_not_a_broken_page(engine: Engine, brows
     ]
     for query, code, words in cases:
         text = explore(browser, **query)
-        error = re.search(r'<div class="error" role="alert">(.*?)</div>', text, re.S)
+        error = re.search(r'<div class="error" role="alert">(.*?)</div>', text, re.DOTALL)
         assert error, query
         assert code in error.group(1) and words in unescape(error.group(1)), (query, error.group(1))
 

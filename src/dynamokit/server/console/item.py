@@ -8,7 +8,7 @@ import orjson
 
 from ...errors import DynamoDBError
 from .explorer import keys_of
-from .markup import Safe, csrf_field, error_box, html, pretty, segment, url
+from .markup import EMPTY, Safe, csrf_field, error_box, html, pretty, segment, url
 from .security import TOKEN
 from .values import parse_json
 from .web import Request, Response, breadcrumbs, html_response, redirect
@@ -21,7 +21,7 @@ def _links(name: str) -> tuple[str, Safe]:
 
 def item_page(request: Request, name: str) -> Response:
     """GET …/item?key={...}: the item in an editor; without a key, an editor for a new item."""
-    link, nav = _links(name)
+    nav = _links(name)[1]
     try:
         table = request.call("DescribeTable", {"TableName": name})["Table"]
         key = parse_json(request.query.get("key", ""), "key")
@@ -38,7 +38,7 @@ def item_page(request: Request, name: str) -> Response:
 
 
 def _editor(request: Request, name: str, text: str, key: dict[str, Any] | None,
-            error: Safe = Safe(""), status: int = 200) -> Response:
+            error: Safe = EMPTY, status: int = 200) -> Response:
     link, nav = _links(name)
     delete = html(
         '<form method="post" action="{}/item/delete" data-confirm="Delete this item?">{}'

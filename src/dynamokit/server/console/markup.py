@@ -12,6 +12,9 @@ class Safe(str):
     """Markup that is already HTML (built by `html` or written here): inserted as is."""
 
 
+EMPTY = Safe("")
+
+
 def esc(value: Any) -> Safe:
     """`value` as HTML text: markup stays, anything else is escaped (quotes too, so it is safe in attributes)."""
     return value if isinstance(value, Safe) else Safe(escape(str(value), quote=True))
@@ -43,7 +46,7 @@ def segment(text: str) -> str:
     return quote(text, safe="")
 
 
-def page(title: str, body: Safe, token: str, nav: Safe = Safe("")) -> Safe:
+def page(title: str, body: Safe, token: str, nav: Safe = EMPTY) -> Safe:
     """The whole page around `body`: one stylesheet and one script, both served from the package."""
     return html(
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'

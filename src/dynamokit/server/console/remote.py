@@ -17,7 +17,7 @@ class RemoteBackend:
     """DynamoDB's and DynamoDB Streams' operations, in wire shape, on a remote endpoint."""
 
     def __init__(self, endpoint_url: str | None, region: str | None = None, profile: str | None = None) -> None:
-        import boto3
+        import boto3  # type: ignore[import-untyped]
 
         session = boto3.Session(profile_name=profile, region_name=region)
         self.endpoint_url = endpoint_url

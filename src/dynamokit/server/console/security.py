@@ -11,8 +11,8 @@ from urllib.parse import urlsplit
 TOKEN = secrets.token_urlsafe(32)  # one per process: every page carries it, every state change must echo it
 
 HEADERS = [
-    ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                                "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"),
+    ("Content-Security-Policy", ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                 "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")),
     ("X-Content-Type-Options", "nosniff"),
     ("Referrer-Policy", "same-origin"),  # "no-referrer" would make browsers send `Origin: null`
     ("X-Frame-Options", "DENY"),
@@ -48,7 +48,7 @@ def host_allowed(headers: dict[str, str]) -> bool:
 
 def _parses(host: str) -> bool:
     try:
-        urlsplit("//" + host).port
+        _ = urlsplit("//" + host).port  # raises for a port that is not a number
     except ValueError:
         return False
     return bool(host)

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import orjson
-
 from ...errors import DynamoDBError
-from .markup import Safe, code_block, csrf_field, error_box, html, join, pretty, segment
+from .markup import EMPTY, Safe, code_block, csrf_field, error_box, html, join, pretty, segment
 from .security import TOKEN
+from .values import parse_json
 from .web import Request, Response, breadcrumbs, html_response, redirect, status_of
 
 KEY_TYPES = ("S", "N", "B")
@@ -94,10 +93,13 @@ def describe_page(request: Request, name: str) -> Response:
     return html_response(request, name, body, nav=breadcrumbs((link, name)))
 
 
-def create_form(request: Request, error: Safe = Safe("")) -> Response:
+def create_form(request: Request, error: Safe = EMPTY) -> Response:
     form = request.form
-    types = lambda field, default: join(  # noqa: E731
-        html('<option{}>{}</option>', Safe(" selected") if form.get(field, default) == t else "", t) for t in KEY_TYPES)
+
+    def types(field: str, default: str) -> Safe:
+        return join(html('<option{}>{}</option>', Safe(" selected") if form.get(field, default) == t else "", t)
+                    for t in KEY_TYPES)
+
     views = join(html('<option value="{}"{}>{}</option>', v, Safe(" selected") if form.get("stream") == v else "",
                       v or "no stream") for v in STREAM_VIEWS)
     body = html(
@@ -130,13 +132,8 @@ def create_form(request: Request, error: Safe = Safe("")) -> Response:
 def create_request(form: dict[str, str]) -> dict[str, Any]:
     """The CreateTable request the form describes (or the JSON pasted instead)."""
     if form.get("json", "").strip():
-        try:
-            request = orjson.loads(form["json"])
-        except orjson.JSONDecodeError as error:
-            raise DynamoDBError("SerializationException", f"Not valid JSON: {error}") from None
-        if not isinstance(request, dict):
-            raise DynamoDBError("SerializationException", "The request must be a JSON object")
-        return request
+        pasted: dict[str, Any] = parse_json(form["json"], "The CreateTable request")
+        return pasted
     definitions: dict[str, str] = {}
 
     def key(prefix: str) -> list[dict[str, str]]:
@@ -176,7 +173,7 @@ def create(request: Request) -> Response:
     return redirect("/console/tables/" + segment(str(name)))
 
 
-def delete_form(request: Request, name: str, error: Safe = Safe("")) -> Response:
+def delete_form(request: Request, name: str, error: Safe = EMPTY) -> Response:
     link = "/console/tables/" + segment(name)
     body = html(
         '<h1>Delete table {name}?</h1>{error}<p>This deletes the table and every item in it. It cannot be undone.'

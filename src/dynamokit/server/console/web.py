@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from .markup import Safe, error_box, html, page
+from .markup import EMPTY, Safe, error_box, html, page
 from .security import HEADERS, TOKEN, set_cookie
 
 log = logging.getLogger("dynamokit.console")
@@ -49,7 +49,8 @@ class Request:
     def endpoint(self) -> str | None:
         """The DynamoDB endpoint code snippets name: the remote one, or this server (None: AWS's own)."""
         if hasattr(self.backend, "endpoint_url"):
-            return getattr(self.backend, "endpoint_url")  # type: ignore[no-any-return]
+            endpoint: str | None = self.backend.endpoint_url
+            return endpoint
         return "http://" + self.headers.get("host", "127.0.0.1:8000")
 
     def region(self) -> str:
@@ -60,7 +61,7 @@ def _fields(text: str) -> dict[str, str]:
     return {k: v[-1] for k, v in parse_qs(text, keep_blank_values=True).items()}
 
 
-def html_response(request: Request, title: str, body: Safe, status: int = 200, nav: Safe = Safe("")) -> Response:
+def html_response(request: Request, title: str, body: Safe, status: int = 200, nav: Safe = EMPTY) -> Response:
     from .design import APP
 
     if APP is not None:
