@@ -219,3 +219,10 @@ def test_the_api_still_answers_on_post_slash(engine: Engine, browser: Browser) -
     client = http_client(f"http://127.0.0.1:{browser.port}")
     assert client.list_tables()["TableNames"] == []
     assert browser.get("/").text.startswith("healthy")
+
+
+def test_a_closed_engine_is_a_page_not_a_dropped_connection(engine: Engine, browser: Browser) -> None:
+    browser.get("/console/")
+    engine.close()
+    page = browser.get("/console/")
+    assert page.status == 503 and "Engine closed" in page.text

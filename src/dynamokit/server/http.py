@@ -28,7 +28,6 @@ from urllib.parse import urlsplit
 
 from ..engine.errors import DatabaseLocked, DynamoDBError, EngineClosed
 from ..engine.storage import NO_WAIT
-from . import console
 from .protocol import Backend, handle, respond
 
 log = logging.getLogger("dynamokit.server")
@@ -531,6 +530,8 @@ class Server:
     def _answer(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
         path = request.path if request.path.startswith("/") else urlsplit(request.path).path or "/"
         if path == "/console" or path.startswith(("/console/", "/console?")):
+            from . import console  # on first use: the in-process client imports this module too
+
             return console.answer(self.backend, request.method, request.path, request.headers, request.body)
         if path.split("?", 1)[0] != "/":
             return text_response(404, "Not Found\n")

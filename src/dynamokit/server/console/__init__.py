@@ -44,8 +44,10 @@ def answer(backend: Backend, method: str, target: str, headers: dict[str, str], 
             "The request's CSRF token is missing or stale (the server restarted?). Reload the page and try again."))
     try:
         status, fields, data = _route(request)
-    except (DatabaseLocked, EngineClosed):
-        raise  # the server retries the request where it may wait / answers 503
+    except DatabaseLocked:
+        raise  # nothing was written: the server answers the request again from a thread that may wait
+    except EngineClosed:
+        status, fields, data = message_page(request, 503, "Engine closed", "The engine behind this console is closed.")
     except DynamoDBError as error:
         status, fields, data = html_response(request, "Error", error_box(error.code, error.message), 400)
     except Exception:

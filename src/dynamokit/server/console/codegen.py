@@ -8,8 +8,6 @@ import re
 import shlex
 from typing import Any
 
-from ...model.transport import _to_boto
-
 # Flags of the AWS CLI for boolean parameters.
 _BOOLEANS = {"ScanIndexForward": ("--scan-index-forward", "--no-scan-index-forward"),
              "ConsistentRead": ("--consistent-read", "--no-consistent-read")}
@@ -26,6 +24,8 @@ def kebab(name: str) -> str:
 
 def boto3_code(operation: str, request: dict[str, Any], endpoint: str | None, region: str) -> str:
     """`client.<operation>(**request)` as a runnable Python snippet (binary values as bytes)."""
+    from ...model.transport import _to_boto  # on first use: importing the model layer costs pydantic
+
     target = f"endpoint_url={endpoint!r}, " if endpoint else ""
     lines = ["import boto3", "", f'client = boto3.client("dynamodb", {target}region_name={region!r})']
     arguments = "".join(f"    {key}={_literal(value)},\n" for key, value in _to_boto(request).items())
