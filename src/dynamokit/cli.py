@@ -90,16 +90,20 @@ def is_loopback(host: str) -> bool:
               help="Server processes sharing the port and the database (one per core serves on every core).")
 @click.option("--worker-of", "worker_of", hidden=True, is_flag=True,
               help="Internal: run as a worker of a `serve --workers` parent (ends when its stdin closes).")
+@click.option("--app", "app_target", metavar="MODULE:APP",
+              help="A dynamokit.model App whose design chart the web console shows at /console/model.")
 def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
-          worker_of: bool) -> None:
-    """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM).
+          worker_of: bool, app_target: str | None) -> None:
+    """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM), and the web console at /console/.
 
     \b
     Examples:
       dynamokit serve --port 8000 --db app.db
       aws dynamodb list-tables --endpoint-url http://127.0.0.1:8000
       dynamokit serve --port 8000 --db app.db --workers 4    # 4 processes, one port, one database
+      open http://127.0.0.1:8000/console/          # the web console (docs/console.md)
     """
+    configure_console(app_target)
     scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
     shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
     engine = open_engine(shared, region)
@@ -113,7 +117,8 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
         engine.close()
         raise
     try:
-        children = [start_worker(host, server.port, shared, region, auth_path) for _ in range(workers - 1)]
+        children = [start_worker(host, server.port, shared, region, auth_path, app_target)
+                    for _ in range(workers - 1)]
         for child in children:  # each says when it listens: the endpoint is announced once all do
             assert child.stdout is not None
             if not child.stdout.readline():
@@ -144,12 +149,60 @@ def stop_at_end_of_input(stop: threading.Event) -> None:
     stop.set()
 
 
-def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None) -> subprocess.Popen[bytes]:
+def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None,
+                 app_target: str | None) -> subprocess.Popen[bytes]:
     """Another `serve` process on the same port (SO_REUSEPORT) and database file; it ends when this process
     does, however that happens (its stdin, a pipe from us, closes)."""
     command = [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", db_path,
-               "--region", region, "--worker-of"] + (["--auth", auth_path] if auth_path else [])
+               "--region", region, "--worker-of"] + (["--auth", auth_path] if auth_path else []) + (
+                   ["--app", app_target] if app_target else [])
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+
+
+@main.command("console")
+@click.option("--endpoint-url", default=None, help="DynamoDB endpoint; without it, AWS (boto3's configuration).")
+@click.option("--region", default=None, help="Region (default: boto3's configuration, else us-east-1).")
+@click.option("--profile", default=None, help="AWS profile of boto3's credential chain.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address the console listens on.")
+@click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535),
+              help="Port the console listens on (0: any free port).")
+@click.option("--app", "app_target", metavar="MODULE:APP", help="A dynamokit.model App: its design chart.")
+def console_command(endpoint_url: str | None, region: str | None, profile: str | None, host: str, port: int,
+                    app_target: str | None) -> None:
+    """Serve the web console for any DynamoDB endpoint, AWS included, until interrupted.
+
+    Requests are made with boto3's default credential chain (environment, profile, SSO, instance role).
+
+    \b
+    Example:
+      dynamokit console --endpoint-url http://127.0.0.1:8000
+      dynamokit console --region eu-west-1 --profile staging   # AWS itself
+    """
+    from .server.console.remote import RemoteBackend
+
+    configure_console(app_target)
+    backend = RemoteBackend(endpoint_url, region, profile)
+    stop = stop_on_signals()
+    server = start_server(backend, host, port, backend.region)
+    try:
+        if not is_loopback(host):
+            click.secho(f"WARNING: listening on {host}, not loopback: anyone who can reach it acts with your AWS "
+                        f"credentials.", fg="red", bold=True, err=True)
+        click.echo(f"dynamokit: console at {server.url}/console/ for {endpoint_url or 'AWS'} "
+                   f"(region: {backend.region})")
+        stop.wait()
+    finally:
+        server.stop()
+    click.echo("dynamokit: stopped")
+
+
+def configure_console(app_target: str | None) -> None:
+    """The model App the console shows (`--app`), loaded before anything starts."""
+    if app_target is not None:
+        from .model.cli import load
+        from .server.console import configure
+
+        configure(load(app_target))
 
 
 def open_engine(db_path: str, region: str) -> Engine:
@@ -188,6 +241,7 @@ def announce(url: str, host: str, db_path: str, region: str, auth_path: str | No
     keys = f"keys from {auth_path}" if auth_path else "any credentials"
     click.echo(f"  use it with: boto3.client('dynamodb', endpoint_url='{url}', region_name='{region}') "
                f"or: aws dynamodb list-tables --endpoint-url {url}  ({keys})")
+    click.echo(f"  web console: {url}/console/" + ("  (disabled with --auth)" if auth_path else ""))
 
 
 def stop_on_signals() -> threading.Event:

@@ -533,6 +533,10 @@ class Server:
     # -- answering -------------------------------------------------------------------------------------
     def _answer(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
         path = request.path if request.path.startswith("/") else urlsplit(request.path).path or "/"
+        if path == "/console" or path.startswith(("/console/", "/console?")):
+            from . import console  # on first use: the in-process client imports this module too
+
+            return console.answer(self.backend, request.method, request.path, request.headers, request.body)
         if path.split("?", 1)[0] != "/":
             return text_response(404, "Not Found\n")
         if request.method == "POST":

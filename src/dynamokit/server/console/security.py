@@ -1,0 +1,76 @@
+"""The console's request checks: a per-process CSRF secret (cookie + form field or header, SameSite=Strict),
+Host and Origin checks against DNS rebinding and cross-site posts, and the response headers of every page."""
+
+from __future__ import annotations
+
+import hmac
+import ipaddress
+import secrets
+from urllib.parse import urlsplit
+
+TOKEN = secrets.token_urlsafe(32)  # one per process: every page carries it, every state change must echo it
+
+HEADERS = [
+    ("Content-Security-Policy", ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                                 "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")),
+    ("X-Content-Type-Options", "nosniff"),
+    ("Referrer-Policy", "same-origin"),  # "no-referrer" would make browsers send `Origin: null`
+    ("X-Frame-Options", "DENY"),
+    ("Cache-Control", "no-store"),
+]
+
+
+def cookie_name(headers: dict[str, str]) -> str:
+    """Cookies ignore ports: each server on this host (one per port) keeps its own cookie."""
+    port = urlsplit("//" + headers.get("host", "")).port if _parses(headers.get("host", "")) else None
+    return f"dynamokit_csrf_{port or 80}"
+
+
+def set_cookie(headers: dict[str, str]) -> tuple[str, str]:
+    return ("Set-Cookie", f"{cookie_name(headers)}={TOKEN}; Path=/console/; HttpOnly; SameSite=Strict")
+
+
+def host_allowed(headers: dict[str, str]) -> bool:
+    """The Host is an IP address or `localhost`: a page of another site re-pointed at this address by DNS
+    (rebinding) names its own host, and gets nothing from the console."""
+    host = headers.get("host", "")
+    if not _parses(host):
+        return False
+    name = urlsplit("//" + host).hostname or ""
+    if name == "localhost":
+        return True
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
+
+
+def _parses(host: str) -> bool:
+    try:
+        _ = urlsplit("//" + host).port  # raises for a port that is not a number
+    except ValueError:
+        return False
+    return bool(host)
+
+
+def csrf_ok(headers: dict[str, str], form_token: str | None) -> bool:
+    """A state-changing request: same-origin (if the browser says), the cookie and the field/header both
+    hold this process's secret."""
+    origin = headers.get("origin")
+    if origin not in (None, "null") and urlsplit(origin).netloc != headers.get("host"):
+        return False
+    sent = form_token if form_token is not None else headers.get("x-csrf-token", "")
+    return _same(sent, TOKEN) and _same(_cookie(headers, cookie_name(headers)), TOKEN)
+
+
+def _cookie(headers: dict[str, str], name: str) -> str:
+    for part in headers.get("cookie", "").split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return ""
+
+
+def _same(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())

@@ -1,0 +1,153 @@
+// dynamokit console: copy buttons, confirmations, the explorer's key labels and the stream tail.
+// No framework, no build step. Every value from the database is set with textContent, never as HTML.
+"use strict";
+
+const csrf = () => document.querySelector('meta[name="csrf-token"]').content;
+
+async function api(operation, request) {
+  const response = await fetch("/console/api", {
+    method: "POST",
+    headers: {"Content-Type": "application/json", "X-CSRF-Token": csrf()},
+    body: JSON.stringify({operation, request}),
+    credentials: "same-origin",
+  });
+  const answer = await response.json();
+  if (!response.ok) throw new Error(`${answer.code}: ${answer.message}`);
+  return answer;
+}
+
+function copyButtons() {
+  for (const button of document.querySelectorAll("button.copy")) {
+    button.addEventListener("click", async () => {
+      const text = button.closest(".code").querySelector("pre").textContent;
+      try {
+        await navigator.clipboard.writeText(text);
+        button.textContent = "Copied";
+      } catch {
+        const range = document.createRange();
+        range.selectNodeContents(button.closest(".code").querySelector("pre"));
+        getSelection().removeAllRanges();
+        getSelection().addRange(range);
+        button.textContent = "Selected: Ctrl-C";
+      }
+      setTimeout(() => { button.textContent = "Copy"; }, 1500);
+    });
+  }
+}
+
+function confirmations() {
+  for (const form of document.querySelectorAll("form[data-confirm]")) {
+    form.addEventListener("submit", (event) => {
+      if (!confirm(form.dataset.confirm)) event.preventDefault();
+    });
+  }
+}
+
+function explorer() {
+  const form = document.getElementById("explorer");
+  if (!form) return;
+  const index = document.getElementById("index");
+  const update = () => {
+    const option = index.selectedOptions[0];
+    document.getElementById("pk-name").textContent = option.dataset.pk;
+    document.getElementById("sk-name").textContent = option.dataset.sk || "(no sort key)";
+    const query = form.querySelector('input[name="mode"][value="query"]').checked;
+    for (const row of form.querySelectorAll(".query-only")) row.hidden = !query;
+  };
+  index.addEventListener("change", update);
+  for (const radio of form.querySelectorAll('input[name="mode"]')) radio.addEventListener("change", update);
+  update();
+}
+
+function cell(text, className) {
+  const td = document.createElement("td");
+  if (className) {
+    const pre = document.createElement("pre");
+    pre.className = className;
+    pre.textContent = text;
+    td.append(pre);
+  } else {
+    td.textContent = text;
+  }
+  return td;
+}
+
+function tail() {
+  const box = document.getElementById("tail");
+  if (!box) return;
+  const arn = box.dataset.streamArn;
+  const status = document.getElementById("tail-status");
+  const body = document.getElementById("tail-records");
+  const toggle = document.getElementById("tail-toggle");
+  const from = document.getElementById("tail-from");
+  let iterators = new Map();  // shard id -> iterator (null once the shard is closed and read)
+  let running = true, shown = 0, generation = 0, started = false;
+
+  async function openShards(type) {
+    const description = (await api("DescribeStream", {StreamArn: arn})).StreamDescription;
+    // The shards there at the start are read from `type`; shards that appear later (rollover), from their start.
+    const kind = started ? "TRIM_HORIZON" : type;
+    for (const shard of description.Shards) {
+      if (iterators.has(shard.ShardId)) continue;
+      if (shard.SequenceNumberRange.EndingSequenceNumber && kind === "LATEST") {
+        iterators.set(shard.ShardId, null);  // closed: nothing new will come from it
+        continue;
+      }
+      const request = {StreamArn: arn, ShardId: shard.ShardId, ShardIteratorType: kind};
+      iterators.set(shard.ShardId, (await api("GetShardIterator", request)).ShardIterator);
+    }
+    started = true;
+  }
+
+  function show(record) {
+    const data = record.dynamodb;
+    const row = document.createElement("tr");
+    row.className = "record " + record.eventName.toLowerCase();
+    const when = data.ApproximateCreationDateTime ? new Date(data.ApproximateCreationDateTime * 1000) : null;
+    row.append(cell(String(++shown)), cell(record.eventName), cell(when ? when.toISOString() : ""),
+               cell(JSON.stringify(data.Keys), "json"),
+               cell(data.OldImage ? JSON.stringify(data.OldImage, null, 1) : "", "json old"),
+               cell(data.NewImage ? JSON.stringify(data.NewImage, null, 1) : "", "json new"));
+    body.prepend(row);
+    while (body.rows.length > 500) body.lastElementChild.remove();
+  }
+
+  async function poll(mine) {
+    if (mine !== generation) return;
+    try {
+      if (running) {
+        await openShards(from.value);
+        for (const [shard, iterator] of iterators) {
+          if (!iterator) continue;
+          const answer = await api("GetRecords", {ShardIterator: iterator, Limit: 100});
+          answer.Records.forEach(show);
+          iterators.set(shard, answer.NextShardIterator || null);
+        }
+        status.textContent = `${shown} records · polled ${new Date().toLocaleTimeString()}`;
+      }
+    } catch (error) {
+      status.textContent = String(error.message || error);
+    }
+    setTimeout(() => poll(mine), 1000);
+  }
+
+  toggle.addEventListener("click", () => {
+    running = !running;
+    toggle.textContent = running ? "Pause" : "Resume";
+  });
+  from.addEventListener("change", () => {
+    iterators = new Map();
+    started = false;
+    body.replaceChildren();
+    shown = 0;
+    poll(++generation);
+  });
+  poll(generation);
+}
+
+document.addEventListener("DOMContentLoaded", () => {
+  copyButtons();
+  confirmations();
+  explorer();
+  tail();
+});
