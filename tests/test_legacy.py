@@ -77,3 +77,24 @@ def test_mixing_legacy_and_expressions_is_rejected(t: Caller) -> None:
     assert error.message == ("Can not use both expression and non-expression parameters in the same request: "
                              "Non-expression parameters: {AttributesToGet} Expression parameters: "
                              "{ProjectionExpression}")
+
+
+def test_key_conditions_mix_with_filter_and_projection_expressions(t: Caller) -> None:
+    """Rule: legacy KeyConditions may be combined with FilterExpression and ProjectionExpression (DynamoDB's
+    error for KeyConditions + QueryFilter + ProjectionExpression lists only QueryFilter as non-expression)."""
+    keys = {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]},
+            "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "1"}]}}
+    out = t("Query", TableName="leg", KeyConditions=keys, FilterExpression="#v <> :v",
+            ProjectionExpression="sk, #v", ExpressionAttributeNames={"#v": "v"},
+            ExpressionAttributeValues={":v": {"S": "v2"}})
+    assert out["Items"] == [{"sk": {"N": str(n)}, "v": {"S": f"v{n}"}} for n in (1, 3, 4)]
+    out = t("Query", TableName="leg", KeyConditions=keys, ProjectionExpression="v")
+    assert out["Items"] == [{"v": {"S": f"v{n}"}} for n in (1, 2, 3, 4)]
+    error = expect_error(t, "Query", TableName="leg", KeyConditions=keys, ProjectionExpression="v",
+                         QueryFilter={"v": {"ComparisonOperator": "NOT_NULL"}})
+    assert error.message == ("Can not use both expression and non-expression parameters in the same request: "
+                             "Non-expression parameters: {QueryFilter} Expression parameters: "
+                             "{ProjectionExpression}")
+    error = expect_error(t, "Query", TableName="leg", KeyConditions=keys, KeyConditionExpression="pk = :p",
+                         ExpressionAttributeValues={":p": {"S": "p"}})
+    assert "Non-expression parameters: {KeyConditions}" in error.message

@@ -37,24 +37,32 @@ _SYMBOLS = {"EQ": "=", "NE": "<>", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">"}
 
 
 class _Builder:
-    """Generated placeholders for one request."""
+    """Generated placeholders for one request, added to the ones the request already has (if any)."""
 
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self.values: dict[str, Any] = {}
+    def __init__(self, names: Any = None, values: Any = None) -> None:
+        self.names: dict[str, str] = dict(names) if isinstance(names, dict) else {}
+        self.values: dict[str, Any] = dict(values) if isinstance(values, dict) else {}
+        self.generated: set[str] = set()
 
     def name(self, attribute: str) -> str:
-        for key, known in self.names.items():
-            if known == attribute:
+        for key in self.generated:
+            if self.names.get(key) == attribute:
                 return key
-        key = f"#legacy{len(self.names)}"
+        key = self._fresh("#legacy", self.names)
         self.names[key] = attribute
         return key
 
     def value(self, value: Any) -> str:
-        key = f":legacy{len(self.values)}"
+        key = self._fresh(":legacy", self.values)
         self.values[key] = value
         return key
+
+    def _fresh(self, prefix: str, taken: dict[str, Any]) -> str:
+        n = len(self.generated)
+        while f"{prefix}{n}" in taken:
+            n += 1
+        self.generated.add(f"{prefix}{n}")
+        return f"{prefix}{n}"
 
 
 def translate(request: dict[str, Any], accepted: tuple[str, ...]) -> dict[str, Any]:
@@ -66,12 +74,14 @@ def translate(request: dict[str, Any], accepted: tuple[str, ...]) -> dict[str, A
     if not legacy:
         return request
     modern = [p for p in _EXPRESSION_PARAMETERS if p in request]
-    if modern:
+    mixed = bool(modern) and _mixable(legacy, modern)
+    conflicting = [p for p in legacy if p != "KeyConditions"] if mixed else legacy
+    if modern and conflicting:
         raise validation("Can not use both expression and non-expression parameters in the same request: "
-                         f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: "
+                         f"Non-expression parameters: {{{', '.join(conflicting)}}} Expression parameters: "
                          f"{{{', '.join(modern)}}}")
     out = {k: v for k, v in request.items() if k not in legacy and k != "ConditionalOperator"}
-    build = _Builder()
+    build = _Builder(request.get("ExpressionAttributeNames"), request.get("ExpressionAttributeValues"))
     joiner = request.get("ConditionalOperator", "AND")
     if joiner not in ("AND", "OR"):
         raise validation(f"1 validation error detected: Value '{joiner}' at 'conditionalOperator' failed to "
@@ -94,6 +104,14 @@ def translate(request: dict[str, Any], accepted: tuple[str, ...]) -> dict[str, A
     if build.values:
         out["ExpressionAttributeValues"] = build.values
     return out
+
+
+def _mixable(legacy: list[str], modern: list[str]) -> bool:
+    """Whether legacy KeyConditions may join the request's expressions: DynamoDB allows it with any expression
+    but a KeyConditionExpression (its error for KeyConditions + QueryFilter + ProjectionExpression names only
+    QueryFilter as the non-expression parameter)."""
+    expressions = [p for p in modern if p.endswith("Expression")]
+    return "KeyConditions" in legacy and bool(expressions) and "KeyConditionExpression" not in modern
 
 
 def _projection(names: Any, build: _Builder) -> str:
