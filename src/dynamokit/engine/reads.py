@@ -90,6 +90,13 @@ def _start(request: dict[str, Any], table: Table, index: Index | None) -> tuple[
     return position
 
 
+def _covered(projection: ex.ProjectionAST | None, names: dict[str, str], projected: frozenset[str]) -> bool:
+    """Whether every attribute a ProjectionExpression names is among an index's `projected` attributes."""
+    if projection is None:
+        return True
+    return all(ex.resolve_path(path, names)[0] in projected for path in projection.paths)
+
+
 class _Page:
     """Collects one page of a Query or Scan: Limit, 1 MB, filter, projection, LastEvaluatedKey."""
 
@@ -99,9 +106,13 @@ class _Page:
         self.limit = _limit(request)
         self.filter = exprs.get("FilterExpression")
         self.projection = exprs.get("ProjectionExpression")
-        # Index reads return only the projected attributes (an LSI read of ALL_ATTRIBUTES fetches the rest).
-        fetch_all = index is None or (select == "ALL_ATTRIBUTES" and not index.is_global)
-        self.projected = None if fetch_all else index.projected_names(table.key)
+        # Index reads return only the projected attributes; an LSI read of ALL_ATTRIBUTES, or naming an
+        # attribute the index does not project, fetches the whole item from the table (and is charged for it).
+        projected = None if index is None else index.projected_names(table.key)
+        if projected is not None and not index.is_global and (
+                select == "ALL_ATTRIBUTES" or not _covered(self.projection, exprs.names, projected)):
+            projected = None
+        self.projected = projected
         # Items returned as stored may stay serialized (see Engine.call's `wire`).
         self.as_stored = wire and self.projected is None and self.projection is None
         self.items: list[Any] = []
