@@ -485,3 +485,12 @@ def test_size_bytes_from_known_item_sizes(env: Env) -> None:
         env.engine.streams.record(conn, table, old, new, False, (7, 19))
     measured, given = (r["dynamodb"]["SizeBytes"] for r in read_all(env.streams, arn))
     assert measured == given == 3 + 7 + 19
+
+
+def test_removals_from_a_missing_item_emit_nothing(env: Env) -> None:
+    """Rule: an UpdateItem that only REMOVEs or DELETEs on a missing item creates nothing, so the stream gets
+    no record."""
+    arn = stream_table(env)
+    env.ddb("UpdateItem", TableName="tbl", Key={"pk": {"S": "a"}}, UpdateExpression="REMOVE v")
+    put(env, "b", v="1")
+    assert summary(read_all(env.streams, arn)) == [("INSERT", None, "1")]
