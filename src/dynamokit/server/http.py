@@ -534,7 +534,8 @@ class Server:
         if request.method == "POST":
             return self._post(request)
         if request.method in ("GET", "HEAD"):
-            status, headers, body = text_response(200, f"healthy: dynamodb.{self.region}.amazonaws.com ")
+            host = request.headers.get("host") or f"dynamodb.{self.region}.amazonaws.com"
+            status, headers, body = text_response(200, f"healthy: {host} ")
             return status, headers, b"" if request.method == "HEAD" else body
         return text_response(405, "Method Not Allowed\n", [("Allow", "GET, HEAD, POST")])
 

@@ -84,13 +84,15 @@ def describe_stream(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     cutoff = engine.streams.cutoff(engine.clock())
     with engine.storage.snapshot() as conn:
         stream = _stream(engine, conn, arn)
-        after = -1
+        after, after_id = -1, ""
         if start is not None:
             shard = store.shard_by_id(conn, stream.sid, start)
-            after = shard.shard if shard is not None else -1
+            # Shards are listed in shard-id order (as DynamoDB does); an id that names no shard starts the
+            # listing after its place in that order.
+            after, after_id = (shard.shard, "") if shard is not None else (-1, str(start))
         rows = conn.execute(f"SELECT {store.SHARD_COLUMNS} FROM stream_shards WHERE sid = ? AND shard > ? "
-                            "AND (closed IS NULL OR closed >= ?) ORDER BY shard LIMIT ?",
-                            (stream.sid, after, cutoff, limit + 1)).fetchall()
+                            "AND shard_id > ? AND (closed IS NULL OR closed >= ?) ORDER BY shard LIMIT ?",
+                            (stream.sid, after, after_id, cutoff, limit + 1)).fetchall()
     shards = [store.Shard(*row) for row in rows]
     description: dict[str, Any] = {
         "StreamArn": stream.arn,
