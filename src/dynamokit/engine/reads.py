@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,6 +20,9 @@ from .values import item_size
 if TYPE_CHECKING:
     from .core import Engine
 
+# Set while PartiQL runs its own Query: a WHERE may name key attributes beyond the key condition, a Query's
+# filter may not.
+KEY_FILTERS: ContextVar[bool] = ContextVar("KEY_FILTERS", default=False)
 PAGE_BYTES = 1024 * 1024
 MAX_SEGMENTS = 1_000_000
 _SPACE = 1 << 32  # the partition-hash space that parallel scan segments divide
@@ -285,6 +289,19 @@ def _key_condition(exprs: Expressions, schema: KeySchema) -> tuple[bytes, Bound,
     return (hk, *_range_bounds(op, [_operand(attr, o, False) for o in operands], prefix, composed))
 
 
+def _check_filter(exprs: Expressions, schema: KeySchema) -> None:
+    """A Query's filter (FilterExpression or QueryFilter) may not name a key attribute of what it reads."""
+    ast = exprs.get("FilterExpression")
+    if ast is None:
+        return
+    for node in ast.nodes:
+        if isinstance(node, ex.Path):
+            name = ex.resolve_path(node, exprs.names)[0]
+            if name in schema.names:
+                raise validation("Filter Expression can only contain non-primary key attributes: Primary key "
+                                 f"attribute: {name}")
+
+
 def _operand(attr: KeyAttr, value: dict[str, Any], is_hash: bool) -> bytes:
     actual = next(iter(value))
     if actual != attr.kind:
@@ -305,6 +322,8 @@ def query(engine: Engine, request: dict[str, Any], wire: bool = False) -> dict[s
     select = _select(request, exprs, table, index)
     schema = index.key if index is not None else table.key
     hk, lower, upper = _key_condition(exprs, schema)
+    if not KEY_FILTERS.get():
+        _check_filter(exprs, schema)
     forward = request.get("ScanIndexForward", True)
     if not isinstance(forward, bool):
         raise validation("ScanIndexForward must be a boolean")
