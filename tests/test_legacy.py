@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 import pytest
 
@@ -98,3 +100,36 @@ def test_key_conditions_mix_with_filter_and_projection_expressions(t: Caller) ->
     error = expect_error(t, "Query", TableName="leg", KeyConditions=keys, KeyConditionExpression="pk = :p",
                          ExpressionAttributeValues={":p": {"S": "p"}})
     assert "Non-expression parameters: {KeyConditions}" in error.message
+
+
+@pytest.mark.parametrize("operator, values, message", [
+    ("CONTAINS", [{"L": [{"S": "a"}]}], "ComparisonOperator CONTAINS is not valid for L AttributeValue type"),
+    ("NOT_CONTAINS", [{"L": []}], "ComparisonOperator NOT_CONTAINS is not valid for L AttributeValue type"),
+    ("CONTAINS", [{"SS": ["a"]}], "ComparisonOperator CONTAINS is not valid for SS AttributeValue type"),
+    ("IN", [{"S": "a"}, {"N": "1"}], "AttributeValues inside AttributeValueList must be of same type"),
+    ("GT", [{"BOOL": True}], "ComparisonOperator GT is not valid for BOOL AttributeValue type"),
+])
+def test_legacy_condition_value_types(t: Caller, operator: str, values: list[Any], message: str) -> None:
+    """Rule: legacy conditions (Expected, QueryFilter, ScanFilter) take values of one type that the operator
+    accepts: CONTAINS/NOT_CONTAINS no sets, lists or maps, IN no mixed types (ValidationException)."""
+    condition = {"v": {"ComparisonOperator": operator, "AttributeValueList": values}}
+    key = {"pk": {"S": "p"}, "sk": {"N": "1"}}
+    for operation, request in (
+            ("PutItem", {"Item": key, "Expected": condition}),
+            ("Scan", {"ScanFilter": condition}),
+            ("Query", {"KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
+                       "QueryFilter": condition})):
+        error = expect_error(t, operation, TableName="leg", **request)
+        assert error.code == "ValidationException"
+        assert error.message.endswith("One or more parameter values were invalid: " + message)
+
+
+def test_conditional_operator_needs_conditions(t: Caller) -> None:
+    """Rule: ConditionalOperator without Expected (or with an empty one), or without a Query/ScanFilter, is a
+    ValidationException."""
+    key = {"pk": {"S": "p"}, "sk": {"N": "1"}}
+    for request in ({}, {"Expected": {}}):
+        error = expect_error(t, "PutItem", TableName="leg", Item=key, ConditionalOperator="OR", **request)
+        assert error.code == "ValidationException" and "ConditionalOperator" in error.message
+    assert expect_error(t, "Scan", TableName="leg", ConditionalOperator="AND").code == "ValidationException"
+    assert "Item" in t("GetItem", TableName="leg", Key=key)
