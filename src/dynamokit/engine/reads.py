@@ -390,6 +390,9 @@ def scan(engine: Engine, request: dict[str, Any], wire: bool = False) -> dict[st
     select = _select(request, exprs, table, index)
     segment = _segment(request)
     start = _start(request, table, index)
+    if segment is not None and start is not None and not segment[0] <= start[0] < segment[1]:
+        raise validation("Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. "
+                         f"TotalSegments: {request['TotalSegments']} Segment: {request['Segment']}")
     page = _Page(engine, request, table, index, exprs, select, wire)
     conn = engine.storage.connection()
     if index is None:

@@ -14,6 +14,7 @@ from .reserved import is_reserved
 MAX_BYTES = 4096
 MAX_OPERATORS = 300
 MAX_IN_OPERANDS = 100
+MAX_PATH_DEPTH = 32  # a document path names at most 32 levels (documents nest at most 32 deep)
 # Parentheses and function calls. Not a DynamoDB limit: without redundant parentheses every level holds an
 # operator, or is a group around a function call, so a valid expression nests at most 2 levels per operator
 # (DynamoDB accepts 149 levels within 300 operators). Deeper input is refused for its operator count,
@@ -287,6 +288,8 @@ class Parser:
             self.note("function", f"The function is not allowed in a condition expression; function: {name}")
             return
         misused = (name == "list_append" and nested) if self.is_update else (name == "size") == as_condition
+        if name == "size" and call.args and isinstance(call.args[0], Call):
+            misused = True  # size(size(a)): size takes a document path
         if misused:
             self.note("misuse", f"The function is not allowed to be used this way in an expression; function: {name}")
             return
@@ -315,6 +318,9 @@ class Parser:
                 parts.append(int(token.text))
                 self.expect("]")
             else:
+                if len(parts) > MAX_PATH_DEPTH:
+                    self.note("path", "The document path has too many nesting levels; nesting levels: "
+                                      f"{len(parts)}")
                 return Path(tuple(parts))
 
     def path_name(self, first: bool) -> str:

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..errors import DynamoDBError, resource_not_found, validation
+from ..resources import parse_arn
 from . import iterators, store
 from .log import stream_not_found
 
@@ -42,11 +43,21 @@ def _text(request: dict[str, Any], name: str, where: str) -> str:
 
 
 def _stream(engine: Engine, conn: sqlite3.Connection, arn: str) -> store.Stream:
-    """The visible stream called `arn`, or ResourceNotFoundException."""
+    """The visible stream called `arn`, or ResourceNotFoundException (a malformed ARN: ValidationException)."""
     stream = store.stream_by_arn(conn, arn)
+    if stream is None and (not isinstance(arn, str) or _malformed(arn)):
+        raise validation(f"Invalid StreamArn: Invalid ResourceArn provided as input {arn}")
     if stream is None or not engine.streams.visible(stream, engine.clock()):
         raise stream_not_found(arn)
     return stream
+
+
+def _malformed(arn: str) -> bool:
+    """Whether `arn` is not the ARN of a table's stream."""
+    try:
+        return parse_arn(arn, "StreamArn").stream is None
+    except DynamoDBError:
+        return True
 
 
 def _fresh_stream(engine: Engine, arn: str) -> None:
