@@ -436,3 +436,29 @@ def test_temporary_credentials_must_have_sts_shape() -> None:
                                                                                      "Expiration": "soon"}]}]})
     with pytest.raises(ValueError, match="exactly AccessKeyId"):
         parse_credentials({"principals": [{"name": "c", "temporary_credentials": [{"AccessKeyId": "A"}]}]})
+
+
+def test_cors_preflight_needs_no_signature_but_requests_do(served: str) -> None:
+    """Rule: a browser's CORS preflight (OPTIONS) is answered 200 without a signature; the request that
+    follows is still authenticated, and its answer (error or not) carries Access-Control-Allow-Origin."""
+    host = urlsplit(served).netloc
+    origin = {"Origin": "http://app.example"}
+    connection = http.client.HTTPConnection(host, timeout=10)
+    connection.request("OPTIONS", "/", headers={**origin, "Access-Control-Request-Method": "POST",
+                                                "Access-Control-Request-Headers": "authorization,x-amz-target"})
+    response = connection.getresponse()
+    response.read()
+    assert response.status == 200 and response.getheader("Access-Control-Allow-Origin") == "*"
+    assert response.getheader("Access-Control-Allow-Headers") == "authorization,x-amz-target"
+    body = json.dumps({"TableName": "tbl"}).encode()
+    connection.request("POST", "/", body, {**origin, "X-Amz-Target": TARGET + "DescribeTable",
+                                           "Content-Type": "application/x-amz-json-1.0"})
+    response = connection.getresponse()
+    assert response.status == 400 and b"MissingAuthenticationToken" in response.read()
+    assert response.getheader("Access-Control-Allow-Origin") == "*"
+    headers = signed(body, operation="DescribeTable", host=host)
+    connection.request("POST", "/", body, {**headers, **origin})
+    response = connection.getresponse()
+    assert response.status == 200 and b'"TableName":"tbl"' in response.read()
+    assert response.getheader("Access-Control-Allow-Origin") == "*"
+    connection.close()

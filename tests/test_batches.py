@@ -56,6 +56,16 @@ def test_batch_write_at_most_25_requests(two: Caller) -> None:
     assert _count(two, "two") == 0
 
 
+def test_batch_write_26_requests_for_one_table(two: Caller) -> None:
+    """Rule: one table's list of more than 25 writes fails the map-value constraint: '... Member must have
+    length less than or equal to 25, ...' (AWS's answer, as applications handling it show)."""
+    error = _error(two, "BatchWriteItem", RequestItems={"one": [_put(f"x{n}") for n in range(26)]})
+    assert error.code == "ValidationException"
+    assert error.message.endswith("Map value must satisfy constraint: [Member must have length less than or "
+                                  "equal to 25, Member must have length greater than or equal to 1]")
+    assert _count(two, "one") == 0
+
+
 @pytest.mark.parametrize("second", [_put("a", x={"S": "other"}), {"DeleteRequest": {"Key": _key("a")}}])
 def test_batch_write_duplicate_keys_rejected(two: Caller, second: dict[str, Any]) -> None:
     """Rule: two requests on one item (put+put, put+delete) are a ValidationException; nothing is written."""

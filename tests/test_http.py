@@ -201,12 +201,60 @@ def test_every_response_carries_a_date(server: Server) -> None:
 
 
 def test_health_check(server: Server) -> None:
-    """Rule: GET / answers 200 'healthy: dynamodb.<region>.amazonaws.com' like the service endpoint."""
+    """Rule: GET / answers 200 'healthy: <the host addressed>', as the service endpoint does
+    ('healthy: dynamodb.us-east-1.amazonaws.com') and DynamoDB-compatible servers ('healthy: localhost:8000')."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
     connection.request("GET", "/")
     response = connection.getresponse()
     assert response.status == 200
-    assert response.read().decode().strip() == "healthy: dynamodb.us-east-1.amazonaws.com"
+    assert response.read().decode().strip() == f"healthy: 127.0.0.1:{server.port}"
+    connection.request("GET", "/", headers={"Host": "localhost:8000"})
+    assert connection.getresponse().read().decode().strip() == "healthy: localhost:8000"
+    connection.close()
+
+
+def test_cors_for_browsers(server: Server) -> None:
+    """Rule: as AWS endpoints answer browsers, a request with an Origin gets Access-Control-Allow-Origin and
+    the SDK's response headers exposed (x-amzn-RequestId, x-amz-crc32, ...); an OPTIONS preflight is answered
+    200 with the allowed methods, echoing Access-Control-Request-Headers; without Origin, no CORS headers."""
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    connection.request("OPTIONS", "/", headers={"Origin": "http://localhost:3000",
+                                                "Access-Control-Request-Method": "POST",
+                                                "Access-Control-Request-Headers": "content-type,x-amz-target"})
+    response = connection.getresponse()
+    assert (response.status, response.read()) == (200, b"")
+    assert response.getheader("Access-Control-Allow-Origin") == "*"
+    assert "POST" in response.getheader("Access-Control-Allow-Methods")
+    assert response.getheader("Access-Control-Allow-Headers") == "content-type,x-amz-target"
+    for origin in ({"Origin": "http://localhost:3000"}, {}):
+        connection.request("POST", "/", b"{}", {"X-Amz-Target": TARGET + "ListTables", **origin,
+                                                "Content-Type": "application/x-amz-json-1.0"})
+        response = connection.getresponse()
+        assert response.status == 200 and response.read() == b'{"TableNames":[]}'
+        exposed = response.getheader("Access-Control-Expose-Headers") or ""
+        if origin:
+            assert response.getheader("Access-Control-Allow-Origin") == "*"
+            assert {"x-amzn-RequestId", "x-amz-crc32", "Date"} <= set(exposed.split(","))
+        else:
+            assert response.getheader("Access-Control-Allow-Origin") is None and not exposed
+    connection.close()
+
+
+def test_tag_resource_answers_an_empty_body(server: Server, client: Any) -> None:
+    """Rule: TagResource and UntagResource answer HTTP 200 with an empty body (DynamoDB API reference)."""
+    client.create_table(TableName="tagged", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                        BillingMode="PAY_PER_REQUEST")
+    arn = "arn:aws:dynamodb:us-east-1:123456789012:table/tagged"
+    for operation, request in (("TagResource", {"ResourceArn": arn, "Tags": [{"Key": "k", "Value": "v"}]}),
+                               ("UntagResource", {"ResourceArn": arn, "TagKeys": ["k"]})):
+        connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+        connection.request("POST", "/", orjson.dumps(request), {"X-Amz-Target": TARGET + operation,
+                                                                "Content-Type": "application/x-amz-json-1.0"})
+        response = connection.getresponse()
+        assert (response.status, response.read(), response.getheader("Content-Length")) == (200, b"", "0")
+        connection.close()
+    assert client.list_tags_of_resource(ResourceArn=arn)["Tags"] == []
 
 
 # -- HTTP/1.1 over raw sockets ---------------------------------------------------------------------------

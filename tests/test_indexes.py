@@ -243,3 +243,25 @@ def test_item_collection_metrics(t: Caller) -> None:
             ReturnItemCollectionMetrics="SIZE")
     assert out["ItemCollectionMetrics"]["idx"][0]["SizeEstimateRangeGB"] == [0.0, 1.0]
     assert "ItemCollectionMetrics" not in t("PutItem", TableName="idx", Item=item)
+
+
+def test_keys_only_lsi_fetches_unprojected_attributes(ddb: Caller) -> None:
+    """Rule: querying a local secondary index for attributes it does not project fetches them from the table
+    (AttributesToGet or ProjectionExpression), charged for the table item."""
+    create(ddb, "lsi", range_key="sk", LocalSecondaryIndexes=[{
+        "IndexName": "by_l", "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"},
+                                           {"AttributeName": "l", "KeyType": "RANGE"}],
+        "Projection": {"ProjectionType": "KEYS_ONLY"}}])
+    ddb("PutItem", TableName="lsi", Item={"pk": {"S": "p"}, "sk": {"S": "s"}, "l": {"S": "x"},
+                                          "v": {"S": "x" * 5000}})
+    query = {"TableName": "lsi", "IndexName": "by_l", "KeyConditionExpression": "pk = :p",
+             "ExpressionAttributeValues": {":p": {"S": "p"}}, "ReturnConsumedCapacity": "TOTAL"}
+    legacy = {"TableName": "lsi", "IndexName": "by_l", "ReturnConsumedCapacity": "TOTAL",
+              "KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}}}
+    out = ddb("Query", **legacy, AttributesToGet=["v", "l"])
+    assert out["Items"] == [{"v": {"S": "x" * 5000}, "l": {"S": "x"}}]
+    assert out["ConsumedCapacity"]["CapacityUnits"] == 2.0 / 2
+    out = ddb("Query", **query, ProjectionExpression="#v", ExpressionAttributeNames={"#v": "v"})
+    assert out["Items"] == [{"v": {"S": "x" * 5000}}]
+    out = ddb("Query", **legacy, AttributesToGet=["sk"])
+    assert out["Items"] == [{"sk": {"S": "s"}}] and out["ConsumedCapacity"]["CapacityUnits"] == 0.5

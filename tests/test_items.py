@@ -208,3 +208,17 @@ def test_consumed_capacity(t: Caller) -> None:
     assert out["ConsumedCapacity"] == {"TableName": "tbl", "CapacityUnits": 0.5}
     out = t("GetItem", TableName="tbl", Key={"pk": {"S": "a"}}, ConsistentRead=True, ReturnConsumedCapacity="TOTAL")
     assert out["ConsumedCapacity"]["CapacityUnits"] == 1.0
+
+
+def test_update_of_missing_item_with_only_removals_creates_nothing(t: Caller) -> None:
+    """Rule: an UpdateItem whose actions only REMOVE or DELETE creates no item when the item is missing
+    (ALL_NEW returns no Attributes); any SET or ADD creates it."""
+    key = {"pk": {"S": "gone"}}
+    out = t("UpdateItem", TableName="tbl", Key=key, UpdateExpression="REMOVE a, b.c DELETE s :s",
+            ExpressionAttributeValues={":s": {"SS": ["x"]}}, ReturnValues="ALL_NEW")
+    assert "Attributes" not in out
+    t("UpdateItem", TableName="tbl", Key=key, AttributeUpdates={"a": {"Action": "DELETE"}})
+    assert "Item" not in t("GetItem", TableName="tbl", Key=key)
+    out = t("UpdateItem", TableName="tbl", Key=key, UpdateExpression="REMOVE a SET b = :b",
+            ExpressionAttributeValues={":b": {"S": "x"}}, ReturnValues="ALL_NEW")
+    assert out["Attributes"] == {**key, "b": {"S": "x"}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 import pytest
 
@@ -77,3 +79,57 @@ def test_mixing_legacy_and_expressions_is_rejected(t: Caller) -> None:
     assert error.message == ("Can not use both expression and non-expression parameters in the same request: "
                              "Non-expression parameters: {AttributesToGet} Expression parameters: "
                              "{ProjectionExpression}")
+
+
+def test_key_conditions_mix_with_filter_and_projection_expressions(t: Caller) -> None:
+    """Rule: legacy KeyConditions may be combined with FilterExpression and ProjectionExpression (DynamoDB's
+    error for KeyConditions + QueryFilter + ProjectionExpression lists only QueryFilter as non-expression)."""
+    keys = {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]},
+            "sk": {"ComparisonOperator": "GE", "AttributeValueList": [{"N": "1"}]}}
+    out = t("Query", TableName="leg", KeyConditions=keys, FilterExpression="#v <> :v",
+            ProjectionExpression="sk, #v", ExpressionAttributeNames={"#v": "v"},
+            ExpressionAttributeValues={":v": {"S": "v2"}})
+    assert out["Items"] == [{"sk": {"N": str(n)}, "v": {"S": f"v{n}"}} for n in (1, 3, 4)]
+    out = t("Query", TableName="leg", KeyConditions=keys, ProjectionExpression="v")
+    assert out["Items"] == [{"v": {"S": f"v{n}"}} for n in (1, 2, 3, 4)]
+    error = expect_error(t, "Query", TableName="leg", KeyConditions=keys, ProjectionExpression="v",
+                         QueryFilter={"v": {"ComparisonOperator": "NOT_NULL"}})
+    assert error.message == ("Can not use both expression and non-expression parameters in the same request: "
+                             "Non-expression parameters: {QueryFilter} Expression parameters: "
+                             "{ProjectionExpression}")
+    error = expect_error(t, "Query", TableName="leg", KeyConditions=keys, KeyConditionExpression="pk = :p",
+                         ExpressionAttributeValues={":p": {"S": "p"}})
+    assert "Non-expression parameters: {KeyConditions}" in error.message
+
+
+@pytest.mark.parametrize("operator, values, message", [
+    ("CONTAINS", [{"L": [{"S": "a"}]}], "ComparisonOperator CONTAINS is not valid for L AttributeValue type"),
+    ("NOT_CONTAINS", [{"L": []}], "ComparisonOperator NOT_CONTAINS is not valid for L AttributeValue type"),
+    ("CONTAINS", [{"SS": ["a"]}], "ComparisonOperator CONTAINS is not valid for SS AttributeValue type"),
+    ("IN", [{"S": "a"}, {"N": "1"}], "AttributeValues inside AttributeValueList must be of same type"),
+    ("GT", [{"BOOL": True}], "ComparisonOperator GT is not valid for BOOL AttributeValue type"),
+])
+def test_legacy_condition_value_types(t: Caller, operator: str, values: list[Any], message: str) -> None:
+    """Rule: legacy conditions (Expected, QueryFilter, ScanFilter) take values of one type that the operator
+    accepts: CONTAINS/NOT_CONTAINS no sets, lists or maps, IN no mixed types (ValidationException)."""
+    condition = {"v": {"ComparisonOperator": operator, "AttributeValueList": values}}
+    key = {"pk": {"S": "p"}, "sk": {"N": "1"}}
+    for operation, request in (
+            ("PutItem", {"Item": key, "Expected": condition}),
+            ("Scan", {"ScanFilter": condition}),
+            ("Query", {"KeyConditions": {"pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
+                       "QueryFilter": condition})):
+        error = expect_error(t, operation, TableName="leg", **request)
+        assert error.code == "ValidationException"
+        assert error.message.endswith("One or more parameter values were invalid: " + message)
+
+
+def test_conditional_operator_needs_conditions(t: Caller) -> None:
+    """Rule: ConditionalOperator without Expected (or with an empty one), or without a Query/ScanFilter, is a
+    ValidationException."""
+    key = {"pk": {"S": "p"}, "sk": {"N": "1"}}
+    for request in ({}, {"Expected": {}}):
+        error = expect_error(t, "PutItem", TableName="leg", Item=key, ConditionalOperator="OR", **request)
+        assert error.code == "ValidationException" and "ConditionalOperator" in error.message
+    assert expect_error(t, "Scan", TableName="leg", ConditionalOperator="AND").code == "ValidationException"
+    assert "Item" in t("GetItem", TableName="leg", Key=key)

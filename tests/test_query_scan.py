@@ -153,3 +153,21 @@ def test_scan_filter_and_projection(q: Caller) -> None:
     assert sorted(_sks(out)) == [-4, -3, -2, -1]
     assert all(set(i) == {"sk"} for i in out["Items"])
     assert out["ScannedCount"] == 25
+
+
+def test_query_filter_may_not_name_key_attributes(ddb: Caller) -> None:
+    """Rule: a Query's FilterExpression or QueryFilter may not name a key attribute: ValidationException
+    'Filter Expression can only contain non-primary key attributes: Primary key attribute: NAME'; Scan may."""
+    create(ddb, "kfs", range_key="sk")
+    ddb("PutItem", TableName="kfs", Item={"pk": {"S": "p"}, "sk": {"S": "s"}, "v": {"S": "x"}})
+    error = expect_error(ddb, "Query", TableName="kfs", KeyConditionExpression="pk = :p",
+                         FilterExpression="v = :p OR #s = :p", ExpressionAttributeNames={"#s": "sk"},
+                         ExpressionAttributeValues={":p": {"S": "p"}})
+    assert (error.code, error.message) == ("ValidationException", "Filter Expression can only contain "
+                                           "non-primary key attributes: Primary key attribute: sk")
+    error = expect_error(ddb, "Query", TableName="kfs", KeyConditions={
+        "pk": {"ComparisonOperator": "EQ", "AttributeValueList": [{"S": "p"}]}},
+        QueryFilter={"pk": {"ComparisonOperator": "NOT_NULL"}})
+    assert error.message == "Filter Expression can only contain non-primary key attributes: Primary key attribute: pk"
+    assert ddb("Scan", TableName="kfs", FilterExpression="sk = :s",
+               ExpressionAttributeValues={":s": {"S": "s"}})["Count"] == 1

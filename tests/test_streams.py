@@ -485,3 +485,27 @@ def test_size_bytes_from_known_item_sizes(env: Env) -> None:
         env.engine.streams.record(conn, table, old, new, False, (7, 19))
     measured, given = (r["dynamodb"]["SizeBytes"] for r in read_all(env.streams, arn))
     assert measured == given == 3 + 7 + 19
+
+
+def test_removals_from_a_missing_item_emit_nothing(env: Env) -> None:
+    """Rule: an UpdateItem that only REMOVEs or DELETEs on a missing item creates nothing, so the stream gets
+    no record."""
+    arn = stream_table(env)
+    env.ddb("UpdateItem", TableName="tbl", Key={"pk": {"S": "a"}}, UpdateExpression="REMOVE v")
+    put(env, "b", v="1")
+    assert summary(read_all(env.streams, arn)) == [("INSERT", None, "1")]
+
+
+def test_describe_stream_from_an_unknown_shard_id(env: Env) -> None:
+    """Rule: DescribeStream lists shards in shard-id order; an ExclusiveStartShardId naming no shard starts the
+    listing after its place in that order (Alternator, checked against DynamoDB, does the same)."""
+    arn = stream_table(env)
+    shards = [s["ShardId"] for s in describe(env.streams, arn)["Shards"]]
+    assert shards == sorted(shards)
+
+    def listed(start: str) -> list[str]:
+        out = env.streams.describe_stream(StreamArn=arn, ExclusiveStartShardId=start)["StreamDescription"]
+        return [s["ShardId"] for s in out["Shards"]]
+    assert listed("shardId-" + "0" * 20) == shards
+    assert listed(shards[0] + "x") == shards[1:]
+    assert listed(shards[-1] + "x") == []

@@ -131,3 +131,21 @@ def test_describe_counts_items(ddb: Caller) -> None:
     table = ddb("DescribeTable", TableName="cnt")["Table"]
     assert table["ItemCount"] == 3
     assert table["TableSizeBytes"] == 3 * (2 + 2 + 1 + 2)
+
+
+def test_delete_table_description_leaves_out_schema(ddb: Caller) -> None:
+    """Rule: DeleteTable's TableDescription (TableStatus DELETING) leaves out KeySchema, AttributeDefinitions,
+    CreationDateTime and the indexes, as AWS's delete-table examples show; name, ARN, id, counts stay."""
+    create(ddb, "gone", range_key="sk", GlobalSecondaryIndexes=[{
+        "IndexName": "by_g", "KeySchema": [{"AttributeName": "g", "KeyType": "HASH"}],
+        "Projection": {"ProjectionType": "ALL"}}])
+    out = ddb("DeleteTable", TableName="gone")["TableDescription"]
+    assert not {"KeySchema", "AttributeDefinitions", "CreationDateTime", "GlobalSecondaryIndexes"} & set(out)
+    assert out["TableStatus"] == "DELETING" and out["TableName"] == "gone" and out["ItemCount"] == 0
+    assert out["TableArn"].endswith(":table/gone") and "TableId" in out
+
+
+def test_on_demand_since_creation(ddb: Caller) -> None:
+    """Rule: a table created on-demand has LastUpdateToPayPerRequestDateTime equal to its CreationDateTime."""
+    out = create(ddb, "ondemand")["TableDescription"]
+    assert out["BillingModeSummary"]["LastUpdateToPayPerRequestDateTime"] == out["CreationDateTime"]

@@ -66,7 +66,7 @@ class Answer:
             status, response_headers, payload = handle(engine, headers.get("X-Amz-Target"), body or b"")
         http = AWSResponse(params["url"], status, dict(response_headers), _Raw(payload))
         if status < 300:
-            parsed = self.shapes.parse(model.output_shape, orjson.loads(payload), may_hold_binary(payload))
+            parsed = self.shapes.parse(model.output_shape, orjson.loads(payload or b"{}"), may_hold_binary(payload))
             metadata = {"RequestId": http.headers["x-amzn-RequestId"]}
         else:
             parsed = self._error(model, http, payload)

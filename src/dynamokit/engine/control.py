@@ -145,20 +145,20 @@ def create_table(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
                                 f"[{', '.join(sorted(types))}], keys used: [{', '.join(sorted(used))}]")
     stream = check_stream_specification(request.get("StreamSpecification"))
     arn = engine.table_arn(name)
+    now = engine.clock()
     description: dict[str, Any] = {
         "AttributeDefinitions": [{"AttributeName": n, "AttributeType": t} for n, t in types.items()],
         "TableName": name,
         "KeySchema": key,
         "TableStatus": "ACTIVE",
-        "CreationDateTime": engine.clock(),
+        "CreationDateTime": now,
         "ProvisionedThroughput": _throughput_description(throughput),
         "TableArn": arn,
         "TableId": str(uuid.uuid4()),
         "DeletionProtectionEnabled": bool(request.get("DeletionProtectionEnabled", False)),
     }
     if billing == "PAY_PER_REQUEST":
-        description["BillingModeSummary"] = {"BillingMode": billing,
-                                             "LastUpdateToPayPerRequestDateTime": engine.clock()}
+        description["BillingModeSummary"] = {"BillingMode": billing, "LastUpdateToPayPerRequestDateTime": now}
     for kind, specs in (("GlobalSecondaryIndexes", gsis), ("LocalSecondaryIndexes", lsis)):
         for spec in specs:
             spec["IndexArn"] = f"{arn}/index/{spec['IndexName']}"
@@ -236,6 +236,11 @@ def list_tables(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+# DynamoDB's DeleteTable answer leaves these out (AWS's own CLI examples and tutorials show it).
+_NOT_SHOWN_ON_DELETE = ("AttributeDefinitions", "KeySchema", "CreationDateTime", "GlobalSecondaryIndexes",
+                        "LocalSecondaryIndexes")
+
+
 def delete_table(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     name = request.get("TableName")
     table = engine.table(name)
@@ -252,6 +257,8 @@ def delete_table(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
         policies.forget(conn, table)
         engine.catalog_changed(conn)
     shown["TableStatus"] = "DELETING"
+    for field in _NOT_SHOWN_ON_DELETE:
+        shown.pop(field, None)
     return {"TableDescription": shown}
 
 

@@ -29,6 +29,7 @@ from . import (
 )
 from .capacity import Consumed, Usage
 from .errors import DynamoDBError, EngineClosed, resource_not_found
+from .schema import check_name
 from .resources import Resource, table_name
 from .schema import Table
 from .storage import Storage
@@ -164,6 +165,7 @@ class Engine:
             seen.checked = getattr(seen, "calling", False)
         table = self._tables.get(name)
         if table is None:
+            check_name(name, "tableName")  # an invalid name is a ValidationException, not "not found"
             raise resource_not_found(missing)
         return table
 

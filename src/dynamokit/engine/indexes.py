@@ -41,6 +41,12 @@ def plan_updates(engine: Engine, table: Table, description: dict[str, Any], requ
         if updates is None:
             return []
         raise validation("GlobalSecondaryIndexUpdates must be a list")
+    if not updates:
+        raise validation("1 validation error detected: Value '[]' at 'globalSecondaryIndexUpdates' failed to "
+                         "satisfy constraint: Member must have length greater than or equal to 1")
+    if definitions is None and any(isinstance(u, dict) and "Create" in u for u in updates):
+        raise invalid_parameter("Some index key attributes are not defined in AttributeDefinitions: "
+                                "AttributeDefinitions must be given to create a global secondary index")
     gsis: list[dict[str, Any]] = description.setdefault("GlobalSecondaryIndexes", [])
     created: list[str] = []
     structural = sum(1 for u in updates if isinstance(u, dict) and ("Create" in u or "Delete" in u))

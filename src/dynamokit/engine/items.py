@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 _PUT_RETURNS = ("NONE", "ALL_OLD")
 _UPDATE_RETURNS = ("NONE", "ALL_OLD", "UPDATED_OLD", "ALL_NEW", "UPDATED_NEW")
 _ON_FAILURE = ("ALL_OLD", "NONE")
+_REMOVALS = frozenset({"REMOVE", "DELETE"})
 
 Key = tuple[int, bytes, bytes]
 
@@ -77,8 +78,10 @@ class Action:
             return Change(None, 0, [])
         if self.kind == "ConditionCheck":
             return Change(old.item, old.size, []) if old is not None else Change(None, 0, [])
-        base = old.item if old is not None else dict(self.item or {})
         update = self.exprs.get("UpdateExpression")
+        if old is None and update is not None and all(a.clause in _REMOVALS for a in update.actions):
+            return Change(None, 0, [])  # only removals from a missing item: DynamoDB creates nothing
+        base = old.item if old is not None else dict(self.item or {})
         if update is None:
             new_item, paths = base, []
         else:
@@ -250,7 +253,8 @@ def update_item(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     old, change, consumed = run(engine, action)
     out = _old_attributes(returns, old)
     if returns == "ALL_NEW":
-        out["Attributes"] = change.new
+        if change.new is not None:
+            out["Attributes"] = change.new
     else:
         old_item = old.item if old is not None else None
         updated = {"UPDATED_OLD": old_item, "UPDATED_NEW": change.new}.get(returns)

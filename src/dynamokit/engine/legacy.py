@@ -34,27 +34,41 @@ _EXPRESSION_PARAMETERS = ("ProjectionExpression", "ConditionExpression", "KeyCon
 _ARITY = {"EQ": 1, "NE": 1, "LE": 1, "LT": 1, "GE": 1, "GT": 1, "NOT_NULL": 0, "NULL": 0, "CONTAINS": 1,
           "NOT_CONTAINS": 1, "BEGINS_WITH": 1, "BETWEEN": 2}
 _SYMBOLS = {"EQ": "=", "NE": "<>", "LE": "<=", "LT": "<", "GE": ">=", "GT": ">"}
+_SCALARS = frozenset({"S", "N", "B"})
+# The value types each ComparisonOperator accepts (EQ and NE take any); dynalite's tests, run against DynamoDB.
+_VALUE_TYPES = {"LT": _SCALARS, "LE": _SCALARS, "GT": _SCALARS, "GE": _SCALARS, "IN": _SCALARS,
+                "BETWEEN": _SCALARS, "BEGINS_WITH": frozenset({"S", "B"}),
+                "CONTAINS": _SCALARS | {"BOOL", "NULL"}, "NOT_CONTAINS": _SCALARS | {"BOOL", "NULL"}}
+_FILTERS = ("Expected", "QueryFilter", "ScanFilter")  # the conditions ConditionalOperator joins
 
 
 class _Builder:
-    """Generated placeholders for one request."""
+    """Generated placeholders for one request, added to the ones the request already has (if any)."""
 
-    def __init__(self) -> None:
-        self.names: dict[str, str] = {}
-        self.values: dict[str, Any] = {}
+    def __init__(self, names: Any = None, values: Any = None) -> None:
+        self.names: dict[str, str] = dict(names) if isinstance(names, dict) else {}
+        self.values: dict[str, Any] = dict(values) if isinstance(values, dict) else {}
+        self.generated: set[str] = set()
 
     def name(self, attribute: str) -> str:
-        for key, known in self.names.items():
-            if known == attribute:
+        for key in self.generated:
+            if self.names.get(key) == attribute:
                 return key
-        key = f"#legacy{len(self.names)}"
+        key = self._fresh("#legacy", self.names)
         self.names[key] = attribute
         return key
 
     def value(self, value: Any) -> str:
-        key = f":legacy{len(self.values)}"
+        key = self._fresh(":legacy", self.values)
         self.values[key] = value
         return key
+
+    def _fresh(self, prefix: str, taken: dict[str, Any]) -> str:
+        n = len(self.generated)
+        while f"{prefix}{n}" in taken:
+            n += 1
+        self.generated.add(f"{prefix}{n}")
+        return f"{prefix}{n}"
 
 
 def translate(request: dict[str, Any], accepted: tuple[str, ...]) -> dict[str, Any]:
@@ -63,15 +77,21 @@ def translate(request: dict[str, Any], accepted: tuple[str, ...]) -> dict[str, A
     Only legacy parameters whose expression counterpart is in `accepted` (the operation's) are considered.
     """
     legacy = [p for p in _TARGETS if p in request and _TARGETS[p] in accepted]
-    if not legacy:
+    joined = "ConditionalOperator" in request
+    if not legacy and not joined:
         return request
     modern = [p for p in _EXPRESSION_PARAMETERS if p in request]
-    if modern:
+    mixed = bool(modern) and _mixable(legacy, modern)
+    conflicting = [p for p in legacy if p != "KeyConditions"] if mixed else legacy
+    conflicting = conflicting + ["ConditionalOperator"] if joined else conflicting
+    if modern and conflicting:
         raise validation("Can not use both expression and non-expression parameters in the same request: "
-                         f"Non-expression parameters: {{{', '.join(legacy)}}} Expression parameters: "
+                         f"Non-expression parameters: {{{', '.join(conflicting)}}} Expression parameters: "
                          f"{{{', '.join(modern)}}}")
+    if joined and not any(request.get(p) for p in _FILTERS if p in legacy):
+        raise validation("ConditionalOperator cannot be used without Filter or Expected")
     out = {k: v for k, v in request.items() if k not in legacy and k != "ConditionalOperator"}
-    build = _Builder()
+    build = _Builder(request.get("ExpressionAttributeNames"), request.get("ExpressionAttributeValues"))
     joiner = request.get("ConditionalOperator", "AND")
     if joiner not in ("AND", "OR"):
         raise validation(f"1 validation error detected: Value '{joiner}' at 'conditionalOperator' failed to "
@@ -94,6 +114,14 @@ def translate(request: dict[str, Any], accepted: tuple[str, ...]) -> dict[str, A
     if build.values:
         out["ExpressionAttributeValues"] = build.values
     return out
+
+
+def _mixable(legacy: list[str], modern: list[str]) -> bool:
+    """Whether legacy KeyConditions may join the request's expressions: DynamoDB allows it with any expression
+    but a KeyConditionExpression (its error for KeyConditions + QueryFilter + ProjectionExpression names only
+    QueryFilter as the non-expression parameter)."""
+    expressions = [p for p in modern if p.endswith("Expression")]
+    return "KeyConditions" in legacy and bool(expressions) and "KeyConditionExpression" not in modern
 
 
 def _projection(names: Any, build: _Builder) -> str:
@@ -172,6 +200,7 @@ def _condition(attribute: str, condition: Any, build: _Builder, expected: bool) 
     if operator == "IN":
         if not values:
             raise invalid_parameter("Invalid number of argument(s) for the IN ComparisonOperator")
+        _check_types(operator, values)
         return f"{name} IN ({', '.join(build.value(v) for v in values)})"
     if operator not in _ARITY:
         raise validation(f"1 validation error detected: Value '{operator}' at 'comparisonOperator' failed to "
@@ -179,6 +208,7 @@ def _condition(attribute: str, condition: Any, build: _Builder, expected: bool) 
                          "NOT_CONTAINS, EQ, GT, NOT_NULL, NE, LE, BEGINS_WITH, GE, CONTAINS]")
     if len(values) != _ARITY[operator]:
         raise invalid_parameter(f"Invalid number of argument(s) for the {operator} ComparisonOperator")
+    _check_types(operator, values)
     placeholders = [build.value(v) for v in values]
     if operator in _SYMBOLS:
         return f"{name} {_SYMBOLS[operator]} {placeholders[0]}"
@@ -193,3 +223,14 @@ def _condition(attribute: str, condition: Any, build: _Builder, expected: bool) 
     if operator == "BEGINS_WITH":
         return f"begins_with({name}, {placeholders[0]})"
     return f"{name} BETWEEN {placeholders[0]} AND {placeholders[1]}"
+
+
+def _check_types(operator: str, values: list[Any]) -> None:
+    """The AttributeValueList's values share one type, which `operator` accepts."""
+    kinds = [next(iter(v)) for v in values if isinstance(v, dict) and len(v) == 1]
+    if len(set(kinds)) > 1:
+        raise invalid_parameter("AttributeValues inside AttributeValueList must be of same type")
+    allowed = _VALUE_TYPES.get(operator)
+    bad = next((k for k in kinds if allowed is not None and k not in allowed), None)
+    if bad is not None:
+        raise invalid_parameter(f"ComparisonOperator {operator} is not valid for {bad} AttributeValue type")

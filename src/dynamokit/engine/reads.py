@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -19,6 +20,9 @@ from .values import item_size
 if TYPE_CHECKING:
     from .core import Engine
 
+# Set while PartiQL runs its own Query: a WHERE may name key attributes beyond the key condition, a Query's
+# filter may not.
+KEY_FILTERS: ContextVar[bool] = ContextVar("KEY_FILTERS", default=False)
 PAGE_BYTES = 1024 * 1024
 MAX_SEGMENTS = 1_000_000
 _SPACE = 1 << 32  # the partition-hash space that parallel scan segments divide
@@ -90,6 +94,13 @@ def _start(request: dict[str, Any], table: Table, index: Index | None) -> tuple[
     return position
 
 
+def _covered(projection: ex.ProjectionAST | None, names: dict[str, str], projected: frozenset[str]) -> bool:
+    """Whether every attribute a ProjectionExpression names is among an index's `projected` attributes."""
+    if projection is None:
+        return True
+    return all(ex.resolve_path(path, names)[0] in projected for path in projection.paths)
+
+
 class _Page:
     """Collects one page of a Query or Scan: Limit, 1 MB, filter, projection, LastEvaluatedKey."""
 
@@ -99,9 +110,13 @@ class _Page:
         self.limit = _limit(request)
         self.filter = exprs.get("FilterExpression")
         self.projection = exprs.get("ProjectionExpression")
-        # Index reads return only the projected attributes (an LSI read of ALL_ATTRIBUTES fetches the rest).
-        fetch_all = index is None or (select == "ALL_ATTRIBUTES" and not index.is_global)
-        self.projected = None if fetch_all else index.projected_names(table.key)
+        # Index reads return only the projected attributes; an LSI read of ALL_ATTRIBUTES, or naming an
+        # attribute the index does not project, fetches the whole item from the table (and is charged for it).
+        projected = None if index is None else index.projected_names(table.key)
+        if projected is not None and not index.is_global and (
+                select == "ALL_ATTRIBUTES" or not _covered(self.projection, exprs.names, projected)):
+            projected = None
+        self.projected = projected
         # Items returned as stored may stay serialized (see Engine.call's `wire`).
         self.as_stored = wire and self.projected is None and self.projection is None
         self.items: list[Any] = []
@@ -274,6 +289,19 @@ def _key_condition(exprs: Expressions, schema: KeySchema) -> tuple[bytes, Bound,
     return (hk, *_range_bounds(op, [_operand(attr, o, False) for o in operands], prefix, composed))
 
 
+def _check_filter(exprs: Expressions, schema: KeySchema) -> None:
+    """A Query's filter (FilterExpression or QueryFilter) may not name a key attribute of what it reads."""
+    ast = exprs.get("FilterExpression")
+    if ast is None:
+        return
+    for node in ast.nodes:
+        if isinstance(node, ex.Path):
+            name = ex.resolve_path(node, exprs.names)[0]
+            if name in schema.names:
+                raise validation("Filter Expression can only contain non-primary key attributes: Primary key "
+                                 f"attribute: {name}")
+
+
 def _operand(attr: KeyAttr, value: dict[str, Any], is_hash: bool) -> bytes:
     actual = next(iter(value))
     if actual != attr.kind:
@@ -294,6 +322,8 @@ def query(engine: Engine, request: dict[str, Any], wire: bool = False) -> dict[s
     select = _select(request, exprs, table, index)
     schema = index.key if index is not None else table.key
     hk, lower, upper = _key_condition(exprs, schema)
+    if not KEY_FILTERS.get():
+        _check_filter(exprs, schema)
     forward = request.get("ScanIndexForward", True)
     if not isinstance(forward, bool):
         raise validation("ScanIndexForward must be a boolean")
@@ -360,6 +390,9 @@ def scan(engine: Engine, request: dict[str, Any], wire: bool = False) -> dict[st
     select = _select(request, exprs, table, index)
     segment = _segment(request)
     start = _start(request, table, index)
+    if segment is not None and start is not None and not segment[0] <= start[0] < segment[1]:
+        raise validation("Invalid ExclusiveStartKey. Please use ExclusiveStartKey with correct Segment. "
+                         f"TotalSegments: {request['TotalSegments']} Segment: {request['Segment']}")
     page = _Page(engine, request, table, index, exprs, select, wire)
     conn = engine.storage.connection()
     if index is None:

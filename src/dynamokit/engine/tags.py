@@ -10,7 +10,7 @@ import re
 import sqlite3
 from typing import TYPE_CHECKING, Any
 
-from .errors import resource_not_found, validation
+from .errors import DynamoDBError, resource_not_found, validation
 from .resources import parse_arn
 
 if TYPE_CHECKING:
@@ -115,6 +115,10 @@ def _arn_and_list(request: dict[str, Any], parameter: str, empty: str) -> tuple[
 
 
 def tag_resource(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
+    arn = request.get("ResourceArn")
+    if isinstance(arn, str) and not arn.startswith("arn:"):  # IAM cannot even name the resource
+        raise DynamoDBError("AccessDeniedException", f"User is not authorized to perform: dynamodb:TagResource "
+                                                     f"on resource: {arn}")
     arn, tags = _arn_and_list(request, "Tags", "Atleast one Tag needs to be provided as Input.")
     checked = _check_tags(tags)
     table = _table(engine, arn)

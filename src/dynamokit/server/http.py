@@ -44,6 +44,12 @@ _RECV = 64 * 1024  # below malloc's mmap threshold: a bigger recv buffer costs a
 _CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"
 _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _STATUS_LINES = {status: f"HTTP/1.1 {status} {HTTPStatus(status).phrase}" for status in (200, 400, 500)}
+# CORS, as AWS endpoints answer browsers: any origin, the response headers SDKs read exposed.
+_CORS = [("Access-Control-Allow-Origin", "*"),
+         ("Access-Control-Expose-Headers", "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,"
+                                           "x-amzn-ErrorMessage,Date,x-amz-crc32")]
+_PREFLIGHT_MAX_AGE = "172800"
+_METHODS = "GET, HEAD, POST, OPTIONS"
 
 
 class HTTPError(Exception):
@@ -256,6 +262,17 @@ def text_response(status: int, text: str, extra: list[tuple[str, str]] | None = 
     return status, headers + (extra or []), body
 
 
+def preflight(headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], bytes]:
+    """The answer to a CORS preflight (OPTIONS): no signature needed; the method and headers the browser asks
+    for are allowed (the request itself is still authenticated)."""
+    allowed = [("Allow", _METHODS), ("Content-Length", "0"),
+               ("Access-Control-Allow-Methods", headers.get("access-control-request-method") or _METHODS),
+               ("Access-Control-Max-Age", _PREFLIGHT_MAX_AGE)]
+    if "access-control-request-headers" in headers:
+        allowed.append(("Access-Control-Allow-Headers", headers["access-control-request-headers"]))
+    return 200, allowed, b""
+
+
 class Server:
     """DynamoDB's HTTP endpoint over `backend`: `start()` serves from a background thread, `stop()` ends it."""
 
@@ -444,6 +461,9 @@ class Server:
     def _respond(self, connection: Connection, request: Request,
                  answer: tuple[int, list[tuple[str, str]], bytes]) -> None:
         keep_alive = request.keep_alive and not self._stopping
+        if "origin" in request.headers:  # a browser's request: every answer, errors included, allows it
+            status, headers, body = answer
+            answer = status, headers + _CORS, body
         connection.outbox += render(*answer, keep_alive=keep_alive)
         connection.closing = not keep_alive
         connection.started = time.monotonic() if connection.inbox else None
@@ -541,10 +561,13 @@ class Server:
             return text_response(404, "Not Found\n")
         if request.method == "POST":
             return self._post(request)
+        if request.method == "OPTIONS":
+            return preflight(request.headers)
         if request.method in ("GET", "HEAD"):
-            status, headers, body = text_response(200, f"healthy: dynamodb.{self.region}.amazonaws.com ")
+            host = request.headers.get("host") or f"dynamodb.{self.region}.amazonaws.com"
+            status, headers, body = text_response(200, f"healthy: {host} ")
             return status, headers, b"" if request.method == "HEAD" else body
-        return text_response(405, "Method Not Allowed\n", [("Allow", "GET, HEAD, POST")])
+        return text_response(405, "Method Not Allowed\n", [("Allow", _METHODS)])
 
     def _post(self, request: Request) -> tuple[int, list[tuple[str, str]], bytes]:
         fields = request.headers

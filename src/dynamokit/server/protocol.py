@@ -75,8 +75,14 @@ def decode_body(body: bytes, content_encoding: str | None = None,
     return request
 
 
-def respond(status: int, payload: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
-    body = orjson.dumps(payload)
+# Operations DynamoDB answers with an empty body (its API reference: "an HTTP 200 response with an empty
+# HTTP body"), not `{}`.
+EMPTY_ANSWERS = frozenset({"TagResource", "UntagResource"})
+
+
+def respond(status: int, payload: dict[str, Any], empty: bool = False) -> tuple[int, list[tuple[str, str]], bytes]:
+    """A JSON 1.0 response; `empty` sends no body at all (for an empty payload)."""
+    body = b"" if empty and not payload else orjson.dumps(payload)
     headers = [
         ("Content-Type", CONTENT_TYPE),
         ("x-amzn-RequestId", f"{_RUN}{next(_REQUESTS):012X}"),
@@ -102,7 +108,7 @@ def handle(backend: Backend, target: str | None, body: bytes, content_encoding: 
 def answer(backend: Backend, operation: str, request: dict[str, Any]) -> tuple[int, list[tuple[str, str]], bytes]:
     """Answer one decoded request of `operation`, as `handle` does."""
     try:
-        return respond(200, backend.call(operation, request, wire=True))
+        return respond(200, backend.call(operation, request, wire=True), operation in EMPTY_ANSWERS)
     except DynamoDBError as error:
         return respond(error.status, error.wire())
     except (EngineClosed, DatabaseLocked):

@@ -14,7 +14,13 @@ from .reserved import is_reserved
 MAX_BYTES = 4096
 MAX_OPERATORS = 300
 MAX_IN_OPERANDS = 100
-MAX_DEPTH = 100  # parentheses and function calls; keeps recursion far below Python's limit
+MAX_PATH_DEPTH = 32  # a document path names at most 32 levels (documents nest at most 32 deep)
+# Parentheses and function calls. Not a DynamoDB limit: without redundant parentheses every level holds an
+# operator, or is a group around a function call, so a valid expression nests at most 2 levels per operator
+# (DynamoDB accepts 149 levels within 300 operators). Deeper input is refused for its operator count,
+# its redundant parentheses or its syntax, so it never reaches this bound; the parser recurses one frame
+# per level, far below Python's recursion limit.
+MAX_DEPTH = 2 * MAX_OPERATORS + 2
 
 COMPARATORS = frozenset({"=", "<>", "<", "<=", ">", ">="})
 CONDITION_FUNCTIONS = {
@@ -119,14 +125,17 @@ class Parser:
             raise self.depth_error()
 
     def depth_error(self) -> DynamoDBError:
-        """The error for input nested deeper than MAX_DEPTH, as close to DynamoDB's answer as can be told."""
-        operators = sum(1 for t in self.tokens if t.kind == PUNCT and t.text in COMPARATORS or
-                        t.kind == NAME and t.text.upper() in _CONDITION_KEYWORDS)
+        """The error for input nested deeper than MAX_DEPTH: too many operators, redundant parentheses or bad
+        syntax (one of them holds for any such input)."""
+        tokens = self.tokens
+        operators = sum(1 for i, t in enumerate(tokens)
+                        if t.kind == PUNCT and (t.text in COMPARATORS or t.text in "+-")
+                        or t.kind == NAME and (t.text.upper() in _CONDITION_KEYWORDS or tokens[i + 1].text == "("))
         if operators > MAX_OPERATORS:
             return fail(self.kind, f"The expression contains too many operators; operator count: {operators}")
         if any(self.match[i] > 0 and self.match[i + 1] == self.match[i] - 1 for i in range(len(self.tokens) - 1)):
             return fail(self.kind, "The expression has redundant parentheses;")
-        return fail(self.kind, f"The expression is nested too deeply; maximum nesting depth: {MAX_DEPTH}")
+        return self.syntax_error()
 
     def finish(self) -> None:
         """Check the end of input, the operator limit and the semantic notes, in that order."""
@@ -146,37 +155,32 @@ class Parser:
         return node
 
     def disjunction(self) -> Node:
-        items = [self.conjunction()]
-        while self.at_keyword("OR"):
+        """ORs of ANDs of NOT-prefixed primaries, in one loop: only a parenthesised group recurses."""
+        ors: list[Node] = []
+        ands: list[Node] = []
+        while True:
+            count = 0
+            while self.at_keyword("NOT"):
+                self.pos += 1
+                count += 1
+            self.operators += count
+            if self.at("(") and not self.starts_comparison(self.match[self.pos] + 1):
+                self.open_group()
+                node = self.disjunction()
+                self.close_group()
+            else:
+                node = self.comparison()
+            ands.append(Not(node) if count % 2 else node)
+            if self.at_keyword("AND"):
+                self.pos += 1
+                self.operators += 1
+                continue
+            ors.append(ands[0] if len(ands) == 1 else And(tuple(ands)))
+            ands = []
+            if not self.at_keyword("OR"):
+                return ors[0] if len(ors) == 1 else Or(tuple(ors))
             self.pos += 1
             self.operators += 1
-            items.append(self.conjunction())
-        return items[0] if len(items) == 1 else Or(tuple(items))
-
-    def conjunction(self) -> Node:
-        items = [self.negation()]
-        while self.at_keyword("AND"):
-            self.pos += 1
-            self.operators += 1
-            items.append(self.negation())
-        return items[0] if len(items) == 1 else And(tuple(items))
-
-    def negation(self) -> Node:
-        count = 0
-        while self.at_keyword("NOT"):
-            self.pos += 1
-            count += 1
-        self.operators += count
-        node = self.primary()
-        return Not(node) if count % 2 else node
-
-    def primary(self) -> Node:
-        if self.at("(") and not self.starts_comparison(self.match[self.pos] + 1):
-            self.open_group()
-            node = self.disjunction()
-            self.close_group()
-            return node
-        return self.comparison()
 
     def starts_comparison(self, i: int) -> bool:
         if i <= 0:
@@ -241,6 +245,7 @@ class Parser:
     # ----- operands, functions and paths -----
 
     def operand(self) -> Node:
+        """A value, path, function call or parenthesised operand: one frame per nesting level."""
         token = self.peek()
         if token.kind == PUNCT and token.text == "(":
             self.open_group()
@@ -250,12 +255,8 @@ class Parser:
         if token.kind == VALUE_REF:
             self.pos += 1
             return ValueRef(token.text)
-        if token.kind == NAME and self.at("(", 1) and token.text.upper() not in self.keywords:
-            return self.call()
-        return self.path()
-
-    def call(self) -> Call:
-        name = self.peek().text
+        if not (token.kind == NAME and self.at("(", 1) and token.text.upper() not in self.keywords):
+            return self.path()
         self.pos += 2
         self.enter()
         self.operators += 1
@@ -267,7 +268,7 @@ class Parser:
         for arg in args:
             if isinstance(arg, Call):
                 self.check_call(arg, as_condition=False, nested=True)
-        return Call(name, tuple(args))
+        return Call(token.text, tuple(args))
 
     def check_operands(self, operands: tuple[Node, ...]) -> None:
         for node in operands:
@@ -287,6 +288,8 @@ class Parser:
             self.note("function", f"The function is not allowed in a condition expression; function: {name}")
             return
         misused = (name == "list_append" and nested) if self.is_update else (name == "size") == as_condition
+        if name == "size" and call.args and isinstance(call.args[0], Call):
+            misused = True  # size(size(a)): size takes a document path
         if misused:
             self.note("misuse", f"The function is not allowed to be used this way in an expression; function: {name}")
             return
@@ -315,6 +318,9 @@ class Parser:
                 parts.append(int(token.text))
                 self.expect("]")
             else:
+                if len(parts) > MAX_PATH_DEPTH:
+                    self.note("path", "The document path has too many nesting levels; nesting levels: "
+                                      f"{len(parts)}")
                 return Path(tuple(parts))
 
     def path_name(self, first: bool) -> str:

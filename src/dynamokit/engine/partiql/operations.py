@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .. import capacity
+from .. import capacity, reads
 from ..errors import DynamoDBError, validation
 from ..values import check_value
 from .parser import MAX_STATEMENT, parse
@@ -111,7 +111,11 @@ def _run_write(engine: Engine, plan: Plan) -> dict[str, Any]:
 
 
 def _read(engine: Engine, plan: Plan) -> dict[str, Any]:
-    out = engine.call(plan.operation, plan.request)
+    allowed = reads.KEY_FILTERS.set(True)  # a WHERE may name key attributes beyond the key condition
+    try:
+        out = engine.call(plan.operation, plan.request)
+    finally:
+        reads.KEY_FILTERS.reset(allowed)
     items = out.get("Items", [out["Item"]] if "Item" in out else [])
     result: dict[str, Any] = {"Items": [columns_of(item, plan.columns) for item in items]}
     if "LastEvaluatedKey" in out:

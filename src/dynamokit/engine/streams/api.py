@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..errors import DynamoDBError, resource_not_found, validation
+from ..resources import parse_arn
 from . import iterators, store
 from .log import stream_not_found
 
@@ -42,11 +43,21 @@ def _text(request: dict[str, Any], name: str, where: str) -> str:
 
 
 def _stream(engine: Engine, conn: sqlite3.Connection, arn: str) -> store.Stream:
-    """The visible stream called `arn`, or ResourceNotFoundException."""
+    """The visible stream called `arn`, or ResourceNotFoundException (a malformed ARN: ValidationException)."""
     stream = store.stream_by_arn(conn, arn)
+    if stream is None and (not isinstance(arn, str) or _malformed(arn)):
+        raise validation(f"Invalid StreamArn: Invalid ResourceArn provided as input {arn}")
     if stream is None or not engine.streams.visible(stream, engine.clock()):
         raise stream_not_found(arn)
     return stream
+
+
+def _malformed(arn: str) -> bool:
+    """Whether `arn` is not the ARN of a table's stream."""
+    try:
+        return parse_arn(arn, "StreamArn").stream is None
+    except DynamoDBError:
+        return True
 
 
 def _fresh_stream(engine: Engine, arn: str) -> None:
@@ -84,13 +95,15 @@ def describe_stream(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     cutoff = engine.streams.cutoff(engine.clock())
     with engine.storage.snapshot() as conn:
         stream = _stream(engine, conn, arn)
-        after = -1
+        after, after_id = -1, ""
         if start is not None:
             shard = store.shard_by_id(conn, stream.sid, start)
-            after = shard.shard if shard is not None else -1
+            # Shards are listed in shard-id order (as DynamoDB does); an id that names no shard starts the
+            # listing after its place in that order.
+            after, after_id = (shard.shard, "") if shard is not None else (-1, str(start))
         rows = conn.execute(f"SELECT {store.SHARD_COLUMNS} FROM stream_shards WHERE sid = ? AND shard > ? "
-                            "AND (closed IS NULL OR closed >= ?) ORDER BY shard LIMIT ?",
-                            (stream.sid, after, cutoff, limit + 1)).fetchall()
+                            "AND shard_id > ? AND (closed IS NULL OR closed >= ?) ORDER BY shard LIMIT ?",
+                            (stream.sid, after, after_id, cutoff, limit + 1)).fetchall()
     shards = [store.Shard(*row) for row in rows]
     description: dict[str, Any] = {
         "StreamArn": stream.arn,
