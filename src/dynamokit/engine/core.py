@@ -29,9 +29,8 @@ from . import (
 )
 from .capacity import Consumed, Usage
 from .errors import DynamoDBError, EngineClosed, resource_not_found
-from .schema import check_name
 from .resources import Resource, table_name
-from .schema import Table
+from .schema import Table, check_name
 from .storage import Storage
 
 Operation = Callable[["Engine", dict[str, Any]], dict[str, Any]]

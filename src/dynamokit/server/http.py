@@ -46,8 +46,8 @@ _HEX_DIGITS = b"0123456789abcdefABCDEF"
 _STATUS_LINES = {status: f"HTTP/1.1 {status} {HTTPStatus(status).phrase}" for status in (200, 400, 500)}
 # CORS, as AWS endpoints answer browsers: any origin, the response headers SDKs read exposed.
 _CORS = [("Access-Control-Allow-Origin", "*"),
-         ("Access-Control-Expose-Headers", "x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,"
-                                           "x-amzn-ErrorMessage,Date,x-amz-crc32")]
+         ("Access-Control-Expose-Headers", ("x-amzn-RequestId,x-amzn-ErrorType,x-amz-request-id,x-amz-id-2,"
+                                            "x-amzn-ErrorMessage,Date,x-amz-crc32"))]
 _PREFLIGHT_MAX_AGE = "172800"
 _METHODS = "GET, HEAD, POST, OPTIONS"
 
