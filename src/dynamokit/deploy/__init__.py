@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from ..streams.mapping import EventSourceMapping, MappingError
 from .cloudformation import template, template_json
-from .spec import READ, WRITE, LSI, Deployment, DeploymentError, Processor, TableSettings
+from .spec import LSI, READ, WRITE, Deployment, DeploymentError, Processor, TableSettings
 from .tables import create_table_request
 from .terraform import terraform
 

@@ -22,8 +22,8 @@ def template(deployment: Deployment, kind: str = "sam") -> dict[str, Any]:
     for name in deployment.tables:
         resource: dict[str, Any] = {"Type": "AWS::DynamoDB::Table",
                                     "Properties": cloudformation_properties(deployment, name)}
-        if deployment.settings_of(name).deletion_protection:
-            resource |= {"DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"}
+        policy = "Retain" if deployment.settings_of(name).deletion_protection else "Delete"
+        resource |= {"DeletionPolicy": policy, "UpdateReplacePolicy": policy}  # explicit, for stateful resources
         resources[logical_id(name, "Table")] = resource
     for processor in deployment.processors:
         resources |= _processor(deployment, processor, kind)
@@ -73,7 +73,8 @@ def _processor(deployment: Deployment, processor: Processor, kind: str) -> dict[
     source = {"EventSourceArn": _ref("stream", mapping.table)} | mapping.properties()
     if mapping.on_failure is not None:
         queue = logical_id(mapping.on_failure, "Queue")
-        resources[queue] = {"Type": "AWS::SQS::Queue", "Properties": {
+        resources[queue] = {"Type": "AWS::SQS::Queue", "DeletionPolicy": "Delete", "UpdateReplacePolicy": "Delete",
+                            "Properties": {
             "QueueName": mapping.on_failure, "MessageRetentionPeriod": 1_209_600}}
         source["DestinationConfig"] = {"OnFailure": {"Destination": _ref("queue", mapping.on_failure)}}
     if kind == "sam":

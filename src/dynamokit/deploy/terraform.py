@@ -27,6 +27,11 @@ MAPPING_ARGUMENTS = {
 
 def terraform(deployment: Deployment) -> str:
     """The HCL of every resource of the deployment."""
+    return render(blocks(deployment))
+
+
+def blocks(deployment: Deployment) -> list[Block]:
+    """The deployment's Terraform blocks (the provider requirement, variables, resources)."""
     blocks = [Block("terraform").add("required_providers", Block("required_providers").add(
         "aws", {"source": "hashicorp/aws", "version": ">= 5.0"}))]
     blocks += [_table(deployment, name) for name in deployment.tables]
@@ -35,7 +40,7 @@ def terraform(deployment: Deployment) -> str:
             "description", "Path of the functions' deployment package (.zip)"))
     for processor in deployment.processors:
         blocks += _processor(deployment, processor)
-    return render(blocks)
+    return blocks
 
 
 def _table(deployment: Deployment, name: str) -> Block:
