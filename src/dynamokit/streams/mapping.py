@@ -98,7 +98,7 @@ class EventSourceMapping:
 def load_handler(handler: str) -> Callable[..., Any]:
     """The function `module:function` names (what Lambda invokes: `module.function`)."""
     module, _, function = handler.partition(":")
-    found = getattr(importlib.import_module(module), function, None)
+    found: Callable[..., Any] | None = getattr(importlib.import_module(module), function, None)
     if not callable(found):
         raise MappingError(f"handler {handler!r}: module {module!r} has no function {function!r}")
     return found
