@@ -88,8 +88,8 @@ PUBLIC = {
         "from_item", "pattern", "to_item",
     ],
     "dynamokit.streams": [
-        "Capacity", "Change", "DuckDBSink", "FreshRead", "FtsSink", "FtsWriter", "Hit", "LocalRunner", "Metrics",
-        "OpenSearchSink", "Sink", "StreamProcessor", "UnknownEntity", "View", "ViewTransaction", "decode",
+        "Capacity", "Change", "DuckDBSink", "EventSourceMapping", "FreshRead", "FtsSink", "FtsWriter", "Hit",
+        "LocalRunner", "MappingError", "Metrics", "OpenSearchSink", "Sink", "StreamProcessor", "UnknownEntity", "View", "ViewTransaction", "decode",
         "wait_for_version",
     ],
 }

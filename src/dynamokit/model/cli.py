@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 import click
 
 from ..targets import load as load_target
-from . import catalogue, schema
+from . import catalogue
 from .app import App
 
 
@@ -57,22 +55,29 @@ def show(target: str, markdown: bool) -> None:
 @click.option(
     "--format",
     "kind",
-    type=click.Choice(["cloudformation", "terraform", "create-table"]),
+    type=click.Choice(["sam", "cloudformation", "terraform", "create-table"]),
     default="cloudformation",
     show_default=True,
 )
-def export(target: str, kind: str) -> None:
-    """Print the App's tables as CloudFormation/SAM JSON, Terraform HCL or CreateTable JSON.
+@click.option("--out", type=click.Path(file_okay=False), help="Write into this folder instead of printing.")
+def export(target: str, kind: str, out: str | None) -> None:
+    """Print (or write to --out) the tables of an App, or everything of a dynamokit.deploy.Deployment
+    (tables, stream processors' functions, event source mappings, roles, on-failure queues), as SAM or
+    CloudFormation JSON, Terraform HCL or CreateTable JSON.
 
     \b
     Example:
       dynamokit model export blog:app > template.json
       dynamokit model export blog:app --format terraform > tables.tf
+      dynamokit model export myservice.deploy:deployment --format sam --out build/
     """
-    app = load(target)
-    if kind == "terraform":
-        click.echo(schema.terraform(app), nl=False)
-    elif kind == "create-table":
-        click.echo(json.dumps(schema.create_table_requests(app), indent=2))
+    from ..deploy.export import as_deployment, render, write
+
+    deployment = as_deployment(load_target(target, "app"))
+    if deployment is None:
+        raise click.BadParameter(f"{target} is not a dynamokit.model.App or dynamokit.deploy.Deployment",
+                                 param_hint="TARGET")
+    if out is not None:
+        click.echo(f"wrote {write(deployment, kind, out)}")
     else:
-        click.echo(schema.cloudformation_json(app))
+        click.echo(render(deployment, kind), nl=False)

@@ -15,6 +15,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .changes import Change, decode
+from .mapping import EventSourceMapping, MappingError
 from .metrics import Metrics
 from .processor import Sink, StreamProcessor, UnknownEntity
 from .views import Capacity, FreshRead, View, ViewTransaction, wait_for_version
@@ -27,11 +28,13 @@ __all__ = [
     "Capacity",
     "Change",
     "DuckDBSink",
+    "EventSourceMapping",
     "FreshRead",
     "FtsSink",
     "FtsWriter",
     "Hit",
     "LocalRunner",
+    "MappingError",
     "Metrics",
     "OpenSearchSink",
     "Sink",

@@ -9,6 +9,7 @@ import click
 
 from ..engine import Engine
 from ..targets import load as load_target
+from .mapping import MappingError
 from .runner import LocalRunner
 from .sources import RemoteSource, StreamSource
 
@@ -35,16 +36,16 @@ def streams() -> None:
 @click.option("--region", help="AWS region of --endpoint-url (default: the AWS configuration's).")
 @click.option("--table", required=True, help="Table whose stream feeds the handler.")
 @click.option("--name", help="Runner name (checkpoints are kept per name).")
-@click.option("--batch-size", default=100, show_default=True, type=click.IntRange(1, 10_000))
-@click.option("--batching-window", default=0.0, show_default=True, type=click.FloatRange(0, 300))
-@click.option("--max-retries", default=-1, show_default=True, type=click.IntRange(-1, 10_000))
+@click.option("--batch-size", default=100, show_default=True, type=int)
+@click.option("--batching-window", default=0.0, show_default=True, type=float)
+@click.option("--max-retries", default=-1, show_default=True, type=int)
 @click.option("--bisect/--no-bisect", default=False, show_default=True)
 @click.option("--max-record-age", default=-1.0, show_default=True, type=float)
 @click.option("--starting-position", default="TRIM_HORIZON", show_default=True,
               type=click.Choice(["TRIM_HORIZON", "LATEST"]))
-@click.option("--parallelization-factor", default=1, show_default=True, type=click.IntRange(1, 10),
+@click.option("--parallelization-factor", default=1, show_default=True, type=int,
               help="Concurrent batches per shard (records of a partition key stay in order).")
-@click.option("--tumbling-window", default=0, show_default=True, type=click.IntRange(0, 900),
+@click.option("--tumbling-window", default=0, show_default=True, type=int,
               help="Seconds per tumbling window (0: none); the handler then returns {'state': ...}.")
 @click.option("--on-failure-table", help="Table that receives records given up on.")
 @click.option("--every", default=5.0, show_default=True, help="Seconds between progress lines.")
@@ -67,12 +68,15 @@ def run(target: str, db_path: str | None, endpoint_url: str | None, region: str 
     with ExitStack() as stack:
         source: Engine | StreamSource = (stack.enter_context(Engine(db_path)) if db_path is not None
                                          else RemoteSource(endpoint_url=endpoint_url, region_name=region))
-        runner = LocalRunner(source, table, handler, batch_size=batch_size,  # type: ignore[arg-type]
-                             batching_window=batching_window, max_retries=max_retries,
-                             bisect_on_error=bisect, max_record_age=max_record_age,
-                             starting_position=starting_position,  # type: ignore[arg-type]
-                             parallelization_factor=parallelization_factor, tumbling_window=tumbling_window,
-                             on_failure_table=on_failure_table, name=name).start()
+        try:
+            runner = LocalRunner(source, table, handler, batch_size=batch_size,  # type: ignore[arg-type]
+                                 batching_window=batching_window, max_retries=max_retries,
+                                 bisect_on_error=bisect, max_record_age=max_record_age,
+                                 starting_position=starting_position,  # type: ignore[arg-type]
+                                 parallelization_factor=parallelization_factor, tumbling_window=tumbling_window,
+                                 on_failure_table=on_failure_table, name=name).start()
+        except MappingError as error:  # the settings are checked in one place: the mapping
+            raise click.UsageError(str(error)) from None
         halt = threading.Event()
         try:
             while not halt.wait(every):

@@ -27,6 +27,7 @@ from .changes import epoch_seconds
 from .checkpoints import Checkpoint, Checkpoints
 from .events import lambda_record
 from .filters import Filters
+from .mapping import EventSourceMapping, load_handler
 from .metrics import Metrics
 from .processor import StreamProcessor
 from .sources import ZERO, Cursor, EngineSource, RemoteSource, StreamSource
@@ -84,15 +85,14 @@ class LocalRunner:
                  starting_position: Literal["TRIM_HORIZON", "LATEST"] = "TRIM_HORIZON",
                  filter_criteria: dict[str, Any] | None = None, on_failure_table: str | None = None,
                  checkpoint_table: str | None = None, name: str | None = None, parallelization_factor: int = 1,
-                 tumbling_window: int = 0, store: Transport | None = None) -> None:
-        if not 1 <= batch_size <= 10_000 or not 0 <= batching_window <= 300:
-            raise ValueError("batch_size must be 1-10000 and batching_window 0-300 seconds")
-        if max_retries < -1 or starting_position not in ("TRIM_HORIZON", "LATEST"):
-            raise ValueError("max_retries must be -1 or more; starting_position TRIM_HORIZON or LATEST")
-        if not isinstance(parallelization_factor, int) or not 1 <= parallelization_factor <= 10:
-            raise ValueError("parallelization_factor must be an integer 1-10")
-        if not isinstance(tumbling_window, int) or not 0 <= tumbling_window <= 900:
-            raise ValueError("tumbling_window must be an integer 0-900 (seconds; 0: no windows)")
+                 tumbling_window: int = 0, report_batch_item_failures: bool = True,
+                 store: Transport | None = None) -> None:
+        self.settings = EventSourceMapping(  # every setting checked there, once, as the export checks it
+            table=table_name, batch_size=batch_size, batching_window=batching_window, max_retries=max_retries,
+            bisect_on_error=bisect_on_error, max_record_age=max_record_age, starting_position=starting_position,
+            filter_criteria=filter_criteria, on_failure=on_failure_table,
+            parallelization_factor=parallelization_factor, tumbling_window=tumbling_window,
+            report_batch_item_failures=report_batch_item_failures)
         self.source = EngineSource(source) if isinstance(source, Engine) else source
         self.table_name = table_name
         self.handler: LambdaHandler = getattr(processor, "lambda_handler", processor)
@@ -100,6 +100,7 @@ class LocalRunner:
         self.max_retries, self.bisect_on_error, self.max_record_age = max_retries, bisect_on_error, max_record_age
         self.starting_position = starting_position
         self.parallelization_factor, self.tumbling_window = parallelization_factor, tumbling_window
+        self.report_batch_item_failures = report_batch_item_failures
         self.filters = Filters(filter_criteria)
         self.store = store if store is not None else self.source.tables
         self.on_failure_table = on_failure_table
@@ -123,6 +124,27 @@ class LocalRunner:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._error: BaseException | None = None
+
+    @classmethod
+    def from_mapping(cls, source: Engine | StreamSource, mapping: EventSourceMapping,
+                     processor: StreamProcessor | LambdaHandler | None = None, *, checkpoint_table: str | None = None,
+                     name: str | None = None, store: Transport | None = None) -> LocalRunner:
+        """The runner of a deployment's event source mapping: the same settings as the deployed one, and its
+        handler (`mapping.handler`, imported) unless `processor` is given."""
+        if processor is None:
+            if mapping.handler is None:
+                raise ValueError(f"the mapping of table {mapping.table!r} names no handler: pass processor=")
+            processor = load_handler(mapping.handler)
+        runner = cls(source, mapping.table, processor, batch_size=mapping.batch_size,
+                   batching_window=mapping.batching_window, max_retries=mapping.max_retries,
+                   bisect_on_error=mapping.bisect_on_error, max_record_age=mapping.max_record_age,
+                   starting_position=mapping.starting_position, filter_criteria=mapping.filter_criteria,
+                   on_failure_table=mapping.on_failure, parallelization_factor=mapping.parallelization_factor,
+                   tumbling_window=mapping.tumbling_window,
+                   report_batch_item_failures=mapping.report_batch_item_failures,
+                   checkpoint_table=checkpoint_table, name=name, store=store)
+        runner.settings = runner.settings.with_options(handler=mapping.handler)
+        return runner
 
     @classmethod
     def remote(cls, table_name: str, processor: StreamProcessor | LambdaHandler, *, dynamodb: Any = None,
@@ -458,7 +480,8 @@ class LocalRunner:
             if not batch:
                 return
             try:
-                failed = self._first_failure(batch, self._call(shard, lane, batch))
+                response = self._call(shard, lane, batch)
+                failed = self._first_failure(batch, response) if self.report_batch_item_failures else None
             except Exception:
                 log.exception("runner %s: handler failed on a batch of %d", self.name, len(batch))
                 failed = 0

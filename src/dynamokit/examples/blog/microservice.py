@@ -244,7 +244,9 @@ class MicroserviceBlog:
         create_tables(self.posts)
         create_tables(self.views)
         self._reader = Reader(self._reader_transport, self.search_index, self.analytics)
-        self._runner = LocalRunner(self.engine, POSTS_TABLE, self._reader.lambda_handler, name="blog-reader")
+        from .deploy import READER  # the deployed event source mapping's settings, exactly
+
+        self._runner = LocalRunner.from_mapping(self.engine, READER, self._reader.lambda_handler, name="blog-reader")
 
     @property
     def reader(self) -> Reader:

@@ -1,0 +1,28 @@
+"""dynamokit.deploy: the same app on AWS unchanged. A `Deployment` lists the App(s) and the stream
+processors (each with its `EventSourceMapping`, the one the local runner reads too) and exports as SAM,
+CloudFormation or Terraform: tables, Lambda functions, event source mappings, least-privilege roles and
+on-failure queues."""
+
+from __future__ import annotations
+
+from ..streams.mapping import EventSourceMapping, MappingError
+from .cloudformation import template, template_json
+from .spec import LSI, READ, WRITE, Deployment, DeploymentError, Processor, TableSettings
+from .tables import create_table_request
+from .terraform import terraform
+
+__all__ = [
+    "LSI",
+    "READ",
+    "WRITE",
+    "Deployment",
+    "DeploymentError",
+    "EventSourceMapping",
+    "MappingError",
+    "Processor",
+    "TableSettings",
+    "create_table_request",
+    "template",
+    "template_json",
+    "terraform",
+]
