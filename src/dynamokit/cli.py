@@ -28,6 +28,7 @@ from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
 from .server.http import Server
 from .server.protocol import Backend
 from .streams.cli import streams as streams_cli
+from .transfer_cli import export_command, import_command
 
 
 class Main(click.Group):
@@ -90,8 +91,12 @@ def is_loopback(host: str) -> bool:
               help="Server processes sharing the port and the database (one per core serves on every core).")
 @click.option("--worker-of", "worker_of", hidden=True, is_flag=True,
               help="Internal: run as a worker of a `serve --workers` parent (ends when its stdin closes).")
+@click.option("--s3-endpoint-url", "s3_endpoint_url", default=None, envvar="DYNAMOKIT_S3_ENDPOINT_URL",
+              help="S3-compatible endpoint holding the buckets of exports and imports.")
+@click.option("--s3-dir", "s3_dir", default=None, type=click.Path(file_okay=False),
+              help="Without --s3-endpoint-url: a folder per bucket under this directory (default: <db>.s3).")
 def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
-          worker_of: bool) -> None:
+          worker_of: bool, s3_endpoint_url: str | None = None, s3_dir: str | None = None) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM).
 
     \b
@@ -102,7 +107,7 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     """
     scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
     shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
-    engine = open_engine(shared, region)
+    engine = open_engine(shared, region, s3_endpoint_url, s3_dir)
     stop = stop_on_signals()
     if worker_of:
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
@@ -113,7 +118,8 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
         engine.close()
         raise
     try:
-        children = [start_worker(host, server.port, shared, region, auth_path) for _ in range(workers - 1)]
+        children = [start_worker(host, server.port, shared, region, auth_path, s3_endpoint_url, s3_dir)
+                    for _ in range(workers - 1)]
         for child in children:  # each says when it listens: the endpoint is announced once all do
             assert child.stdout is not None
             if not child.stdout.readline():
@@ -138,17 +144,20 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
         click.echo("dynamokit: stopped")
 
 
-def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None) -> subprocess.Popen[bytes]:
+def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None,
+                 s3_endpoint_url: str | None = None, s3_dir: str | None = None) -> subprocess.Popen[bytes]:
     """Another `serve` process on the same port (SO_REUSEPORT) and database file; it ends when this process
     does, however that happens (its stdin, a pipe from us, closes)."""
     command = [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", db_path,
                "--region", region, "--worker-of"] + (["--auth", auth_path] if auth_path else [])
+    command += (["--s3-endpoint-url", s3_endpoint_url] if s3_endpoint_url else []) + (
+        ["--s3-dir", s3_dir] if s3_dir else [])
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
-def open_engine(db_path: str, region: str) -> Engine:
+def open_engine(db_path: str, region: str, s3_endpoint_url: str | None = None, s3_dir: str | None = None) -> Engine:
     try:
-        return Engine(db_path, region=region)
+        return Engine(db_path, region=region, s3_endpoint_url=s3_endpoint_url, s3_dir=s3_dir)
     except (sqlite3.Error, OSError) as error:
         raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
 
@@ -199,6 +208,8 @@ def stop_on_signals() -> threading.Event:
 main.add_command(demo)
 main.add_command(model_cli)
 main.add_command(streams_cli, "streams")
+main.add_command(export_command)
+main.add_command(import_command)
 
 if __name__ == "__main__":
     main()

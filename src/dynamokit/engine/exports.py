@@ -21,10 +21,11 @@ import base64
 import gzip
 import hashlib
 import logging
+import os
 import sqlite3
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +33,7 @@ import orjson
 
 from . import backups, formats, pitr
 from .errors import DynamoDBError, validation
-from .objectstore import NoSuchBucket
+from .objectstore import LocalStore, NoSuchBucket, ObjectStore
 from .resources import table_name
 from .schema import Table
 
@@ -201,9 +202,11 @@ def _run(engine: Engine, arn: str) -> None:
         log.exception("export %s stopped", arn)
 
 
-def _write(engine: Engine, description: dict[str, Any]) -> dict[str, Any]:
-    """Write the export's objects; returns the description's fields known once it is written."""
-    store = engine.object_store()
+def _write(engine: Engine, description: dict[str, Any], store: ObjectStore | None = None,
+           progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Write the export's objects (`progress` is told of each item written); returns the description's
+    fields known once it is written."""
+    store = store or engine.object_store()
     bucket = description["S3Bucket"]
     if not store.has_bucket(bucket):
         raise NoSuchBucket(bucket)
@@ -226,6 +229,8 @@ def _write(engine: Engine, description: dict[str, Any]) -> dict[str, Any]:
             data, usedforsecurity=False).digest()).decode(), "etag": etag, "dataFileS3Key": key})
         count += len(chunk)
         size += chunk_size
+        if progress is not None:
+            progress(len(chunk))
     manifest_files = b"".join(orjson.dumps(f) + b"\n" for f in files)
     _put_manifest(store, bucket, f"{folder}/manifest-files", manifest_files)
     summary = {
@@ -237,8 +242,8 @@ def _write(engine: Engine, description: dict[str, Any]) -> dict[str, Any]:
         "billedSizeBytes": size, "itemCount": count, "outputFormat": description["ExportFormat"],
         "exportType": description["ExportType"],
     }
-    if "ExportTime" in description:
-        summary["exportTime"] = iso(description["ExportTime"])
+    if "IncrementalExportSpecification" not in description:
+        summary["exportTime"] = iso(description.get("ExportTime", description["StartTime"]))
     else:
         spec = description["IncrementalExportSpecification"]
         summary.update(exportFromTime=iso(spec["ExportFromTime"]), exportToTime=iso(spec["ExportToTime"]))
@@ -268,12 +273,16 @@ def _chunks(lines: Iterator[tuple[Any, int]], per_file: int) -> Iterator[tuple[l
 
 
 def _full_lines(engine: Engine, description: dict[str, Any]) -> Iterator[tuple[Any, int]]:
-    """{"Item": item} of every item at ExportTime, with the item's size."""
-    tid, at = description["_tid"], description["ExportTime"]
+    """{"Item": item} of every item at ExportTime (or now, for `export_table`), with the item's size."""
+    tid, at = description["_tid"], description.get("ExportTime")
     file = backups.snapshot_file(engine, f"export-{uuid.uuid4().hex}")
     try:
-        backups.copy_into_file(engine.storage.path, file, pitr._STATE_AT, (tid, tid, at, tid, at, at),
-                               lambda conn: None)
+        if at is None:
+            backups.copy_into_file(engine.storage.path, file, "SELECT phash, hk, rk, size, item FROM main.items "
+                                   "WHERE tid = ? ORDER BY phash, hk, rk", (tid,), lambda conn: None)
+        else:
+            backups.copy_into_file(engine.storage.path, file, pitr._STATE_AT, (tid, tid, at, tid, at, at),
+                                   lambda conn: None)
         snapshot = sqlite3.connect(f"file:{file}?mode=ro", uri=True)
         try:
             for size, raw in snapshot.execute("SELECT size, item FROM items ORDER BY rowid"):
@@ -331,6 +340,24 @@ def _incremental_lines(engine: Engine, description: dict[str, Any]) -> Iterator[
     yield from out
 
 
+def export_table(engine: Engine, name: str, directory: str, export_format: str = "DYNAMODB_JSON",
+                 progress: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Export the table's current items (PITR not needed) into `directory`, in DynamoDB's layout
+    (`<directory>/AWSDynamoDB/<export-id>/...`); returns the summary manifest's fields as DescribeExport
+    would show them. For `dynamokit export`."""
+    table = engine.table(name)
+    directory = os.path.abspath(directory)
+    os.makedirs(directory, exist_ok=True)
+    now = engine.clock()
+    description = {"ExportArn": f"{table.description['TableArn']}/export/{int(now * 1000):014d}-"
+                                f"{uuid.uuid4().hex[:8]}", "StartTime": now, "TableArn": table.description["TableArn"],
+                   "TableId": table.description["TableId"], "S3Bucket": os.path.basename(directory),
+                   "ExportFormat": export_format, "ExportType": "FULL_EXPORT", "_tid": table.tid}
+    description.update(_write(engine, description, LocalStore(os.path.dirname(directory)), progress))
+    description.update(ExportStatus="COMPLETED", EndTime=engine.clock())
+    return _public(description)
+
+
 # -- describing and listing -----------------------------------------------------------------------------------
 
 def describe_export(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
@@ -379,4 +406,4 @@ OPERATIONS: dict[str, Operation] = {
     "ListExports": list_exports,
 }
 
-__all__ = ["OPERATIONS", "SCHEMA", "iso"]
+__all__ = ["OPERATIONS", "SCHEMA", "export_table", "iso"]
