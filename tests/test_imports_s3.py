@@ -303,3 +303,58 @@ def test_s3_endpoint_from_the_environment(tmp_path: Any, moto_s3: str, monkeypat
     with Engine(str(tmp_path / "db.sqlite")) as engine:
         store = engine.object_store()
         assert isinstance(store, S3Store) and store.endpoint_url == moto_s3
+
+
+def test_serve_s3_api_answers_s3_at_the_same_url(tmp_path: Any) -> None:
+    """`serve --s3-api`: one URL for DynamoDB and the S3 calls around imports and exports (as moto's
+    AWS-verified tests make them with AWS_ENDPOINT_URL)."""
+    import boto3
+    from botocore.exceptions import ClientError
+
+    from dynamokit.cli import start_server
+
+    from .conftest import http_client
+
+    with Engine(str(tmp_path / "db.sqlite"), s3_dir=str(tmp_path / "s3")) as engine:
+        server = start_server(engine, "127.0.0.1", 0, "us-east-1", s3_api=True)
+        try:
+            s3 = boto3.client("s3", endpoint_url=server.url, region_name="us-east-1", aws_access_key_id="k",
+                              aws_secret_access_key="s")
+            ddb = Caller("http", engine, http_client(server.url))
+            s3.create_bucket(Bucket="landing")
+            s3.put_bucket_tagging(Bucket="landing", Tagging={"TagSet": [{"Key": "a", "Value": "b"}]})
+            s3.put_object(Bucket="landing", Key="in/data.json", Body=b'{"Item": {"pk": {"S": "x"}}}')
+            s3.put_object(Bucket="landing", Key="in/more.json.gz", Body=gzip.compress(b'{"Item": {"pk": {"S": "y"}}}'))
+            assert [o["Key"] for o in s3.list_objects_v2(Bucket="landing", Prefix="in/")["Contents"]] == [
+                "in/data.json", "in/more.json.gz"]
+            done = wait_import(ddb, start_import(ddb, "landing", prefix="in/data")["ImportArn"])
+            assert (done["ImportStatus"], done["ImportedItemCount"]) == ("COMPLETED", 1)
+            ddb("UpdateContinuousBackups", TableName="imported",
+                PointInTimeRecoverySpecification={"PointInTimeRecoveryEnabled": True})
+            export = ddb("ExportTableToPointInTime", TableArn=done["TableArn"], S3Bucket="landing",
+                         S3Prefix="out")["ExportDescription"]
+            engine.wait_for_backfills()
+            export = ddb("DescribeExport", ExportArn=export["ExportArn"])["ExportDescription"]
+            summary = orjson.loads(s3.get_object(Bucket="landing", Key=export["ExportManifest"])["Body"].read())
+            assert summary["itemCount"] == 1
+            with pytest.raises(ClientError) as caught:
+                s3.delete_bucket(Bucket="landing")
+            assert caught.value.response["Error"]["Code"] == "BucketNotEmpty"
+            for entry in s3.list_object_versions(Bucket="landing").get("Versions", []):
+                s3.delete_object(Bucket="landing", Key=entry["Key"], VersionId=entry["VersionId"])
+            s3.delete_bucket(Bucket="landing")
+            with pytest.raises(ClientError) as caught:
+                s3.put_object(Bucket="landing", Key="k", Body=b"")
+            assert caught.value.response["Error"]["Code"] == "NoSuchBucket"
+            assert ddb("ListTables")["TableNames"] == ["imported"]  # DynamoDB requests still answered
+        finally:
+            server.stop()
+
+
+def test_serve_refuses_s3_api_with_auth(tmp_path: Any) -> None:
+    from click.testing import CliRunner
+
+    from dynamokit.cli import main
+
+    done = CliRunner().invoke(main, ["serve", "--s3-api", "--auth", str(tmp_path / "creds.json")])
+    assert done.exit_code == 2 and "--s3-api" in done.output

@@ -95,8 +95,11 @@ def is_loopback(host: str) -> bool:
               help="S3-compatible endpoint holding the buckets of exports and imports.")
 @click.option("--s3-dir", "s3_dir", default=None, type=click.Path(file_okay=False),
               help="Without --s3-endpoint-url: a folder per bucket under this directory (default: <db>.s3).")
+@click.option("--s3-api", "s3_api", is_flag=True,
+              help="Also answer S3 API calls (path-style) from the local bucket folders, at the same URL.")
 def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
-          worker_of: bool, s3_endpoint_url: str | None = None, s3_dir: str | None = None) -> None:
+          worker_of: bool, s3_endpoint_url: str | None = None, s3_dir: str | None = None,
+          s3_api: bool = False) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM).
 
     \b
@@ -105,6 +108,9 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
       aws dynamodb list-tables --endpoint-url http://127.0.0.1:8000
       dynamokit serve --port 8000 --db app.db --workers 4    # 4 processes, one port, one database
     """
+    if s3_api and (auth_path or s3_endpoint_url):
+        raise click.UsageError("--s3-api serves the local bucket folders without authentication: it cannot be "
+                               "combined with --auth or --s3-endpoint-url")
     scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
     shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
     engine = open_engine(shared, region, s3_endpoint_url, s3_dir)
@@ -113,12 +119,13 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
         threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
     children: list[subprocess.Popen[bytes]] = []
     try:
-        server = start_server(backend_for(engine, auth_path), host, port, region, reuse_port=workers > 1 or worker_of)
+        server = start_server(backend_for(engine, auth_path), host, port, region, reuse_port=workers > 1 or worker_of,
+                              s3_api=s3_api)
     except click.ClickException:
         engine.close()
         raise
     try:
-        children = [start_worker(host, server.port, shared, region, auth_path, s3_endpoint_url, s3_dir)
+        children = [start_worker(host, server.port, shared, region, auth_path, s3_endpoint_url, s3_dir, s3_api)
                     for _ in range(workers - 1)]
         for child in children:  # each says when it listens: the endpoint is announced once all do
             assert child.stdout is not None
@@ -145,13 +152,14 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
 
 
 def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None,
-                 s3_endpoint_url: str | None = None, s3_dir: str | None = None) -> subprocess.Popen[bytes]:
+                 s3_endpoint_url: str | None = None, s3_dir: str | None = None,
+                 s3_api: bool = False) -> subprocess.Popen[bytes]:
     """Another `serve` process on the same port (SO_REUSEPORT) and database file; it ends when this process
     does, however that happens (its stdin, a pipe from us, closes)."""
     command = [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", db_path,
                "--region", region, "--worker-of"] + (["--auth", auth_path] if auth_path else [])
     command += (["--s3-endpoint-url", s3_endpoint_url] if s3_endpoint_url else []) + (
-        ["--s3-dir", s3_dir] if s3_dir else [])
+        ["--s3-dir", s3_dir] if s3_dir else []) + (["--s3-api"] if s3_api else [])
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
@@ -172,8 +180,17 @@ def backend_for(engine: Engine, auth_path: str | None) -> Backend:
         raise click.ClickException(str(error)) from None
 
 
-def start_server(backend: Backend, host: str, port: int, region: str, reuse_port: bool = False) -> Server:
+def start_server(backend: Backend, host: str, port: int, region: str, reuse_port: bool = False,
+                 s3_api: bool = False) -> Server:
     server = Server(backend, host, port, region=region, reuse_port=reuse_port)
+    if s3_api:
+        from .engine.objectstore import LocalStore
+        from .server.s3 import S3Api
+
+        store = backend.object_store() if isinstance(backend, Engine) else None
+        if not isinstance(store, LocalStore):
+            raise click.UsageError("--s3-api needs the local bucket folders (no S3 endpoint configured)")
+        server.s3 = S3Api(store)
     try:
         server.start()
     except OSError as error:

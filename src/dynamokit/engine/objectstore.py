@@ -95,6 +95,30 @@ class LocalStore:
         with open(self._path(bucket, key), "rb") as found:
             return found.read()
 
+    def delete(self, bucket: str, key: str) -> None:
+        """Remove an object (and the folders it leaves empty); a missing object is no error."""
+        if not self.has_bucket(bucket):
+            raise NoSuchBucket(bucket)
+        try:
+            path = self._path(bucket, key)
+            os.remove(path)
+        except (FileNotFoundError, IsADirectoryError, ValueError):
+            return
+        top, folder = self._bucket(bucket), os.path.dirname(path)
+        while folder != top and not os.listdir(folder):
+            os.rmdir(folder)
+            folder = os.path.dirname(folder)
+
+    def delete_bucket(self, bucket: str) -> bool:
+        """Remove an empty bucket: False if it holds objects."""
+        if not self.has_bucket(bucket):
+            raise NoSuchBucket(bucket)
+        if next(self.keys(bucket), None) is not None:
+            return False
+        for folder, _, _ in sorted(os.walk(self._bucket(bucket)), key=lambda entry: -len(entry[0])):
+            os.rmdir(folder)
+        return True
+
     def keys(self, bucket: str, prefix: str = "") -> Iterator[tuple[str, int]]:
         if not self.has_bucket(bucket):
             raise NoSuchBucket(bucket)
