@@ -76,6 +76,9 @@ def import_table(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
     source = request.get("S3BucketSource")
     if not isinstance(source, dict) or not isinstance(source.get("S3Bucket"), str):
         raise _null("s3BucketSource.s3Bucket" if isinstance(source, dict) else "s3BucketSource")
+    for name in ("S3KeyPrefix", "S3BucketOwner"):
+        if source.get(name) is not None and not isinstance(source[name], str):
+            raise DynamoDBError("SerializationException", f"{name} must be a string")
     if request.get("InputFormat") is None:
         raise _null("inputFormat")
     input_format = _enum(request["InputFormat"], "inputFormat", ("DYNAMODB_JSON", "ION", "CSV"))
