@@ -28,6 +28,7 @@ from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
 from .server.http import Server
 from .server.protocol import Backend
 from .streams.cli import streams as streams_cli
+from .transfer_cli import export_command, import_command
 
 
 class Main(click.Group):
@@ -92,8 +93,15 @@ def is_loopback(host: str) -> bool:
               help="Internal: run as a worker of a `serve --workers` parent (ends when its stdin closes).")
 @click.option("--app", "app_target", metavar="MODULE:APP",
               help="A dynamokit.model App whose design chart the web console shows at /console/model.")
+@click.option("--s3-endpoint-url", "s3_endpoint_url", default=None, envvar="DYNAMOKIT_S3_ENDPOINT_URL",
+              help="S3-compatible endpoint holding the buckets of exports and imports.")
+@click.option("--s3-dir", "s3_dir", default=None, type=click.Path(file_okay=False),
+              help="Without --s3-endpoint-url: a folder per bucket under this directory (default: <db>.s3).")
+@click.option("--s3-api", "s3_api", is_flag=True,
+              help="Also answer S3 API calls (path-style) from the local bucket folders, at the same URL.")
 def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
-          worker_of: bool, app_target: str | None) -> None:
+          worker_of: bool, app_target: str | None, s3_endpoint_url: str | None, s3_dir: str | None,
+          s3_api: bool) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM), and the web console at /console/.
 
     \b
@@ -103,21 +111,28 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
       dynamokit serve --port 8000 --db app.db --workers 4    # 4 processes, one port, one database
       open http://127.0.0.1:8000/console/          # the web console (docs/console.md)
     """
+    if s3_api and (auth_path or s3_endpoint_url):
+        raise click.UsageError("--s3-api serves the local bucket folders without authentication: it cannot be "
+                               "combined with --auth or --s3-endpoint-url")
     configure_console(app_target)
     scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
     shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
-    engine = open_engine(shared, region)
+    engine = open_engine(shared, region, s3_endpoint_url, s3_dir)
     stop = stop_on_signals()
     if worker_of:
         threading.Thread(target=stop_at_end_of_input, args=(stop,), daemon=True).start()
     children: list[subprocess.Popen[bytes]] = []
     try:
-        server = start_server(backend_for(engine, auth_path), host, port, region, reuse_port=workers > 1 or worker_of)
+        server = start_server(backend_for(engine, auth_path), host, port, region, reuse_port=workers > 1 or worker_of,
+                              s3_api=s3_api)
     except click.ClickException:
         engine.close()
         raise
     try:
-        children = [start_worker(host, server.port, shared, region, auth_path, app_target)
+        options = (["--auth", auth_path] if auth_path else []) + (["--app", app_target] if app_target else []) + (
+            ["--s3-endpoint-url", s3_endpoint_url] if s3_endpoint_url else []) + (
+            ["--s3-dir", s3_dir] if s3_dir else []) + (["--s3-api"] if s3_api else [])
+        children = [start_worker(host, server.port, shared, region, options)
                     for _ in range(workers - 1)]
         for child in children:  # each says when it listens: the endpoint is announced once all do
             assert child.stdout is not None
@@ -149,13 +164,11 @@ def stop_at_end_of_input(stop: threading.Event) -> None:
     stop.set()
 
 
-def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None,
-                 app_target: str | None) -> subprocess.Popen[bytes]:
-    """Another `serve` process on the same port (SO_REUSEPORT) and database file; it ends when this process
-    does, however that happens (its stdin, a pipe from us, closes)."""
+def start_worker(host: str, port: int, db_path: str, region: str, options: list[str]) -> subprocess.Popen[bytes]:
+    """Another `serve` process (with the parent's other `options`) on the same port (SO_REUSEPORT) and database
+    file; it ends when this process does, however that happens (its stdin, a pipe from us, closes)."""
     command = [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", db_path,
-               "--region", region, "--worker-of"] + (["--auth", auth_path] if auth_path else []) + (
-                   ["--app", app_target] if app_target else [])
+               "--region", region, "--worker-of", *options]
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
@@ -205,9 +218,9 @@ def configure_console(app_target: str | None) -> None:
         configure(load(app_target))
 
 
-def open_engine(db_path: str, region: str) -> Engine:
+def open_engine(db_path: str, region: str, s3_endpoint_url: str | None = None, s3_dir: str | None = None) -> Engine:
     try:
-        return Engine(db_path, region=region)
+        return Engine(db_path, region=region, s3_endpoint_url=s3_endpoint_url, s3_dir=s3_dir)
     except (sqlite3.Error, OSError) as error:
         raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
 
@@ -222,8 +235,17 @@ def backend_for(engine: Engine, auth_path: str | None) -> Backend:
         raise click.ClickException(str(error)) from None
 
 
-def start_server(backend: Backend, host: str, port: int, region: str, reuse_port: bool = False) -> Server:
+def start_server(backend: Backend, host: str, port: int, region: str, reuse_port: bool = False,
+                 s3_api: bool = False) -> Server:
     server = Server(backend, host, port, region=region, reuse_port=reuse_port)
+    if s3_api:
+        from .engine.objectstore import LocalStore
+        from .server.s3 import S3Api
+
+        store = backend.object_store() if isinstance(backend, Engine) else None
+        if not isinstance(store, LocalStore):
+            raise click.UsageError("--s3-api needs the local bucket folders (no S3 endpoint configured)")
+        server.s3 = S3Api(store)
     try:
         server.start()
     except OSError as error:
@@ -259,6 +281,8 @@ def stop_on_signals() -> threading.Event:
 main.add_command(demo)
 main.add_command(model_cli)
 main.add_command(streams_cli, "streams")
+main.add_command(export_command)
+main.add_command(import_command)
 
 if __name__ == "__main__":
     main()

@@ -15,7 +15,10 @@ from . import (
     backups,
     batches,
     control,
+    exports,
+    imports,
     indexes,
+    objectstore,
     items,
     partiql,
     pitr,
@@ -57,6 +60,8 @@ OPERATIONS: dict[str, Operation] = {
     **partiql.OPERATIONS,
     **pitr.OPERATIONS,
     **streams.OPERATIONS,
+    **exports.OPERATIONS,
+    **imports.OPERATIONS,
 }
 
 # Variants for `call(..., wire=True)`.
@@ -75,9 +80,12 @@ class Engine:
 
     def __init__(self, path: str = ":memory:", *, region: str = "us-east-1",
                  account_id: str = "123456789012", clock: Callable[[], float] = time.time,
-                 resume_backfills: bool = True) -> None:
+                 resume_backfills: bool = True, s3_endpoint_url: str | None = None,
+                 s3_dir: str | None = None) -> None:
         self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA,
-                                                      backups.SCHEMA, pitr.SCHEMA))
+                                                      backups.SCHEMA, pitr.SCHEMA, exports.SCHEMA, imports.SCHEMA))
+        self.s3 = objectstore.Config(s3_endpoint_url, s3_dir)  # where exports and imports find their buckets
+        self._object_store: objectstore.ObjectStore | None = None
         self.region = region
         self.account_id = account_id
         self.clock = clock
@@ -235,6 +243,12 @@ class Engine:
         """Add a request's consumed capacity to the running totals."""
         self.usage.add(table.name, consumed)
 
+
+    def object_store(self) -> objectstore.ObjectStore:
+        """The S3-compatible store of exports and imports (see `objectstore`)."""
+        if self._object_store is None:
+            self._object_store = self.s3.open(self.storage.path)
+        return self._object_store
 
     def tables(self) -> dict[str, Table]:
         """Every table, by name."""

@@ -28,6 +28,7 @@ from urllib.parse import urlsplit
 
 from ..engine.errors import DatabaseLocked, DynamoDBError, EngineClosed
 from ..engine.storage import NO_WAIT
+from . import s3
 from .protocol import Backend, handle, respond
 
 log = logging.getLogger("dynamokit.server")
@@ -292,6 +293,7 @@ class Server:
         # A backend with `bind(method, target, headers, body) -> Backend` (e.g. AuthorizingBackend) sees each
         # raw request first and chooses the backend that serves it, or raises DynamoDBError (bad signature).
         self._bind = getattr(backend, "bind", None)
+        self.s3: s3.S3Api | None = None  # also answer S3 requests (paths naming a bucket): `serve --s3-api`
         self._listener: socket.socket | None = None
         self._selector: selectors.BaseSelector | None = None
         self._wake_reader, self._wake_writer = socket.socketpair()
@@ -557,6 +559,8 @@ class Server:
             from . import console  # on first use: the in-process client imports this module too
 
             return console.answer(self.backend, request.method, request.path, request.headers, request.body)
+        if self.s3 is not None and s3.is_s3(request.method, path):  # `serve --s3-api`
+            return self.s3(request.method, path, request.headers, request.body)
         if path.split("?", 1)[0] != "/":
             return text_response(404, "Not Found\n")
         if request.method == "POST":

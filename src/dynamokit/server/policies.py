@@ -501,6 +501,14 @@ def accesses(engine: Engine, operation: str, request: dict[str, Any]) -> list[Ac
     elif operation == "RestoreTableToPointInTime":  # reads the source table's history, creates the target
         scope.add(operation, scope.table_arn(request.get("SourceTableName", request.get("SourceTableArn"))))
         scope.add(operation, scope.table_arn(request.get("TargetTableName")))
+    elif operation == "ExportTableToPointInTime":  # reads the table's history
+        scope.add(operation, scope.table_arn(request.get("TableArn")))
+    elif operation == "ImportTable":  # creates the table it fills
+        parameters = request.get("TableCreationParameters")
+        scope.add(operation, scope.table_arn(parameters.get("TableName") if isinstance(parameters, dict) else None))
+    elif operation in ("DescribeExport", "DescribeImport"):  # the engine looks the ARN up exactly as given
+        arn = request.get("ExportArn" if operation == "DescribeExport" else "ImportArn")
+        scope.add(operation, arn if isinstance(arn, str) and arn else "*")
     elif operation in _BY_RESOURCE_ARN:
         scope.add(operation, parse_arn(request.get("ResourceArn")).arn)
     elif operation in ("DescribeStream", "GetShardIterator"):
