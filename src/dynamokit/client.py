@@ -25,6 +25,7 @@ from .server.protocol import answer, handle, operation_of
 
 _ENDPOINT = "http://dynamokit.invalid"
 _MISSING = object()
+TESTED_BOTOCORE = ">=1.29.165"  # the oldest: .ci/botocore-range
 
 
 def _private(owner: Any, name: str, fallback: str) -> Any:
@@ -41,8 +42,6 @@ def _private(owner: Any, name: str, fallback: str) -> Any:
         return None
     return found
 
-
-TESTED_BOTOCORE = ">=1.34.0"
 
 
 class _Raw:
