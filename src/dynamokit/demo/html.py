@@ -272,8 +272,8 @@ def page(report: Report) -> str:
 <h1>The same blog in four DynamoDB patterns</h1>
 <p>{d["items"]} items ({d["authors"]} authors, {d["posts"]} posts, {d["comments"]} comments,
 {d["likes"]} likes), every access pattern run {report.repetitions} times on the embedded engine
-(seed {report.seed}, {report.seconds:.1f} s). Requests and capacity units are means per call (a mean such as
-3.96 means most calls made 4 requests, some fewer). Costs are on-demand us-east-1 prices.</p>
+(seed {report.seed}, {report.seconds:.1f} s). Requests and capacity units are means over those calls: a value
+such as 3.96 requests is an average, not a count. Costs are on-demand us-east-1 prices.</p>
 <p class="note">Latencies are local: the embedded engine on SQLite in this process, with no network. Compare the
 patterns with each other; DynamoDB over the network adds milliseconds to every request.</p>{verdict}
 <ul>{patterns}</ul>
