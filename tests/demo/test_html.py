@@ -138,7 +138,8 @@ def test_no_horizontal_scrolling(demo_run: DemoRun, tmp_path: Path, width: int) 
     measure = (
         "<script>const s=[...document.querySelectorAll('svg.chart')].map(e=>e.getBoundingClientRect().width);"
         "document.body.dataset.measure=[document.documentElement.scrollWidth,window.innerWidth,"
-        "Math.min(...s),Math.max(...s)].join(' ')</script></body>"
+        "Math.min(...s),Math.max(...s),s.length,document.querySelectorAll('svg.chart line.axis').length,"
+        "document.querySelectorAll('svg.chart line.grid').length].join(' ')</script></body>"
     )
     copy = tmp_path / "measure.html"
     copy.write_text(demo_run.html.read_text(encoding="utf-8").replace("</body>", measure), encoding="utf-8")
@@ -159,8 +160,9 @@ def test_no_horizontal_scrolling(demo_run: DemoRun, tmp_path: Path, width: int) 
     assert run.returncode == 0, run.stderr
     found = re.search(r'data-measure="([\d. ]+)"', run.stdout)
     assert found, run.stdout[-2000:]
-    scroll, inner, narrowest, widest = (float(v) for v in found.group(1).split())
+    scroll, inner, narrowest, widest, charts, axes, grid = (float(v) for v in found.group(1).split())
     assert scroll <= inner, (scroll, inner)
+    assert charts >= 6 and axes == 2 * charts and grid >= 3 * charts, (charts, axes, grid)
     assert (
         width - 100 < inner <= width and narrowest == widest > min(width, 1200) - 120
     )  # charts fill the page
