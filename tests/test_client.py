@@ -13,9 +13,11 @@ from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserFactory
 
 import dynamokit
 from dynamokit import Engine
+from dynamokit.client import Answer, install
 from dynamokit.server.protocol import handle
 
 from .conftest import Clock
@@ -199,3 +201,46 @@ def test_first_calls_from_many_threads_at_once() -> None:
             thread.join()
         assert len(answers) == 8 and all(answer == answers[0] for answer in answers)
         assert answers[0][0]["doc"]["M"]["blob"] == {"B": b"\x01"}
+
+
+def test_missing_botocore_internals_fall_back_with_a_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another botocore may lack the internals the in-process client reads (its endpoint's parser factory,
+    the parser's blob and timestamp parsers, the client's serializer): each falls back to the public path
+    with a warning, and every answer still equals botocore's own parse."""
+    create = ResponseParserFactory.create_parser
+
+    class Renamed:
+        """A parser whose blob and timestamp parsers have other names."""
+
+        def __init__(self, parser: Any) -> None:
+            self.parser = parser
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("_blob_parser", "_timestamp_parser"):
+                raise AttributeError(name)
+            return getattr(self.parser, name)
+
+    def renamed(self: ResponseParserFactory, protocol: str) -> Any:
+        return Renamed(create(self, protocol))
+
+    def stripped(engine: Engine, service: str) -> Any:
+        made = boto3.client(service, endpoint_url="http://stripped.invalid", region_name=engine.region,
+                            config=Config(signature_version=UNSIGNED, retries={"max_attempts": 1}))
+        del made._endpoint._response_parser_factory
+        serializer = made.__dict__.pop("_serializer")
+        with pytest.warns(RuntimeWarning) as caught:
+            install(made, Answer(engine, made))
+        made._serializer = serializer  # botocore's own, as if under a name dynamokit does not know
+        missing = {str(w.message).split(" has no ")[1].split(";")[0] for w in caught}
+        internals = {"Endpoint._response_parser_factory", "Renamed._blob_parser", "Renamed._timestamp_parser"}
+        assert missing == internals | ({"DynamoDB._serializer"} if service == "dynamodb" else set()), missing
+        return made
+
+    monkeypatch.setattr(ResponseParserFactory, "create_parser", renamed)
+    results: list[list[Any]] = []
+    for make in (stripped, botocore_parsed_client):
+        with Engine(clock=Clock()) as engine:
+            clients = {service: make(engine, service) for service in ("dynamodb", "dynamodbstreams")}
+            results.append([_outcome(lambda: getattr(clients[s], op)(**kw)) for s, op, kw in SCRIPT])
+    assert results[0] == results[1]
+    assert results[0][4]["Item"]["doc"]["M"]["list"]["L"][0] == {"B": b"\x02"}

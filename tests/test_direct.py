@@ -82,10 +82,10 @@ def test_a_passed_check_means_botocore_accepts_and_serializes_to_the_same_value(
 def test_the_check_says_no_to_what_botocore_would_change_or_refuse() -> None:
     shape = _model.operation_model("PutItem").input_shape
     check = ParamChecks().check
-    assert check(shape, {"TableName": "t", "Item": {"a": {"S": "x"}, "b": {"L": [{"N": "1"}]}}})
+    assert check(shape, {"TableName": "tab", "Item": {"a": {"S": "x"}, "b": {"L": [{"N": "1"}]}}})
     for item in ({"a": {"B": b"x"}}, {"a": {"L": ({"S": "x"},)}}, {"a": {"S": 1}}, {"a": {"S": Text("x")}},
                  {"a": {"S": "\ud800"}}, {"a": {"BOOL": 1}}, {"a": {"Bogus": "x"}}, {"a": None}):
-        assert not check(shape, {"TableName": "t", "Item": item}), item
+        assert not check(shape, {"TableName": "tab", "Item": item}), item
     assert not check(shape, {"Item": {}})  # a required member missing
     assert not check(shape, {"TableName": "", "Item": {}})  # under its minimum length
 

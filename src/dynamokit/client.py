@@ -5,6 +5,9 @@ for such requests: register on `before-parameter-build` to see parameters."""
 
 from __future__ import annotations
 
+import base64
+import warnings
+from importlib.metadata import version
 from typing import Any
 
 import boto3
@@ -13,7 +16,7 @@ from botocore import UNSIGNED
 from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from botocore.model import OperationModel
-from botocore.parsers import ResponseParserFactory
+from botocore.parsers import DEFAULT_TIMESTAMP_PARSER, ResponseParserFactory
 
 from .direct import DirectSerializer, Unserialized
 from .engine import Engine
@@ -21,6 +24,24 @@ from .responses import ShapeParser, may_hold_binary
 from .server.protocol import answer, handle, operation_of
 
 _ENDPOINT = "http://dynamokit.invalid"
+_MISSING = object()
+TESTED_BOTOCORE = ">=1.29.165"  # the oldest: .ci/botocore-range
+
+
+def _private(owner: Any, name: str, fallback: str) -> Any:
+    """`owner.name`, a botocore internal the in-process client reads; missing (another botocore), warns that
+    `fallback`, the public path, is taken instead, and gives None."""
+    found = getattr(owner, name, _MISSING)
+    if found is _MISSING:
+        warnings.warn(
+            f"dynamokit: botocore {version('botocore')} has no {type(owner).__name__}.{name}; {fallback} "
+            f"(dynamokit is tested with botocore {TESTED_BOTOCORE})",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+        return None
+    return found
+
 
 
 class _Raw:
@@ -41,13 +62,20 @@ class Answer:
 
     def __init__(self, engine: Engine | None, made: Any) -> None:
         self.engine = engine
-        factory = made._endpoint._response_parser_factory
-        if type(factory) is not ResponseParserFactory:  # aiobotocore's parsers are coroutines: use botocore's
+        endpoint = _private(made, "_endpoint", "parsing with botocore's default response parsers")
+        factory = None if endpoint is None else _private(
+            endpoint, "_response_parser_factory", "parsing with botocore's default response parsers"
+        )
+        if factory is None:
+            factory = ResponseParserFactory()
+        elif type(factory) is not ResponseParserFactory:  # aiobotocore's parsers are coroutines: use botocore's
             plain = ResponseParserFactory()
             plain._defaults = dict(getattr(factory, "_defaults", {}))
             factory = plain
         self.parser = factory.create_parser(made.meta.service_model.protocol)
-        self.shapes = ShapeParser(self.parser._blob_parser, self.parser._timestamp_parser)
+        blobs = _private(self.parser, "_blob_parser", "decoding blobs with base64")
+        times = _private(self.parser, "_timestamp_parser", "parsing timestamps with botocore's default")
+        self.shapes = ShapeParser(blobs or base64.b64decode, times or DEFAULT_TIMESTAMP_PARSER)
 
     def __call__(self, model: OperationModel, params: dict[str, Any], **_: Any) -> tuple[AWSResponse, dict]:
         assert self.engine is not None
@@ -109,12 +137,14 @@ def install(made: Any, hook: Answer, serializer: type[DirectSerializer] = Direct
     client never sends a request (so its User-Agent may be computed once)."""
     event = f"before-call.{made.meta.service_model.service_id.hyphenize()}"
     previous = getattr(made, "_dynamokit_answer", None)
+    dynamodb = made.meta.service_model.service_name == "dynamodb"
+    current = _private(made, "_serializer", "botocore serializes every request") if dynamodb else None
     if previous:  # replaced: `client(engine)` under `dynamokit.mock` is bound to `engine`
         made.meta.events.unregister(event, previous)
-        if isinstance(made._serializer, DirectSerializer):
-            made._serializer = made._serializer._serializer
-    if made.meta.service_model.service_name == "dynamodb":
-        made._serializer = serializer(made._serializer)
+        if isinstance(current, DirectSerializer):
+            made._serializer = current = current._serializer
+    if current is not None:
+        made._serializer = serializer(current)
     agent = getattr(made, "_user_agent_creator", None)
     if only_in_process and agent is not None and not isinstance(agent, _UserAgent):
         made._user_agent_creator = _UserAgent(agent)

@@ -96,8 +96,8 @@ def test_terminal_report(demo_run: DemoRun) -> None:
     out = demo_run.output
     assert "All four patterns gave the same answers." in out
     for text in (
-        "Requests per call",
-        "Latency, ms",
+        "Requests per call, mean of 25 calls",
+        "Latency, ms (p50 / p99), local",
         "USD per million calls",
         "Integrity and consistency",
         "get post page",
