@@ -130,8 +130,7 @@ def _unquote(token: str) -> str:
 def _ion_decimal(text: str) -> str:
     text = text.replace("_", "").replace("d", "E").replace("D", "E").lstrip("+")
     mantissa, _, exponent = text.partition("E")
-    if mantissa.endswith("."):
-        mantissa = mantissa[:-1]
+    mantissa = mantissa.removesuffix(".")
     return mantissa + ("E" + exponent if exponent else "")
 
 

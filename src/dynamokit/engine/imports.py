@@ -13,6 +13,7 @@ ItemValidationError. A missing bucket ends the import FAILED (S3NoSuchBucket) an
 
 from __future__ import annotations
 
+import csv
 import gzip
 import hashlib
 import logging
@@ -180,8 +181,8 @@ def _run(engine: Engine, arn: str) -> None:
         try:
             _load_all(engine, description, counts)
             if counts.errors:
-                failure = ("ItemValidationError", "Some of the items failed validation checks and were not "
-                           "imported. Please check CloudWatch error logs for more details.")
+                failure = ("ItemValidationError", ("Some of the items failed validation checks and were not "
+                                                   "imported. Please check CloudWatch error logs for more details."))
         except NoSuchBucket as error:
             failure, drop = ("S3NoSuchBucket", str(error)), True
         except Exception as error:
@@ -272,18 +273,18 @@ def _items(data: bytes, description: dict[str, Any], counts: _Counts) -> Iterato
 
 
 def _csv_items(text: str, description: dict[str, Any], counts: _Counts) -> Iterator[dict[str, Any]]:
-    csv = (description.get("InputFormatOptions") or {}).get("Csv") or {}
+    options = (description.get("InputFormatOptions") or {}).get("Csv") or {}
     types = {a["AttributeName"]: a["AttributeType"]
              for a in description["TableCreationParameters"].get("AttributeDefinitions", [])}
     try:
-        for row in formats.csv_rows(text, csv.get("Delimiter", ","), csv.get("HeaderList")):
+        for row in formats.csv_rows(text, options.get("Delimiter", ","), options.get("HeaderList")):
             counts.processed += 1
             if row is None:
                 counts.errors += 1
                 continue
             yield {name: {types.get(name, "S"): value} for name, value in row.items()
                    if value != "" or name in types}
-    except Exception as error:  # a malformed CSV file (e.g. an unterminated quote)
+    except (csv.Error, ValueError) as error:  # a malformed CSV file (e.g. an unterminated quote)
         log.info("import: unreadable CSV: %s", error)
         counts.errors += 1
 
