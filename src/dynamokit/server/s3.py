@@ -105,7 +105,7 @@ class S3Api:
                                                   "continuation-token", "marker", "start-after"}):
             return self._list(bucket, query)
         if method == "POST" and "delete" in query:
-            keys = [unquote(k) for k in re.findall(r"<Key>(.*?)</Key>", body.decode(), re.S)]
+            keys = [unquote(k) for k in re.findall(r"<Key>(.*?)</Key>", body.decode(), re.DOTALL)]
             for key in keys:
                 store.delete(bucket, _unescape(key))
             deleted = "".join(f"<Deleted><Key>{escape(_unescape(k))}</Key></Deleted>" for k in keys)
