@@ -145,8 +145,8 @@ class S3Store:
     @property
     def client(self) -> Any:
         if self._client is None:
-            import boto3
-            from botocore.config import Config as BotoConfig
+            import boto3  # type: ignore[import-untyped]
+            from botocore.config import Config as BotoConfig  # type: ignore[import-untyped]
 
             session = boto3.session.Session()
             credentials: dict[str, str] = {}
@@ -159,7 +159,7 @@ class S3Store:
         return self._client
 
     def _call(self, bucket: str, method: str, **kwargs: Any) -> Any:
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError  # type: ignore[import-untyped]
 
         try:
             return getattr(self.client, method)(Bucket=bucket, **kwargs)

@@ -113,7 +113,7 @@ class _Page:
         # Index reads return only the projected attributes; an LSI read of ALL_ATTRIBUTES, or naming an
         # attribute the index does not project, fetches the whole item from the table (and is charged for it).
         projected = None if index is None else index.projected_names(table.key)
-        if projected is not None and not index.is_global and (
+        if index is not None and projected is not None and not index.is_global and (
                 select == "ALL_ATTRIBUTES" or not _covered(self.projection, exprs.names, projected)):
             projected = None
         self.projected = projected

@@ -39,7 +39,7 @@ deployment = Deployment(
 def _reader() -> Any:
     """The reader service, built once per Lambda instance, over the function's own AWS credentials and
     region. Its search index is SQLite in the instance's /tmp (per instance: use OpenSearchSink to share one)."""
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     from dynamokit.model.transport import BotoTransport
     from dynamokit.streams import FtsSink
