@@ -1,0 +1,31 @@
+"""Model migrations: declared changes between model versions, planned, run live and resumable, lazy on read.
+
+```python
+MIGRATIONS = [Migration(1, 2, [AddIndex(Post, "by_tag"), AddAttribute(Post, "lang", "en")], "posts by tag")]
+app = App(table, patterns=[...], migrations=MIGRATIONS)
+print(plan(app, transport=engine))   # what changes, items, WCU/RCU, cost, patterns unavailable until done
+run(app, transport=engine, segments=4, rate=500)   # parallel, guarded, checkpointed, rate-limited
+```
+"""
+
+from .changes import (
+    AddAttribute,
+    AddIndex,
+    ChangeIndex,
+    Migration,
+    MigrationError,
+    RemoveAttribute,
+    RenameAttribute,
+    Transform,
+)
+
+__all__ = [
+    "AddAttribute",
+    "AddIndex",
+    "ChangeIndex",
+    "Migration",
+    "MigrationError",
+    "RemoveAttribute",
+    "RenameAttribute",
+    "Transform",
+]
