@@ -18,6 +18,10 @@ from .changes import (
     RenameAttribute,
     Transform,
 )
+from .limits import Progress
+from .plan import Plan, TablePlan, TableStatus, plan, status
+from .runner import Report, TableRun, run
+from .state import STATE_TABLE, Parked
 
 __all__ = [
     "AddAttribute",
@@ -28,4 +32,15 @@ __all__ = [
     "RemoveAttribute",
     "RenameAttribute",
     "Transform",
+    "Parked",
+    "Plan",
+    "Progress",
+    "Report",
+    "STATE_TABLE",
+    "TablePlan",
+    "TableRun",
+    "TableStatus",
+    "plan",
+    "run",
+    "status",
 ]

@@ -7,7 +7,6 @@ from collections.abc import Callable
 from typing import Any
 
 from ...errors import DynamoDBError
-from ..schema import _attributes, _key_schema
 from ..steps import Steps, call, sleep
 from ..table import GSI, Table
 
@@ -15,6 +14,8 @@ WAIT_LIMIT = 3600.0  # seconds a new index may take to become ACTIVE
 
 
 def create_index(table: Table, gsi: GSI, description: dict[str, Any]) -> Steps[None]:
+    from ..schema import _attributes, _key_schema  # schema imports the App, which imports migrations
+
     types = _attributes(table)
     names = [a for a in (gsi.pk_attr, gsi.sk_attr) if a]
     create: dict[str, Any] = {
