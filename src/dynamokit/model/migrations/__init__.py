@@ -20,6 +20,7 @@ from .changes import (
 )
 from .limits import Progress
 from .plan import Plan, TablePlan, TableStatus, plan, status
+from .lazy import write_back
 from .runner import Report, TableRun, run
 from .state import STATE_TABLE, Parked
 
@@ -43,4 +44,5 @@ __all__ = [
     "plan",
     "run",
     "status",
+    "write_back",
 ]

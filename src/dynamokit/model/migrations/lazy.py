@@ -37,3 +37,24 @@ def upgrading(app: App, chain: Chain, bound: Bound[Any]) -> Callable[[Mapping[st
         return base(new)
 
     return decode
+
+
+def write_back(app: App) -> int:
+    """Write the items reads upgraded in memory (App(..., write_back=True)) back, each guarded by its stored
+    image (an item changed since it was read is left to the next run); returns how many were written."""
+    from ...errors import DynamoDBError
+    from .rewrite import guard, watched
+
+    pending, app.upgraded = app.upgraded or [], [] if app.upgraded is not None else None
+    if app.migrations is None:
+        return 0
+    written = 0
+    for bound, old, new in pending:
+        request = {"TableName": bound.table.name, "Item": new, **guard(old, watched(bound, app.migrations))}
+        try:
+            app.transport.call("PutItem", request)
+            written += 1
+        except DynamoDBError as error:
+            if error.code != "ConditionalCheckFailedException":
+                raise
+    return written
