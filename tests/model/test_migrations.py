@@ -71,7 +71,9 @@ def fresh(count: int, views: Counter[str]) -> tuple[Engine, App]:
     engine = Engine()
     app = v2_app().use(engine)
     create_tables(app)
-    app.batch_write([v2_doc(i, views[f"d{i:06d}"]) for i in range(count)] + [Tag(tag=f"t{i}") for i in range(20)])
+    app.batch_write(
+        [v2_doc(i, views[f"d{i:06d}"]) for i in range(count)] + [Tag(tag=f"t{i}") for i in range(20)]
+    )
     return engine, app
 
 
@@ -172,7 +174,9 @@ def test_a_changed_template_without_a_migration_is_refused(transport: Transport)
         keys = DocV2.keys.__class__(
             pk="DOC#{doc_id}",
             sk="DOC",
-            by_owner=DocV2.keys.indexes["by_owner"].__class__("gsi1", pk="OWNER#{owner}", sk="STATUS#{status}#{doc_id}"),
+            by_owner=DocV2.keys.indexes["by_owner"].__class__(
+                "gsi1", pk="OWNER#{owner}", sk="STATUS#{status}#{doc_id}"
+            ),
             by_status=DocV2.keys.indexes["by_status"],
         )
 
@@ -181,7 +185,10 @@ def test_a_changed_template_without_a_migration_is_refused(transport: Transport)
     chain = [*migrations(), Migration(2, 3, [AddAttribute(Doc3, "lang", "en")])]
     third = App(
         Table("docs", [Doc3, Tag], indexes=[GSI("gsi1"), GSI("gsi2")]),
-        patterns=[Pattern("docs_by_owner", Doc3, by=("owner",)), Pattern("docs_by_status", Doc3, by=("status",))],
+        patterns=[
+            Pattern("docs_by_owner", Doc3, by=("owner",)),
+            Pattern("docs_by_status", Doc3, by=("status",)),
+        ],
         migrations=[*chain[:0], *(m for m in chain if m.source == 2)],
     ).use(transport)
     with pytest.raises(MigrationError, match=r"doc.by_owner: template changed .* \['docs_by_owner'\]"):

@@ -15,9 +15,9 @@ from .collection import Collection, CollectionQuery, G, check_within, resolve_co
 from .entity import E, Entity
 from .errors import ModelError
 from .keys import KeyDef
+from .metering import AsyncMetered, Metered, RequestCounter, counting
 from .migrations.changes import Chain, Migration
 from .migrations.lazy import Upgraded, upgrading
-from .metering import AsyncMetered, Metered, RequestCounter, counting
 from .operations import Delete, Put, UpdateOp
 from .patterns import AnyPattern, P, Pattern, TypedPattern, resolve
 from .reads import Get, Query, Scan, decode_checked

@@ -98,7 +98,9 @@ class Bound(Generic[E]):
         self.targets: dict[type[Entity], Bound[Any]] = {}  # referenced entity types (set by the App)
         self.codec = entity.codec()
         self.decode: Callable[[Mapping[str, AttributeValue]], E] = self.codec.decode
-        self.version: int | None = None  # the App's model version, written as `_v` once it declares migrations
+        self.version: int | None = (
+            None  # the App's model version, written as `_v` once it declares migrations
+        )
         self.plain_types = {
             name: info.annotation
             for name, info in entity.model_fields.items()

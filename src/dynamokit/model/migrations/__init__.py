@@ -18,29 +18,29 @@ from .changes import (
     RenameAttribute,
     Transform,
 )
+from .lazy import write_back
 from .limits import Progress
 from .plan import Plan, TablePlan, TableStatus, plan, status
-from .lazy import write_back
 from .runner import Report, TableRun, run
 from .state import STATE_TABLE, Parked
 
 __all__ = [
+    "STATE_TABLE",
     "AddAttribute",
     "AddIndex",
     "ChangeIndex",
     "Migration",
     "MigrationError",
-    "RemoveAttribute",
-    "RenameAttribute",
-    "Transform",
     "Parked",
     "Plan",
     "Progress",
+    "RemoveAttribute",
+    "RenameAttribute",
     "Report",
-    "STATE_TABLE",
     "TablePlan",
     "TableRun",
     "TableStatus",
+    "Transform",
     "plan",
     "run",
     "status",

@@ -9,6 +9,7 @@ that are incomplete until a run finishes.
 from __future__ import annotations
 
 import copy
+import itertools
 from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -134,7 +135,10 @@ class Migration:
     entities: frozenset[str] = field(init=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.source, int) and isinstance(self.target, int)) or self.target != self.source + 1:
+        if (
+            not (isinstance(self.source, int) and isinstance(self.target, int))
+            or self.target != self.source + 1
+        ):
             raise MigrationError(f"migration {self.source}->{self.target}: versions must be consecutive ints")
         if not self.changes:
             raise MigrationError(f"migration {self.source}->{self.target} declares no changes")
@@ -150,7 +154,7 @@ class Chain:
 
     def __init__(self, migrations: Sequence[Migration]) -> None:
         ordered = sorted(migrations, key=lambda m: m.source)
-        for before, after in zip(ordered, ordered[1:], strict=False):
+        for before, after in itertools.pairwise(ordered):
             if after.source != before.target:
                 raise MigrationError(f"migrations {before.name} and {after.name} leave a gap or overlap")
         if not ordered:
@@ -167,6 +171,13 @@ class Chain:
                 name = change.entity.entity_name()
                 if change.entity not in entities:
                     raise MigrationError(f"migration {migration.name}: {name} is not an entity of this App")
+                guarded = {*change.entity.options.unique, *change.entity.references}
+                touched = {getattr(change, n, None) for n in ("name", "old", "new")} & guarded
+                if isinstance(change, (RenameAttribute, RemoveAttribute)) and touched:
+                    raise MigrationError(
+                        f"migration {migration.name}: {name}.{touched.pop()} is a unique or reference field; "
+                        f"renaming or removing it would leave sentinels or counters stale"
+                    )
                 if isinstance(change, KEY_CHANGES) and change.key not in change.entity.keys.indexes:
                     raise MigrationError(
                         f"migration {migration.name}: {name} has no key '{change.key}' "
@@ -204,7 +215,9 @@ class Chain:
             self._affected[(source, target)] = known
         return known
 
-    def apply(self, entity: str, values: dict[str, Any], source: int, target: int | None = None) -> dict[str, Any]:
+    def apply(
+        self, entity: str, values: dict[str, Any], source: int, target: int | None = None
+    ) -> dict[str, Any]:
         """The plain values of an item of `entity` written at `source`, changed up to `target`."""
         for migration in self.steps(source, target):
             for change in migration.changes:

@@ -35,7 +35,7 @@ def connect(db_path: str | None, endpoint_url: str | None, region: str) -> tuple
 
         engine = Engine(db_path)
         return engine, engine
-    import boto3
+    import boto3  # type: ignore[import-untyped]
 
     return BotoTransport(boto3.client("dynamodb", endpoint_url=endpoint_url, region_name=region)), None
 
@@ -63,8 +63,9 @@ def migrate() -> None:
 @where
 @click.option("--count", is_flag=True, help="Count the items to rewrite (a Scan) instead of estimating.")
 @click.option("--rate", type=float, help="The WCU/s the run will use (to estimate its duration).")
-def plan_command(target: str, db_path: str | None, endpoint_url: str | None, region: str, count: bool,
-                 rate: float | None) -> None:
+def plan_command(
+    target: str, db_path: str | None, endpoint_url: str | None, region: str, count: bool, rate: float | None
+) -> None:
     """Print what a run would change: items, RCU/WCU, on-demand cost, patterns incomplete until it ends.
 
     \b
@@ -84,14 +85,28 @@ def plan_command(target: str, db_path: str | None, endpoint_url: str | None, reg
 @migrate.command("run")
 @click.argument("target")
 @where
-@click.option("--segments", default=4, show_default=True, type=click.IntRange(1, 1000),
-              help="Parallel Scan segments.")
+@click.option(
+    "--segments", default=4, show_default=True, type=click.IntRange(1, 1000), help="Parallel Scan segments."
+)
 @click.option("--rate", type=float, help="Write capacity units per second, all segments together.")
-@click.option("--chunk", default=100, show_default=True, type=click.IntRange(1, 10000),
-              help="Items per Scan page (a checkpoint after each).")
+@click.option(
+    "--chunk",
+    default=100,
+    show_default=True,
+    type=click.IntRange(1, 10000),
+    help="Items per Scan page (a checkpoint after each).",
+)
 @click.option("--retry-parked", is_flag=True, help="Migrate parked items again (after fixing the migration).")
-def run_command(target: str, db_path: str | None, endpoint_url: str | None, region: str, segments: int,
-                rate: float | None, chunk: int, retry_parked: bool) -> None:
+def run_command(
+    target: str,
+    db_path: str | None,
+    endpoint_url: str | None,
+    region: str,
+    segments: int,
+    rate: float | None,
+    chunk: int,
+    retry_parked: bool,
+) -> None:
     """Migrate live data to the App's model version; a stopped run resumes where it stopped.
 
     \b
@@ -108,8 +123,15 @@ def run_command(target: str, db_path: str | None, endpoint_url: str | None, regi
             click.echo(f"  {progress}", err=True)
 
     try:
-        done = run_migration(_app(target), transport, segments=segments, rate=rate, chunk=chunk,
-                             retry_parked=retry_parked, on_chunk=report)
+        done = run_migration(
+            _app(target),
+            transport,
+            segments=segments,
+            rate=rate,
+            chunk=chunk,
+            retry_parked=retry_parked,
+            on_chunk=report,
+        )
         click.echo(str(done))
     except MigrationError as error:
         raise click.ClickException(f"refused: {error}") from None

@@ -39,7 +39,9 @@ def create_index(table: Table, gsi: GSI, description: dict[str, Any]) -> Steps[N
     yield from call("UpdateTable", request)
 
 
-def wait_active(table: str, index: str | None = None, clock: Callable[[], float] = time.monotonic) -> Steps[None]:
+def wait_active(
+    table: str, index: str | None = None, clock: Callable[[], float] = time.monotonic
+) -> Steps[None]:
     """Poll DescribeTable until the table (and `index`) are ACTIVE."""
     deadline, pause = clock() + WAIT_LIMIT, 0.05
     while True:
@@ -54,7 +56,9 @@ def wait_active(table: str, index: str | None = None, clock: Callable[[], float]
         if all(s == "ACTIVE" for s in statuses):
             return
         if clock() > deadline:
-            raise DynamoDBError("LimitExceededException", f"{table} {index or ''} is not ACTIVE after {WAIT_LIMIT}s")
+            raise DynamoDBError(
+                "LimitExceededException", f"{table} {index or ''} is not ACTIVE after {WAIT_LIMIT}s"
+            )
         yield from sleep(pause)
         pause = min(pause * 2, 5.0)
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..bound import Bound
 from ..errors import ModelError
 from ..values import Item
-from .changes import VERSION_ATTRIBUTE, Chain
+from .changes import VERSION_ATTRIBUTE, Chain, MigrationError
 
 if TYPE_CHECKING:
     from ..app import App
@@ -43,17 +43,23 @@ def write_back(app: App) -> int:
     """Write the items reads upgraded in memory (App(..., write_back=True)) back, each guarded by its stored
     image (an item changed since it was read is left to the next run); returns how many were written."""
     from ...errors import DynamoDBError
-    from .rewrite import guard, watched
+    from .rewrite import guard, stamps, watched
 
     pending, app.upgraded = app.upgraded or [], [] if app.upgraded is not None else None
     if app.migrations is None:
         return 0
     written = 0
     for bound, old, new in pending:
-        request = {"TableName": bound.table.name, "Item": new, **guard(old, watched(bound, app.migrations))}
         try:
+            request = {
+                "TableName": bound.table.name,
+                "Item": new,
+                **guard(old, watched(bound, app.migrations), stamps(bound)),
+            }
             app.transport.call("PutItem", request)
             written += 1
+        except MigrationError:
+            continue  # cannot be guarded: left to `migrate run`
         except DynamoDBError as error:
             if error.code != "ConditionalCheckFailedException":
                 raise

@@ -158,8 +158,14 @@ class TableStatus:
             return head + ("" if self.stored == self.version else "; no run yet")
         segments = int(self.run["segments"])
         done = sum(1 for c in self.checkpoints.values() if c.done)
-        counts = {k: sum(c.counts[k] for c in self.checkpoints.values()) for k in ("scanned", "migrated", "parked")}
-        state = "finished" if "finished" in self.run else f"in progress or stopped ({done}/{segments} segments done)"
+        counts = {
+            k: sum(c.counts[k] for c in self.checkpoints.values()) for k in ("scanned", "migrated", "parked")
+        }
+        state = (
+            "finished"
+            if "finished" in self.run
+            else f"in progress or stopped ({done}/{segments} segments done)"
+        )
         return (
             f"{head}; run v{self.run['source']}->v{self.version} {state}: scanned {counts['scanned']}, "
             f"migrated {counts['migrated']}, parked now {self.parked}"
@@ -175,7 +181,9 @@ def status(
 ) -> list[TableStatus]:
     chain = chain_of(app, migrations)
     wire = transport if transport is not None else app.transport
-    return [run_sync(wire, _status(app, chain.version, table.name, state_table)) for table in app.tables.values()]
+    return [
+        run_sync(wire, _status(app, chain.version, table.name, state_table)) for table in app.tables.values()
+    ]
 
 
 def _status(app: App, version: int, table: str, state_table: str) -> Steps[TableStatus]:
@@ -191,4 +199,6 @@ def _status(app: App, version: int, table: str, state_table: str) -> Steps[Table
     record = yield from read_run(state_table, table, version)
     checkpoints = (yield from read_checkpoints(state_table, table, version)) if record else {}
     parked = len((yield from read_parked(state_table, table, version))) if record else 0
-    return TableStatus(table, stored.version if isinstance(stored, Stored) else None, version, record, checkpoints, parked)
+    return TableStatus(
+        table, stored.version if isinstance(stored, Stored) else None, version, record, checkpoints, parked
+    )

@@ -41,10 +41,19 @@ def upgrade(app: App, chain: Chain, bound: Bound[Any], item: Item, target: int |
     values = chain.apply(bound.name, values, source, target)
     fields = bound.entity.model_fields
     typed = {k: v for k, v in values.items() if k in fields}
-    entity = bound.codec.decode({k: bound.encode(k, v) if k in fields else to_av(v) for k, v in typed.items()})
+    entity = bound.codec.decode(
+        {k: bound.encode(k, v) if k in fields else to_av(v) for k, v in typed.items()}
+    )
     new = {k: to_av(v) for k, v in values.items() if k not in fields and v is not None}
     new.update(bound.item(entity))
     new[VERSION_ATTRIBUTE] = {"N": str(chain.version if target is None else target)}
+    guarded = (*bound.entity.options.unique, *bound.entity.references)
+    for name in guarded:
+        if new.get(name) != item.get(name):
+            raise MigrationError(
+                f"{bound.name}: the migration changes '{name}', a unique or reference field "
+                f"(its sentinel or counters would go stale); change it with the model's writes instead"
+            )
     for attribute in (bound.table.pk, bound.table.sk):
         if attribute and new.get(attribute) != item.get(attribute):
             raise MigrationError(
@@ -54,13 +63,39 @@ def upgrade(app: App, chain: Chain, bound: Bound[Any], item: Item, target: int |
     return new
 
 
-def guard(old: Mapping[str, Any], watched: frozenset[str]) -> dict[str, Any]:
+MAX_EXPRESSION = 4096  # DynamoDB's limit on an expression's length
+
+
+def guard(old: Mapping[str, Any], watched: frozenset[str], stamps: tuple[str, ...] = ()) -> dict[str, Any]:
     """A ConditionExpression true only while the item is exactly `old` (as far as a model write can change
-    it: every attribute equal, and none of `watched` added)."""
+    it: every attribute equal, and none of `watched` added).
+
+    An item with too many attributes for one expression is guarded by `_v` and its `stamps` (the entity's
+    version / updated fields, which every model write changes); without stamps it cannot be guarded.
+    """
     ph = Placeholders()
     terms = [f"{ph.path(name)} = {ph.value(value)}" for name, value in old.items()]
     terms += [f"attribute_not_exists({ph.path(name)})" for name in sorted(watched - set(old))]
-    return ph.into({"ConditionExpression": " AND ".join(terms)})
+    expression = " AND ".join(terms)
+    if len(expression) > MAX_EXPRESSION:
+        if not stamps:
+            raise MigrationError(
+                "the item has too many attributes to guard with one condition; declare Options(version=...) "
+                "or Options(updated=...) on the entity"
+            )
+        ph = Placeholders()
+        terms = [
+            f"{ph.path(n)} = {ph.value(old[n])}" if n in old else f"attribute_not_exists({ph.path(n)})"
+            for n in (VERSION_ATTRIBUTE, *stamps)
+        ]
+        expression = " AND ".join(terms)
+    return ph.into({"ConditionExpression": expression})
+
+
+def stamps(bound: Bound[Any]) -> tuple[str, ...]:
+    """The entity's fields that every model write changes (version, updated timestamp)."""
+    options = bound.entity.options
+    return tuple(n for n in (options.version, options.updated) if n)
 
 
 def watched(bound: Bound[Any], chain: Chain) -> frozenset[str]:

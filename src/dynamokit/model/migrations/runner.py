@@ -17,7 +17,7 @@ from ..transport import Transport
 from .changes import VERSION_ATTRIBUTE, Chain, Migration, MigrationError
 from .indexes import add_indexes
 from .limits import Limiter, Progress
-from .rewrite import guard, upgrade, watched, write_units
+from .rewrite import guard, stamps, upgrade, watched, write_units
 from .state import (
     COUNTS,
     STATE_TABLE,
@@ -41,7 +41,12 @@ if TYPE_CHECKING:
 
 MAX_ATTEMPTS = 8  # guarded writes of one item before it is parked as "changing too often"
 _THROTTLED = frozenset(
-    {"ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded", "InternalServerError"}
+    {
+        "ProvisionedThroughputExceededException",
+        "ThrottlingException",
+        "RequestLimitExceeded",
+        "InternalServerError",
+    }
 )
 
 
@@ -120,7 +125,8 @@ def migrate_item(ctx: Context, item: dict[str, Any]) -> Steps[tuple[str, float, 
             return "skipped", 0.0, retries
         try:
             new = upgrade(ctx.app, ctx.chain, bound, item, ctx.target)
-        except Exception as error:  # a transform or validation failed for this item: park it, go on
+            condition = guard(item, ctx.watched[bound.name], stamps(bound))
+        except Exception as error:  # noqa: BLE001 - a transform or validation failed for this item: park it
             text = " ".join(f"{type(error).__name__}: {error}".split())
             yield from park(ctx.state_table, ctx.table.name, ctx.target, key, bound.name, text)
             return "parked", 0.0, retries
@@ -128,7 +134,7 @@ def migrate_item(ctx: Context, item: dict[str, Any]) -> Steps[tuple[str, float, 
         wait = ctx.limiter.reserve(units)
         if wait > 0:
             yield from sleep(wait)
-        request = {"TableName": ctx.table.name, "Item": new, **guard(item, ctx.watched[bound.name])}
+        request = {"TableName": ctx.table.name, "Item": new, **condition}
         try:
             yield from retrying("PutItem", request)
             return "migrated", units, retries
@@ -192,7 +198,9 @@ def retry_steps(ctx: Context) -> Steps[int]:
         outcome, units, retries = "skipped", 0.0, 0
         if "Item" in response:
             outcome, units, retries = yield from migrate_item(ctx, response["Item"])
-            ctx.progress.add({"migrated" if outcome == "migrated" else "skipped": 1, "retried": retries}, units)
+            ctx.progress.add(
+                {"migrated" if outcome == "migrated" else "skipped": 1, "retried": retries}, units
+            )
         if outcome == "parked":
             left += 1
         else:
@@ -293,7 +301,17 @@ def run(
         outcome, count, checkpoints = drive(prepare(app, chain, found, state_table, segments))
         report.tables.append(outcome)
         total = found.description.get("ItemCount")
-        ctx = Context(app, chain, table, found.target, state_table, Limiter(rate), Progress(table.name, found.target, total), chunk, on_chunk)
+        ctx = Context(
+            app,
+            chain,
+            table,
+            found.target,
+            state_table,
+            Limiter(rate),
+            Progress(table.name, found.target, total),
+            chunk,
+            on_chunk,
+        )
         ctx.bounds = {b.name: b for b in app.bounds.values() if b.table is table and b.name in found.affected}
         ctx.watched = {name: watched(b, chain) for name, b in ctx.bounds.items()}
         outcome.progress = ctx.progress
@@ -324,7 +342,7 @@ def _segments(ctx: Context, drive: Callable[[Steps[Any]], Any], todo: list[Check
             drive(segment_steps(ctx, checkpoint, total))
         except Stopped:
             pass
-        except BaseException as error:
+        except BaseException as error:  # noqa: BLE001 - re-raised by the caller
             ctx.stop.set()
             errors.append(error)
 

@@ -48,7 +48,10 @@ def ensure_table(name: str) -> Steps[None]:
             raise
         request = {
             "TableName": name,
-            "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}, {"AttributeName": "part", "KeyType": "RANGE"}],
+            "KeySchema": [
+                {"AttributeName": "id", "KeyType": "HASH"},
+                {"AttributeName": "part", "KeyType": "RANGE"},
+            ],
             "AttributeDefinitions": [
                 {"AttributeName": "id", "AttributeType": "S"},
                 {"AttributeName": "part", "AttributeType": "S"},
@@ -74,7 +77,9 @@ def _key(table: str, part: str) -> dict[str, Any]:
 
 
 def _get(name: str, table: str, part: str) -> Steps[dict[str, Any] | None]:
-    response = yield from call("GetItem", {"TableName": name, "Key": _key(table, part), "ConsistentRead": True})
+    response = yield from call(
+        "GetItem", {"TableName": name, "Key": _key(table, part), "ConsistentRead": True}
+    )
     item: dict[str, Any] | None = response.get("Item")
     return item
 
@@ -172,7 +177,9 @@ def park(name: str, table: str, target: int, key: dict[str, Any], entity: str, e
 
 
 def unpark(name: str, table: str, target: int, key: dict[str, Any]) -> Steps[None]:
-    yield from call("DeleteItem", {"TableName": name, "Key": _key(table, f"run#{target}#parked#{_ident(key)}")})
+    yield from call(
+        "DeleteItem", {"TableName": name, "Key": _key(table, f"run#{target}#parked#{_ident(key)}")}
+    )
 
 
 @dataclass(frozen=True)

@@ -95,13 +95,13 @@ def survey(app: App, chain: Chain, table: Table, state_table: str) -> Steps[Surv
                 f"{current[name]['primary']!r}); a migration cannot rewrite primary keys (copy the items)"
             )
         for alias, text in current[name].items():
-            if alias != "primary" and before and before.get(alias) not in (None, text):
-                if alias not in found.rekeyed.get(name, set()):
-                    raise MigrationError(
-                        f"{name}.{alias}: template changed ({before[alias]!r} -> {text!r}) but no migration "
-                        f"declares ChangeIndex({bound.entity.__name__}, {alias!r}); "
-                        f"{_users(app, table, bound, alias)} would miss stored items (only a Scan finds them)"
-                    )
+            changed = alias != "primary" and before and before.get(alias) not in (None, text)
+            if changed and alias not in found.rekeyed.get(name, set()):
+                raise MigrationError(
+                    f"{name}.{alias}: template changed ({before[alias]!r} -> {text!r}) but no migration "
+                    f"declares ChangeIndex({bound.entity.__name__}, {alias!r}); "
+                    f"{_users(app, table, bound, alias)} would miss stored items (only a Scan finds them)"
+                )
     for name, bounds, key in readers(app, table):
         for bound in bounds:
             alias = bound.find_key(key).alias if key != "primary" else "primary"
@@ -118,7 +118,7 @@ def survey(app: App, chain: Chain, table: Table, state_table: str) -> Steps[Surv
 
 
 def _users(app: App, table: Table, bound: Bound[Any], alias: str) -> str:
-    names = [n for n, bounds, key in readers(app, table) if bound in bounds and bound.find_key(key).alias == alias]
+    names = [
+        n for n, bounds, key in readers(app, table) if bound in bounds and bound.find_key(key).alias == alias
+    ]
     return f"access pattern(s) {names}" if names else "its queries"
-
-
