@@ -11,12 +11,13 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
-from dynamokit.model import App, Transport
+from dynamokit.model import App, ThreadTransport, Transport
 from dynamokit.model.migrations import (
     AddAttribute,
     Migration,
     MigrationError,
     Progress,
+    arun,
     plan,
     run,
     status,
@@ -270,3 +271,27 @@ def test_one_hundred_thousand_items() -> None:
         done = run(app, segments=4, chunk=500)
         assert done.tables[0].progress is not None and done.tables[0].progress.migrated == 100_000
         assert len(app.query("docs_by_status", status="live").all()) == len(range(1, 100_000, 3))
+
+
+def test_arun_over_an_async_transport_stops_and_resumes() -> None:
+    """`arun`: the same run as asyncio tasks (here the engine in worker threads); a failing hook stops every
+    segment at a checkpoint, and the next run resumes from there."""
+    import asyncio
+
+    with Engine() as engine:
+        load_v1(engine, 1500)
+        app = v2_app().use(ThreadTransport(engine))
+        seen = [0]
+
+        def crash_after_three(progress: Progress) -> None:
+            seen[0] += 1
+            if seen[0] == 3:
+                raise Crash()
+
+        with pytest.raises(Crash):
+            asyncio.run(arun(app, segments=3, chunk=50, on_chunk=crash_after_three))
+        assert seen[0] < 3 + 3  # the other segments stopped at their next chunk
+        done = asyncio.run(arun(app, segments=3, chunk=50))
+        assert done.tables[0].resumed and done.tables[0].progress is not None
+        assert done.tables[0].progress.migrated == 1500
+        assert len(v2_app().use(engine).query("docs_by_status", status="draft").all()) == 500

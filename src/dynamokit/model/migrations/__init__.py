@@ -21,7 +21,7 @@ from .changes import (
 from .lazy import write_back
 from .limits import Progress
 from .plan import Plan, TablePlan, TableStatus, plan, status
-from .runner import Report, TableRun, run
+from .runner import Report, TableRun, arun, run
 from .state import STATE_TABLE, Parked
 
 __all__ = [
@@ -41,6 +41,7 @@ __all__ = [
     "TableRun",
     "TableStatus",
     "Transform",
+    "arun",
     "plan",
     "run",
     "status",

@@ -3,6 +3,7 @@ checkpoints after every chunk (a killed run resumes), a WCU/s rate limit, progre
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -11,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import DynamoDBError
 from ..bound import Bound
-from ..steps import Steps, call, run_sync, sleep
+from ..steps import R, Steps, call, run_async, run_sync, sleep
 from ..table import Table
-from ..transport import Transport
+from ..transport import AsyncTransport, Transport
 from .changes import VERSION_ATTRIBUTE, Chain, Migration, MigrationError
 from .indexes import add_indexes
 from .limits import Limiter, Progress
@@ -155,7 +156,18 @@ def migrate_item(ctx: Context, item: dict[str, Any]) -> Steps[tuple[str, float, 
 
 
 def segment_steps(ctx: Context, checkpoint: Checkpoint, total: int) -> Steps[Checkpoint]:
-    """Migrate one Scan segment chunk by chunk from its checkpoint, saving the checkpoint after each."""
+    """Migrate one Scan segment chunk by chunk from its checkpoint, saving the checkpoint after each; a
+    failure stops the run's other segments at their next chunk."""
+    try:
+        return (yield from _segment(ctx, checkpoint, total))
+    except Stopped:
+        raise
+    except BaseException:
+        ctx.stop.set()
+        raise
+
+
+def _segment(ctx: Context, checkpoint: Checkpoint, total: int) -> Steps[Checkpoint]:
     while not checkpoint.done:
         if ctx.stop.is_set():
             raise Stopped()
@@ -265,6 +277,66 @@ def prepare(
     return outcome, segments, checkpoints
 
 
+PARALLEL = "__parallel__"  # a pseudo-operation of `orchestrate`: {"steps": [...]} run side by side
+
+
+def parallel(steps: list[Steps[Any]]) -> Steps[None]:
+    """Run these operations side by side (threads when sync, tasks when async)."""
+    yield PARALLEL, {"steps": steps}
+
+
+def orchestrate(
+    app: App,
+    chain: Chain,
+    *,
+    segments: int,
+    rate: float | None,
+    chunk: int,
+    retry_parked: bool,
+    on_chunk: Callable[[Progress], None] | None,
+    state_table: str,
+) -> Steps[Report]:
+    """A whole run, table by table: survey (refusals), schema, segments from their checkpoints, parked
+    items, then the table's new recorded version."""
+    yield from ensure_table(state_table)
+    report = Report([])
+    surveys = []
+    for table in app.tables.values():
+        surveys.append((yield from survey(app, chain, table, state_table)))
+    for found in surveys:
+        table = found.table
+        if not found.pending:
+            report.tables.append(TableRun(table.name, found.source, found.target))
+            continue
+        outcome, count, checkpoints = yield from prepare(app, chain, found, state_table, segments)
+        report.tables.append(outcome)
+        progress = Progress(table.name, found.target, found.description.get("ItemCount"))
+        ctx = Context(app, chain, table, found.target, state_table, Limiter(rate), progress, chunk, on_chunk)
+        ctx.bounds = {b.name: b for b in app.bounds.values() if b.table is table and b.name in found.affected}
+        ctx.watched = {name: watched(b, chain) for name, b in ctx.bounds.items()}
+        outcome.progress = progress
+        if found.affected:
+            ctx.filter = pending_filter(chain, found.affected, found.target, table)
+            todo = [checkpoints.get(n) or Checkpoint(n) for n in range(count)]
+            for checkpoint in todo:  # a resumed run counts what its earlier part did
+                progress.add(dict(checkpoint.counts), 0.0)
+            progress.chunks = 0
+            yield from parallel([segment_steps(ctx, c, count) for c in todo if not c.done])
+        if retry_parked:
+            yield from retry_steps(ctx)
+        outcome.parked = yield from read_parked(state_table, table.name, found.target)
+        if not outcome.parked:
+            yield from write_state(state_table, table.name, found.target, templates(app, table))
+            yield from finish_run(state_table, table.name, found.target)
+    return report
+
+
+def _options(app: App, migrations: Sequence[Migration] | None, segments: int, chunk: int) -> Chain:
+    if segments < 1 or chunk < 1:
+        raise MigrationError(f"segments and chunk must be at least 1 (got {segments}, {chunk})")
+    return chain_of(app, migrations)
+
+
 def run(
     app: App,
     transport: Transport | None = None,
@@ -277,76 +349,115 @@ def run(
     on_chunk: Callable[[Progress], None] | None = None,
     state_table: str = STATE_TABLE,
 ) -> Report:
-    """Migrate every table of the App from its stored model version to the App's (see module docstring).
+    """Migrate every table of the App from its stored model version to the App's (segments in threads).
 
     `rate` caps write capacity units per second (all segments together); `on_chunk(progress)` is called
     after each checkpointed chunk (an exception from it stops the run, which a later run resumes).
     """
-    if segments < 1 or chunk < 1:
-        raise MigrationError(f"segments and chunk must be at least 1 (got {segments}, {chunk})")
-    chain = chain_of(app, migrations)
+    chain = _options(app, migrations, segments, chunk)
     wire = transport if transport is not None else app.transport
-
-    def drive(steps: Steps[Any]) -> Any:
-        return run_sync(wire, steps)
-
-    drive(ensure_table(state_table))
-    report = Report([])
-    surveys = [drive(survey(app, chain, table, state_table)) for table in app.tables.values()]
-    for found in surveys:
-        table = found.table
-        if not found.pending:
-            report.tables.append(TableRun(table.name, found.source, found.target))
-            continue
-        outcome, count, checkpoints = drive(prepare(app, chain, found, state_table, segments))
-        report.tables.append(outcome)
-        total = found.description.get("ItemCount")
-        ctx = Context(
-            app,
-            chain,
-            table,
-            found.target,
-            state_table,
-            Limiter(rate),
-            Progress(table.name, found.target, total),
-            chunk,
-            on_chunk,
-        )
-        ctx.bounds = {b.name: b for b in app.bounds.values() if b.table is table and b.name in found.affected}
-        ctx.watched = {name: watched(b, chain) for name, b in ctx.bounds.items()}
-        outcome.progress = ctx.progress
-        if found.affected:
-            ctx.filter = pending_filter(chain, found.affected, found.target, table)
-            todo = [checkpoints.get(n) or Checkpoint(n) for n in range(count)]
-            for checkpoint in todo:  # a resumed run counts what its earlier part did
-                ctx.progress.add(dict(checkpoint.counts), 0.0)
-            ctx.progress.chunks = 0
-            _segments(ctx, drive, [c for c in todo if not c.done], count)
-        if retry_parked:
-            drive(retry_steps(ctx))
-        outcome.parked = drive(read_parked(state_table, table.name, found.target))
-        if not outcome.parked:
-            drive(write_state(state_table, table.name, found.target, templates(app, table)))
-            drive(finish_run(state_table, table.name, found.target))
-    return report
+    steps = orchestrate(
+        app, chain, segments=segments, rate=rate, chunk=chunk, retry_parked=retry_parked,
+        on_chunk=on_chunk, state_table=state_table,
+    )  # fmt: skip
+    return _drive_sync(wire, steps)
 
 
-def _segments(ctx: Context, drive: Callable[[Steps[Any]], Any], todo: list[Checkpoint], total: int) -> None:
-    """Run the segments in threads; the first failure stops the others at their next chunk and is raised."""
-    if not todo:
-        return
+async def arun(
+    app: App,
+    transport: AsyncTransport | None = None,
+    *,
+    migrations: Sequence[Migration] | None = None,
+    segments: int = 4,
+    rate: float | None = None,
+    chunk: int = 100,
+    retry_parked: bool = False,
+    on_chunk: Callable[[Progress], None] | None = None,
+    state_table: str = STATE_TABLE,
+) -> Report:
+    """`run` over an async transport (the App's by default): segments are asyncio tasks."""
+    chain = _options(app, migrations, segments, chunk)
+    wire = transport if transport is not None else app.atransport
+    steps = orchestrate(
+        app, chain, segments=segments, rate=rate, chunk=chunk, retry_parked=retry_parked,
+        on_chunk=on_chunk, state_table=state_table,
+    )  # fmt: skip
+    return await _drive_async(wire, steps)
+
+
+def _one(operation: str, request: dict[str, Any]) -> Steps[Any]:
+    return (yield operation, request)
+
+
+def _drive_sync(wire: Transport, steps: Steps[R]) -> R:
+    """run_sync, plus PARALLEL: each operation in a thread; the first failure stops the others at their
+    next chunk and is raised."""
+    try:
+        operation, request = next(steps)
+        while True:
+            if operation == PARALLEL:
+                _threads(wire, request["steps"])
+                operation, request = steps.send(None)
+                continue
+            try:
+                response = run_sync(wire, _one(operation, request))
+            except DynamoDBError as error:
+                operation, request = steps.throw(error)
+                continue
+            operation, request = steps.send(response)
+    except StopIteration as done:
+        result: R = done.value
+        return result
+
+
+async def _drive_async(wire: AsyncTransport, steps: Steps[R]) -> R:
+    """run_async, plus PARALLEL: each operation an asyncio task (the first failure is raised)."""
+    try:
+        operation, request = next(steps)
+        while True:
+            if operation == PARALLEL:
+                await _tasks(wire, request["steps"])
+                operation, request = steps.send(None)
+                continue
+            try:
+                response = await run_async(wire, _one(operation, request))
+            except DynamoDBError as error:
+                operation, request = steps.throw(error)
+                continue
+            operation, request = steps.send(response)
+    except StopIteration as done:
+        result: R = done.value
+        return result
+
+
+def _threads(wire: Transport, operations: list[Steps[Any]]) -> None:
     errors: list[BaseException] = []
 
-    def one(checkpoint: Checkpoint) -> None:
+    def one(steps: Steps[Any]) -> None:
         try:
-            drive(segment_steps(ctx, checkpoint, total))
+            run_sync(wire, steps)
         except Stopped:
             pass
-        except BaseException as error:  # noqa: BLE001 - re-raised by the caller
-            ctx.stop.set()
+        except BaseException as error:  # noqa: BLE001 - re-raised below
             errors.append(error)
 
-    with ThreadPoolExecutor(max_workers=len(todo), thread_name_prefix="migrate") as pool:
-        list(pool.map(one, todo))
+    if len(operations) == 1:
+        one(operations[0])
+    elif operations:
+        with ThreadPoolExecutor(max_workers=len(operations), thread_name_prefix="migrate") as pool:
+            list(pool.map(one, operations))
     if errors:
         raise errors[0]
+
+
+async def _tasks(wire: AsyncTransport, operations: list[Steps[Any]]) -> None:
+    async def one(steps: Steps[Any]) -> None:
+        try:
+            await run_async(wire, steps)
+        except Stopped:
+            pass
+
+    outcomes = await asyncio.gather(*(one(s) for s in operations), return_exceptions=True)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
