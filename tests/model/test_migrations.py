@@ -5,24 +5,27 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from collections import Counter
 from typing import Any
 
 import pytest
 
 from dynamokit import Engine
-from dynamokit.model import App, ThreadTransport, Transport
+from dynamokit.model import App, Entity, Keys, Options, Table, ThreadTransport, Transport
 from dynamokit.model.migrations import (
     AddAttribute,
     Migration,
     MigrationError,
     Progress,
+    RenameAttribute,
     arun,
     plan,
     run,
     status,
     write_back,
 )
+from dynamokit.model.migrations.limits import Limiter
 from dynamokit.model.schema import create_tables
 
 from .migration_models import STATUSES, Doc, DocV1, Tag, migrations, v1_app, v1_doc, v2_app, v2_doc
@@ -295,3 +298,84 @@ def test_arun_over_an_async_transport_stops_and_resumes() -> None:
         assert done.tables[0].resumed and done.tables[0].progress is not None
         assert done.tables[0].progress.migrated == 1500
         assert len(v2_app().use(engine).query("docs_by_status", status="draft").all()) == 500
+
+
+def test_the_rate_limit_holds() -> None:
+    with Engine() as engine:
+        load_v1(engine, 300)
+        app = v2_app().use(engine)
+        started = time.monotonic()
+        done = run(app, segments=3, chunk=20, rate=400)
+        took = time.monotonic() - started
+        progress = done.tables[0].progress
+        assert progress is not None and progress.wcu == 900  # 3 WCU per item: the table and its 2 GSIs
+        assert took >= (900 - 400) / 400 * 0.9, took  # a one-second burst, then 400 WCU/s
+
+
+def test_limiter_reserves_time() -> None:
+    now = [0.0]
+    limiter = Limiter(10, clock=lambda: now[0])
+    assert limiter.reserve(10) == 0
+    assert limiter.reserve(5) == pytest.approx(0.5)
+    now[0] = 2.0
+    assert limiter.reserve(5) == 0
+    assert Limiter(None).reserve(1e9) == 0
+
+
+class NoteV1(Entity):
+    note_id: str
+    text: str
+    version: int = 0
+    keys = Keys(pk="NOTE#{note_id}", sk="NOTE")
+    options = Options(name="note", version="version", extra=True)
+
+
+class Note(Entity):
+    note_id: str
+    text: str
+    lang: str = "en"
+    version: int = 0
+    keys = Keys(pk="NOTE#{note_id}", sk="NOTE")
+    options = Options(name="note", version="version", extra=True)
+
+
+class Memo(Entity):
+    memo_id: str
+    lang: str = "en"
+    keys = Keys(pk="MEMO#{memo_id}", sk="MEMO")
+    options = Options(name="memo")
+
+
+def test_items_too_wide_for_one_condition_are_guarded_by_their_version_or_parked(
+    transport: Transport,
+) -> None:
+    """An item with hundreds of attributes cannot be compared in one 4 KB condition: an entity with a
+    version field is guarded by `_v` and that field; one without is parked with the reason."""
+    old = App(Table("notes", [NoteV1, Memo])).use(transport)
+    create_tables(old)
+    wide = {f"extra_{n:03d}": {"S": "x"} for n in range(300)}
+    for key, kind, name in (("NOTE#n1", "note", "note_id"), ("MEMO#m1", "memo", "memo_id")):
+        item = {"pk": {"S": key}, "sk": {"S": key.split("#")[0]}, "_type": {"S": kind}, name: {"S": key[5:]}}
+        if kind == "note":
+            item |= {"text": {"S": "hello"}, "version": {"N": "3"}}
+        transport.call("PutItem", {"TableName": "notes", "Item": {**item, **wide}})
+    chain = [Migration(1, 2, [AddAttribute(Note, "lang", "fr"), AddAttribute(Memo, "lang", "fr")])]
+    app = App(Table("notes", [Note, Memo]), migrations=chain).use(transport)
+    done = run(app)
+    assert [p.entity for p in done.tables[0].parked] == ["memo"]
+    assert "declare Options(version=...)" in done.tables[0].parked[0].error
+    note = transport.call(
+        "GetItem", {"TableName": "notes", "Key": {"pk": {"S": "NOTE#n1"}, "sk": {"S": "NOTE"}}}
+    )
+    assert note["Item"]["lang"] == {"S": "fr"} and note["Item"]["extra_299"] == {"S": "x"}
+
+
+def test_unique_fields_cannot_be_renamed_by_a_migration() -> None:
+    class Account(Entity):
+        account_id: str
+        email: str
+        keys = Keys(pk="ACCOUNT#{account_id}", sk="ACCOUNT")
+        options = Options(name="account", unique=("email",))
+
+    with pytest.raises(MigrationError, match="account.email is a unique or reference field"):
+        App(Table("t", [Account]), migrations=[Migration(1, 2, [RenameAttribute(Account, "email", "mail")])])
