@@ -15,6 +15,7 @@ from dynamokit import Engine
 from dynamokit.model import App, Entity, Keys, Options, Table, ThreadTransport, Transport
 from dynamokit.model.migrations import (
     AddAttribute,
+    ChangeIndex,
     Migration,
     MigrationError,
     Progress,
@@ -379,3 +380,13 @@ def test_unique_fields_cannot_be_renamed_by_a_migration() -> None:
 
     with pytest.raises(MigrationError, match="account.email is a unique or reference field"):
         App(Table("t", [Account]), migrations=[Migration(1, 2, [RenameAttribute(Account, "email", "mail")])])
+
+
+def test_an_undeclared_key_change_is_found_in_a_sample_of_unrecorded_tables(transport: Transport) -> None:
+    """Tables whose templates were never recorded: a sample of stored items shows the undeclared change."""
+    load_v1(transport, 50)
+    steps = [c for c in migrations()[0].changes if not isinstance(c, ChangeIndex)]
+    forgetful = v2_app([Migration(1, 2, steps)]).use(transport)
+    with pytest.raises(MigrationError, match=r"doc.by_owner: stored items hold keys .* \['docs_by_owner'\]"):
+        plan(forgetful)
+    assert "model version 1 -> 2" in str(plan(v2_app().use(transport)))

@@ -114,7 +114,44 @@ def survey(app: App, chain: Chain, table: Table, state_table: str) -> Steps[Surv
                 )
             if stale and found.pending and name not in found.unavailable:
                 found.unavailable.append(name)
+    if stored.version is None:  # no recorded templates: compare a sample of stored keys instead
+        yield from check_sample(app, chain, found, entities)
     return found
+
+
+SAMPLE = 100  # items read (one Scan page) to compare stored keys with the new templates
+
+
+def check_sample(app: App, chain: Chain, found: Survey, entities: dict[str, Bound[Any]]) -> Steps[None]:
+    """Refuse when sampled items hold GSI keys the new model renders differently and no migration declares
+    that key changed (an entity no migration rewrites would keep stale keys its patterns cannot find)."""
+    from .rewrite import upgrade
+
+    table = found.table
+    response = yield from call("Scan", {"TableName": table.name, "Limit": SAMPLE})
+    for item in response.get("Items", []):
+        bound = entities.get(item.get(table.type_attribute, {}).get("S", ""))
+        if bound is None:
+            continue
+        try:
+            new = upgrade(app, chain, bound, item)
+        except Exception:  # noqa: BLE001, S112 - an item the run would park; not a question of keys
+            continue
+        for key in bound.indexes.values():
+            names = [a for a in (key.pk_attr, key.sk_attr) if a]
+            if all(new.get(a) == item.get(a) for a in names):
+                continue
+            if key.alias not in found.rekeyed.get(bound.name, set()):
+                raise MigrationError(
+                    f"{bound.name}.{key.alias}: stored items hold keys its template {key.pk.text!r}"
+                    f"{' / ' + repr(key.sk.text) if key.sk else ''} does not render (e.g. {_shown(item, names)}) and "
+                    f"no migration declares AddIndex/ChangeIndex({bound.entity.__name__}, {key.alias!r}); "
+                    f"{_users(app, table, bound, key.alias)} would miss them (only a Scan finds them)"
+                )
+
+
+def _shown(item: dict[str, Any], names: list[str]) -> str:
+    return ", ".join(f"{n}={next(iter(item[n].values()))!r}" if n in item else f"{n} missing" for n in names)
 
 
 def _users(app: App, table: Table, bound: Bound[Any], alias: str) -> str:
