@@ -109,3 +109,35 @@ def test_refusals_and_misuse_are_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "refused: access pattern 'docs_by_status' reads GSI 'gsi2'" in lines[0]
     both = cli("plan", TARGET, "--db", str(db), "--endpoint-url", "http://127.0.0.1:1")
     assert both.returncode == 2 and "give exactly one of --db FILE or --endpoint-url URL" in both.stderr
+
+
+def test_ctrl_c_stops_at_checkpoints_and_the_next_run_resumes(tmp_path: Path) -> None:
+    db = tmp_path / "docs.db"
+    load(db)
+    running = subprocess.Popen(
+        [sys.executable, "-m", "dynamokit.cli", "migrate", "run", TARGET, "--db", str(db), "--rate", "600",
+         "--segments", "3", "--chunk", "25"],
+        env=ENV, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        with Engine(str(db)) as engine:
+            app = v2_app().use(engine)
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline and not status(app)[0].checkpoints:
+                time.sleep(0.1)
+            running.send_signal(signal.SIGINT)
+            _, err = running.communicate(timeout=60)
+            assert running.returncode == 130, err
+            assert "stopped at the last checkpoints; run again to resume" in err
+            stopped = status(app)[0]
+            assert stopped.run is not None and "finished" not in stopped.run
+    finally:
+        if running.poll() is None:
+            running.kill()
+            running.wait()
+    resumed = cli("run", TARGET, "--db", str(db))
+    assert "docs: v1 -> v2 (resumed)" in resumed.stdout, resumed.stdout + resumed.stderr
+    with Engine(str(db)) as engine:
+        assert v2_app().use(engine).query("docs_by_status", status="live").all() == [
+            v2_doc(i) for i in range(COUNT) if i % 3 == 1
+        ]

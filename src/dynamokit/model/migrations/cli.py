@@ -135,6 +135,9 @@ def run_command(
         click.echo(str(done))
     except MigrationError as error:
         raise click.ClickException(f"refused: {error}") from None
+    except KeyboardInterrupt:
+        click.echo("dynamokit: stopped at the last checkpoints; run again to resume", err=True)
+        raise SystemExit(130) from None
     finally:
         if closing is not None:
             closing.close()

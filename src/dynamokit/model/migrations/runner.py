@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -280,9 +280,10 @@ def prepare(
 PARALLEL = "__parallel__"  # a pseudo-operation of `orchestrate`: {"steps": [...]} run side by side
 
 
-def parallel(steps: list[Steps[Any]]) -> Steps[None]:
-    """Run these operations side by side (threads when sync, tasks when async)."""
-    yield PARALLEL, {"steps": steps}
+def parallel(steps: list[Steps[Any]], stop: threading.Event) -> Steps[None]:
+    """Run these operations side by side (threads when sync, tasks when async); `stop` asks them to end at
+    their next checkpoint (set on Ctrl-C)."""
+    yield PARALLEL, {"steps": steps, "stop": stop}
 
 
 def orchestrate(
@@ -321,7 +322,7 @@ def orchestrate(
             for checkpoint in todo:  # a resumed run counts what its earlier part did
                 progress.add(dict(checkpoint.counts), 0.0)
             progress.chunks = 0
-            yield from parallel([segment_steps(ctx, c, count) for c in todo if not c.done])
+            yield from parallel([segment_steps(ctx, c, count) for c in todo if not c.done], ctx.stop)
         if retry_parked:
             yield from retry_steps(ctx)
         outcome.parked = yield from read_parked(state_table, table.name, found.target)
@@ -396,7 +397,7 @@ def _drive_sync(wire: Transport, steps: Steps[R]) -> R:
         operation, request = next(steps)
         while True:
             if operation == PARALLEL:
-                _threads(wire, request["steps"])
+                _threads(wire, request["steps"], request["stop"])
                 operation, request = steps.send(None)
                 continue
             try:
@@ -430,7 +431,8 @@ async def _drive_async(wire: AsyncTransport, steps: Steps[R]) -> R:
         return result
 
 
-def _threads(wire: Transport, operations: list[Steps[Any]]) -> None:
+def _threads(wire: Transport, operations: list[Steps[Any]], stop: threading.Event) -> None:
+    """Each operation in a thread; on Ctrl-C every segment stops at its next checkpoint, then it is raised."""
     errors: list[BaseException] = []
 
     def one(steps: Steps[Any]) -> None:
@@ -441,11 +443,16 @@ def _threads(wire: Transport, operations: list[Steps[Any]]) -> None:
         except BaseException as error:  # noqa: BLE001 - re-raised below
             errors.append(error)
 
-    if len(operations) == 1:
-        one(operations[0])
-    elif operations:
+    if operations:
         with ThreadPoolExecutor(max_workers=len(operations), thread_name_prefix="migrate") as pool:
-            list(pool.map(one, operations))
+            pending = {pool.submit(one, steps) for steps in operations}
+            try:
+                while pending:
+                    pending = wait(pending, timeout=0.2)[1]
+            except KeyboardInterrupt:
+                stop.set()
+                wait(pending)
+                raise
     if errors:
         raise errors[0]
 
