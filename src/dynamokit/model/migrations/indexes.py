@@ -64,9 +64,17 @@ def wait_active(
 
 
 def add_indexes(table: Table, missing: list[GSI], description: dict[str, Any]) -> Steps[list[str]]:
-    """Create each missing GSI and wait until it is ACTIVE; returns their names."""
+    """Create each missing GSI and wait until it is ACTIVE (and any the model declares that is still being
+    created, e.g. by a run that was stopped); returns the names of those created."""
     for gsi in missing:
         yield from wait_active(table.name)
         yield from create_index(table, gsi, description)
         yield from wait_active(table.name, gsi.name)
+    creating = [
+        g["IndexName"]
+        for g in description.get("GlobalSecondaryIndexes", [])
+        if g.get("IndexStatus", "ACTIVE") != "ACTIVE" and g["IndexName"] in table.indexes
+    ]
+    for name in creating:
+        yield from wait_active(table.name, name)
     return [g.name for g in missing]
