@@ -3,18 +3,19 @@ rename, default, removal, transform) on the embedded engine and over HTTP (`dyna
 
     PYTHONPATH=src:. python -m bench.migrate_bench [--items 20000] [--http-items 5000] [--segments 1 2 4]
 
-Measured on the shared 2-core machine (load average ~7.5 from other work, so the numbers are low and noisy;
-`--items 20000 --http-items 3000`):
+Measured on the shared 2-core machine (other engineers and CI running: load average 5-7), `--items 20000
+--http-items 3000`:
 
     where                        segments   items   items/s    WCU/s
-    embedded engine                     1   20000       652    1,956
-    embedded engine                     2   20000       887    2,661
-    embedded engine                     4   20000     1,002    3,006
-    HTTP (dynamokit serve)              1    3000       105      314
-    HTTP (dynamokit serve)              2    3000       113      339
-    HTTP (dynamokit serve)              4    3000       170      509
+    embedded engine                     1   20000     2,771    8,313
+    embedded engine                     2   20000     2,512    7,537
+    embedded engine                     4   20000     2,812    8,436
+    HTTP (dynamokit serve)              1    3000       597    1,792
+    HTTP (dynamokit serve)              2    3000       685    2,056
+    HTTP (dynamokit serve)              4    3000       507    1,520
 
-(10,000 items on the engine earlier, less load: 1,025 items/s with 1 segment, 1,759 with 4.) Per item a run
+An earlier run at load ~7.5-9 gave 650-1,000 items/s (engine) and 105-170 (HTTP): the numbers follow the
+machine's load more than the segment count, since 2 cores leave parallel segments little to use. Per item a run
 pays one Scan share, the upgrade (~0.45 ms of Python) and one conditional PutItem whose condition compares
 every attribute of the old image; on the engine most of the time is that condition's preparation and
 evaluation. Over HTTP the boto3 round trip dominates; more segments help where the server has spare cores.
