@@ -392,3 +392,54 @@ def test_an_undeclared_key_change_is_found_in_a_sample_of_unrecorded_tables(tran
     with pytest.raises(MigrationError, match=r"doc.by_owner: stored items hold keys .* \['docs_by_owner'\]"):
         plan(forgetful)
     assert "model version 1 -> 2" in str(plan(v2_app().use(transport)))
+
+
+class Creating:
+    """A Transport whose first DescribeTable answers show GSI gsi2 still being created."""
+
+    def __init__(self, inner: Transport, times: int) -> None:
+        self.inner, self.times, self.calls = inner, times, list[str]()
+
+    def call(self, operation: str, request: dict[str, Any]) -> dict[str, Any]:
+        response = self.inner.call(operation, request)
+        if operation == "DescribeTable" and request["TableName"] == "docs" and self.times:
+            self.times -= 1
+            for index in response["Table"].get("GlobalSecondaryIndexes", []):
+                if index["IndexName"] == "gsi2":
+                    index["IndexStatus"] = "CREATING"
+            operation += ":CREATING"
+        self.calls.append(operation + (":segment" if "Segment" in request else ""))
+        return response
+
+
+def test_a_gsi_still_being_created_is_waited_for() -> None:
+    with Engine() as engine:
+        load_v1(engine, 50)
+        engine.call(
+            "UpdateTable",
+            {
+                "TableName": "docs",
+                "AttributeDefinitions": [
+                    {"AttributeName": "gsi2pk", "AttributeType": "S"},
+                    {"AttributeName": "gsi2sk", "AttributeType": "S"},
+                ],
+                "GlobalSecondaryIndexUpdates": [
+                    {
+                        "Create": {
+                            "IndexName": "gsi2",
+                            "KeySchema": [
+                                {"AttributeName": "gsi2pk", "KeyType": "HASH"},
+                                {"AttributeName": "gsi2sk", "KeyType": "RANGE"},
+                            ],
+                            "Projection": {"ProjectionType": "ALL"},
+                        }
+                    }
+                ],
+            },
+        )
+        creating = Creating(engine, 3)
+        done = run(v2_app().use(engine), creating)
+        assert done.tables[0].indexes == []  # it existed: not created again
+        first_scan = creating.calls.index("Scan:segment")
+        assert creating.calls[:first_scan].count("DescribeTable:CREATING") == 3
+        assert "DescribeTable" in creating.calls[:first_scan]  # an ACTIVE answer came before the first Scan
