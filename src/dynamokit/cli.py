@@ -24,6 +24,7 @@ from .demo.cli import demo
 from .engine import Engine
 from .errors import DynamoDBError
 from .model.cli import model as model_cli
+from .model.migrations.cli import migrate as migrate_cli
 from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
 from .server.http import Server
 from .server.protocol import Backend
@@ -64,6 +65,7 @@ def main(debug: bool) -> None:
       dynamokit demo --html report.html          # the blog in four DynamoDB patterns, compared
       dynamokit serve --port 8000 --db app.db    # a DynamoDB endpoint for any SDK or the AWS CLI
       dynamokit model show blog:app              # the access patterns of an App in ./blog.py
+      dynamokit migrate plan blog:app --db app.db  # what a model migration would change and cost
       dynamokit streams run reader:processor --db app.db --table posts
     """
 
@@ -280,6 +282,7 @@ def stop_on_signals() -> threading.Event:
 
 main.add_command(demo)
 main.add_command(model_cli)
+main.add_command(migrate_cli)
 main.add_command(streams_cli, "streams")
 main.add_command(export_command)
 main.add_command(import_command)

@@ -16,6 +16,8 @@ from .entity import E, Entity
 from .errors import ModelError
 from .keys import KeyDef
 from .metering import AsyncMetered, Metered, RequestCounter, counting
+from .migrations.changes import Chain, Migration
+from .migrations.lazy import Upgraded, upgrading
 from .operations import Delete, Put, UpdateOp
 from .patterns import AnyPattern, P, Pattern, TypedPattern, resolve
 from .reads import Get, Query, Scan, decode_checked
@@ -64,6 +66,8 @@ class App:
         transport: Transport | None = None,
         backoff: Backoff | None = None,
         clock: Callable[[], dt.datetime] = _utcnow,
+        migrations: Sequence[Migration] = (),
+        write_back: bool = False,
     ) -> None:
         self.tables = {t.name: t for t in tables}
         self.bounds: dict[type[Entity], Bound[Any]] = {}
@@ -102,10 +106,24 @@ class App:
             raise ModelError(f"names used by both a pattern and a collection: {sorted(clash)}")
         self.backoff = backoff or Backoff()
         self.clock = clock
+        self.migrations: Chain | None = None
+        self.version: int | None = None
+        self.upgraded: list[Upgraded] | None = [] if write_back else None  # see migrations.write_back
+        if migrations:
+            self._declare(Chain(migrations))
         self._transport: Metered | None = None
         self._atransport: AsyncMetered | None = None
         if transport is not None:
             self.use(transport)
+
+    def _declare(self, chain: Chain) -> None:
+        """Migrations: every write records the model version (`_v`); reads upgrade older items."""
+        chain.check(set(self.bounds))
+        self.migrations, self.version = chain, chain.version
+        for bound in self.bounds.values():
+            bound.version = chain.version
+            if any(bound.name in m.entities for m in chain.migrations):
+                bound.decode = upgrading(self, chain, bound)
 
     # -- binding ---------------------------------------------------------------------------------------
     def use(self, transport: Transport | AsyncTransport) -> App:

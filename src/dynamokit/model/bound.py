@@ -98,6 +98,9 @@ class Bound(Generic[E]):
         self.targets: dict[type[Entity], Bound[Any]] = {}  # referenced entity types (set by the App)
         self.codec = entity.codec()
         self.decode: Callable[[Mapping[str, AttributeValue]], E] = self.codec.decode
+        self.version: int | None = (
+            None  # the App's model version, written as `_v` once it declares migrations
+        )
         self.plain_types = {
             name: info.annotation
             for name, info in entity.model_fields.items()
@@ -236,7 +239,10 @@ class Bound(Generic[E]):
             for part, (attribute, _) in enumerate(templates):
                 tag = key.sk_type if part == 1 else "S"
                 lines.append(f"{indent}item[{attribute!r}] = {{{tag!r}: k{part}}}")
-        lines += [f"    item[{self.table.type_attribute!r}] = {{'S': {self.name!r}}}", "    return item"]
+        lines.append(f"    item[{self.table.type_attribute!r}] = {{'S': {self.name!r}}}")
+        if self.version is not None:
+            lines.append(f"    item['_v'] = {{'N': {str(self.version)!r}}}")
+        lines.append("    return item")
         (build,) = define("\n".join(lines), f"<dynamokit item {self.name}>", namespace, "item")
         return self._guarded(build)
 
@@ -245,7 +251,7 @@ class Bound(Generic[E]):
 
     def plain(self, item: Mapping[str, AttributeValue]) -> dict[str, Any]:
         """An item (e.g. a projection) as plain values, without derived keys and marker."""
-        hidden = self.key_attributes | {self.table.type_attribute}
+        hidden = self.key_attributes | {self.table.type_attribute, "_v"}
         return {k: v for k, v in from_item(item).items() if k not in hidden}
 
     def exists(self) -> Condition:

@@ -77,6 +77,13 @@ def _create_tables(app: App) -> Steps[None]:
                     "TimeToLiveSpecification": {"Enabled": True, "AttributeName": table.ttl_attribute},
                 },
             )
+    if app.migrations is not None:  # fresh tables hold the App's model version already
+        from .migrations.state import STATE_TABLE, ensure_table, write_state
+        from .migrations.survey import templates
+
+        yield from ensure_table(STATE_TABLE)
+        for table in app.tables.values():
+            yield from write_state(STATE_TABLE, table.name, app.migrations.version, templates(app, table))
 
 
 def _logical_id(name: str) -> str:

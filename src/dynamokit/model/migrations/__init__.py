@@ -1,0 +1,49 @@
+"""Model migrations: declared changes between model versions, planned, run live and resumable, lazy on read.
+
+```python
+MIGRATIONS = [Migration(1, 2, [AddIndex(Post, "by_tag"), AddAttribute(Post, "lang", "en")], "posts by tag")]
+app = App(table, patterns=[...], migrations=MIGRATIONS)
+print(plan(app, transport=engine))   # what changes, items, WCU/RCU, cost, patterns unavailable until done
+run(app, transport=engine, segments=4, rate=500)   # parallel, guarded, checkpointed, rate-limited
+```
+"""
+
+from .changes import (
+    AddAttribute,
+    AddIndex,
+    ChangeIndex,
+    Migration,
+    MigrationError,
+    RemoveAttribute,
+    RenameAttribute,
+    Transform,
+)
+from .lazy import write_back
+from .limits import Progress
+from .plan import Plan, TablePlan, TableStatus, plan, status
+from .runner import Report, TableRun, arun, run
+from .state import STATE_TABLE, Parked
+
+__all__ = [
+    "STATE_TABLE",
+    "AddAttribute",
+    "AddIndex",
+    "ChangeIndex",
+    "Migration",
+    "MigrationError",
+    "Parked",
+    "Plan",
+    "Progress",
+    "RemoveAttribute",
+    "RenameAttribute",
+    "Report",
+    "TablePlan",
+    "TableRun",
+    "TableStatus",
+    "Transform",
+    "arun",
+    "plan",
+    "run",
+    "status",
+    "write_back",
+]

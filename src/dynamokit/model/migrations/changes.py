@@ -1,0 +1,229 @@
+"""Declared migrations: the changes between two versions of a model, and the chain from any stored version.
+
+A change names the (new) entity class it applies to. Attribute changes rewrite an item's plain values;
+key changes (`AddIndex`, `ChangeIndex`) need no per-item code: every migrated item's derived keys are
+rendered again by the new model. Plans use them to create missing GSIs and to name the access patterns
+that are incomplete until a run finishes.
+"""
+
+from __future__ import annotations
+
+import copy
+import itertools
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..entity import Entity
+from ..errors import ModelError
+
+VERSION_ATTRIBUTE = "_v"
+
+
+class MigrationError(ModelError):
+    """A migration is declared wrongly, or refused for the stored data (one readable line)."""
+
+
+@dataclass(frozen=True)
+class AddIndex:
+    """The entity gained key `key` (an alias of its `Keys`): backfill it; the GSI is created if missing."""
+
+    entity: type[Entity]
+    key: str
+
+    def describe(self) -> str:
+        return f"{self.entity.entity_name()}: add key '{self.key}' (backfill its key attributes)"
+
+
+@dataclass(frozen=True)
+class ChangeIndex:
+    """The template of key `key` changed: rewrite its derived key attributes on existing items."""
+
+    entity: type[Entity]
+    key: str
+
+    def describe(self) -> str:
+        return f"{self.entity.entity_name()}: rewrite key '{self.key}' with its new template"
+
+
+@dataclass(frozen=True)
+class AddAttribute:
+    """Add attribute `name` where an item lacks it: `default` is a value or a function of the item's values."""
+
+    entity: type[Entity]
+    name: str
+    default: Any = None
+
+    def apply(self, values: dict[str, Any]) -> dict[str, Any]:
+        if self.name not in values:
+            value = self.default(values) if callable(self.default) else copy.deepcopy(self.default)
+            if value is not None:
+                values[self.name] = value
+        return values
+
+    def describe(self) -> str:
+        return f"{self.entity.entity_name()}: add attribute '{self.name}' (default {self.default!r})"
+
+
+@dataclass(frozen=True)
+class RenameAttribute:
+    """Rename attribute `old` to `new` (a value already written under `new` wins)."""
+
+    entity: type[Entity]
+    old: str
+    new: str
+
+    def apply(self, values: dict[str, Any]) -> dict[str, Any]:
+        if self.old in values:
+            value = values.pop(self.old)
+            values.setdefault(self.new, value)
+        return values
+
+    def describe(self) -> str:
+        return f"{self.entity.entity_name()}: rename attribute '{self.old}' to '{self.new}'"
+
+
+@dataclass(frozen=True)
+class RemoveAttribute:
+    """Remove attribute `name`."""
+
+    entity: type[Entity]
+    name: str
+
+    def apply(self, values: dict[str, Any]) -> dict[str, Any]:
+        values.pop(self.name, None)
+        return values
+
+    def describe(self) -> str:
+        return f"{self.entity.entity_name()}: remove attribute '{self.name}'"
+
+
+@dataclass(frozen=True)
+class Transform:
+    """The escape hatch: `function(values) -> values` on an item's plain values (no derived keys, no marker).
+
+    It must be deterministic; an item for which it raises is parked (reported, retried with --retry-parked).
+    """
+
+    entity: type[Entity]
+    function: Callable[[dict[str, Any]], dict[str, Any]]
+    description: str = ""
+
+    def apply(self, values: dict[str, Any]) -> dict[str, Any]:
+        out = self.function(values)
+        if not isinstance(out, dict):
+            raise MigrationError(f"transform {self.describe()!r} returned {type(out).__name__}, not a dict")
+        return out
+
+    def describe(self) -> str:
+        what = self.description or getattr(self.function, "__name__", "transform")
+        return f"{self.entity.entity_name()}: transform ({what})"
+
+
+Change = AddIndex | ChangeIndex | AddAttribute | RenameAttribute | RemoveAttribute | Transform
+KEY_CHANGES = (AddIndex, ChangeIndex)
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One step between model versions: `Migration(1, 2, [AddIndex(Post, "by_tag"), ...], "posts by tag")`."""
+
+    source: int
+    target: int
+    changes: Sequence[Change]
+    description: str = ""
+    entities: frozenset[str] = field(init=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if (
+            not (isinstance(self.source, int) and isinstance(self.target, int))
+            or self.target != self.source + 1
+        ):
+            raise MigrationError(f"migration {self.source}->{self.target}: versions must be consecutive ints")
+        if not self.changes:
+            raise MigrationError(f"migration {self.source}->{self.target} declares no changes")
+        object.__setattr__(self, "entities", frozenset(c.entity.entity_name() for c in self.changes))
+
+    @property
+    def name(self) -> str:
+        return f"{self.source}->{self.target}" + (f" ({self.description})" if self.description else "")
+
+
+class Chain:
+    """An App's migrations in order: which stored versions need work, and the value changes per entity."""
+
+    def __init__(self, migrations: Sequence[Migration]) -> None:
+        ordered = sorted(migrations, key=lambda m: m.source)
+        for before, after in itertools.pairwise(ordered):
+            if after.source != before.target:
+                raise MigrationError(f"migrations {before.name} and {after.name} leave a gap or overlap")
+        if not ordered:
+            raise MigrationError("migrations=[] declares no migration")
+        self.migrations = ordered
+        self.first, self.version = ordered[0].source, ordered[-1].target
+        self.version_text = str(self.version)
+        self._affected: dict[tuple[int, int | None], frozenset[str]] = {}
+
+    def check(self, entities: Collection[type[Entity]]) -> None:
+        """Every change names an entity of the App, and key changes name one of its keys."""
+        for migration in self.migrations:
+            for change in migration.changes:
+                name = change.entity.entity_name()
+                if change.entity not in entities:
+                    raise MigrationError(f"migration {migration.name}: {name} is not an entity of this App")
+                guarded = {*change.entity.options.unique, *change.entity.references}
+                touched = {getattr(change, n, None) for n in ("name", "old", "new")} & guarded
+                if isinstance(change, (RenameAttribute, RemoveAttribute)) and touched:
+                    raise MigrationError(
+                        f"migration {migration.name}: {name}.{touched.pop()} is a unique or reference field; "
+                        f"renaming or removing it would leave sentinels or counters stale"
+                    )
+                if isinstance(change, KEY_CHANGES) and change.key not in change.entity.keys.indexes:
+                    raise MigrationError(
+                        f"migration {migration.name}: {name} has no key '{change.key}' "
+                        f"(keys: {sorted(change.entity.keys.indexes)})"
+                    )
+
+    def stored_version(self, item: Mapping[str, Any]) -> int:
+        """The model version an item was written with (items from before migrations: the first version)."""
+        value = item.get(VERSION_ATTRIBUTE)
+        return int(value["N"]) if value and "N" in value else self.first
+
+    def steps(self, source: int, target: int | None = None) -> list[Migration]:
+        """The migrations from `source` to `target` (default: the latest)."""
+        target = self.version if target is None else target
+        if source == target:
+            return []
+        chosen = [m for m in self.migrations if source <= m.source and m.target <= target]
+        if not chosen or chosen[0].source != source or chosen[-1].target != target:
+            raise MigrationError(
+                f"no migrations from model version {source} to {target} "
+                f"(this App declares {', '.join(m.name for m in self.migrations)})"
+            )
+        return chosen
+
+    def affects(self, entity: str, source: int, target: int | None = None) -> bool:
+        return entity in self.affected(source, target)
+
+    def affected(self, source: int, target: int | None = None) -> frozenset[str]:
+        """Names of the entities whose items written at `source` need rewriting to reach `target`."""
+        known = self._affected.get((source, target))
+        if known is None:
+            known = frozenset()
+            for migration in self.steps(source, target):
+                known |= migration.entities
+            self._affected[(source, target)] = known
+        return known
+
+    def apply(
+        self, entity: str, values: dict[str, Any], source: int, target: int | None = None
+    ) -> dict[str, Any]:
+        """The plain values of an item of `entity` written at `source`, changed up to `target`."""
+        for migration in self.steps(source, target):
+            for change in migration.changes:
+                if change.entity.entity_name() == entity and not isinstance(change, KEY_CHANGES):
+                    values = change.apply(values)
+        return values
+
+    def key_changes(self, source: int, target: int | None = None) -> list[AddIndex | ChangeIndex]:
+        return [c for m in self.steps(source, target) for c in m.changes if isinstance(c, KEY_CHANGES)]

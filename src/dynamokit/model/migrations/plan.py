@@ -1,0 +1,204 @@
+"""Plan before you run: per table, what changes, items affected, capacity, on-demand cost, patterns that
+are incomplete until the run ends; `status`: where each table and its run stand."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from ..steps import Steps, call, run_sync
+from ..transport import Transport
+from .changes import Migration
+from .runner import chain_of, pending_filter
+from .state import STATE_TABLE, Checkpoint, read_checkpoints, read_parked, read_run
+from .survey import Survey, survey
+
+if TYPE_CHECKING:
+    from ..app import App
+
+READ_PRICE = 0.125  # USD per million read request units, on demand (us-east-1, standard table class)
+WRITE_PRICE = 0.625  # USD per million write request units
+
+
+@dataclass
+class TablePlan:
+    """One table's migration: the survey and its estimates."""
+
+    survey: Survey
+    items: int = 0  # items to rewrite (counted, or estimated as every item of the table)
+    counted: bool = False
+    scan_rcu: float = 0.0
+    wcu: float = 0.0
+    rate: float | None = None  # WCU/s the run will be limited to
+
+    @property
+    def cost(self) -> float:
+        return (self.scan_rcu * READ_PRICE + self.wcu * WRITE_PRICE) / 1e6
+
+    @property
+    def seconds(self) -> float | None:
+        return None if self.rate is None else self.wcu / self.rate
+
+    def __str__(self) -> str:
+        s = self.survey
+        name = s.table.name
+        if not s.pending:
+            return f"{name}: at model version {s.target}, nothing to do"
+        lines = [f"{name}: model version {s.source} -> {s.target}"]
+        for migration in s.migrations:
+            lines.append(f"  migration {migration.name}")
+            lines += [f"    - {change.describe()}" for change in migration.changes]
+        for gsi in s.missing:
+            lines.append(f"  UpdateTable: create GSI '{gsi.name}' and wait until it is ACTIVE")
+        if s.affected:
+            kind = "counted" if self.counted else "estimated: every item of the table, --count to count"
+            lines.append(f"  items to rewrite: {self.items:,} ({kind}) of {', '.join(sorted(s.affected))}")
+        else:
+            lines.append("  items to rewrite: none (no entity of this table changes)")
+        lines.append(
+            f"  capacity: {self.scan_rcu:,.0f} RCU (one Scan) + {self.wcu:,.0f} WCU (rewrites, GSI copies "
+            f"included); on demand ~${self.cost:,.4f}"
+        )
+        until = "the run completes"
+        if self.seconds is not None:
+            until += f" (~{self.seconds:,.0f}s at {self.rate:,.0f} WCU/s)"
+        for pattern in s.unavailable:
+            lines.append(f"  access pattern '{pattern}' is incomplete until {until}")
+        if s.affected and not s.unavailable:
+            lines.append("  every access pattern keeps answering (reads upgrade old items in memory)")
+        return "\n".join(lines)
+
+
+@dataclass
+class Plan:
+    tables: list[TablePlan] = field(default_factory=list)
+
+    @property
+    def items(self) -> int:
+        return sum(t.items for t in self.tables)
+
+    def __str__(self) -> str:
+        return "\n".join(str(t) for t in self.tables)
+
+
+def count_steps(found: Survey) -> Steps[int]:
+    """Count the items a run would rewrite (a Scan with Select=COUNT: it costs the scan's RCU)."""
+    request: dict[str, Any] = {
+        "TableName": found.table.name,
+        "Select": "COUNT",
+        **pending_filter_of(found),
+    }
+    total = 0
+    while True:
+        response = yield from call("Scan", request)
+        total += int(response.get("Count", 0))
+        if not response.get("LastEvaluatedKey"):
+            return total
+        request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+
+def pending_filter_of(found: Survey) -> dict[str, Any]:
+    from .changes import Chain
+
+    chain = Chain(found.migrations)
+    return pending_filter(chain, found.affected, found.target, found.table)
+
+
+def plan(
+    app: App,
+    migrations: Sequence[Migration] | None = None,
+    transport: Transport | None = None,
+    *,
+    count: bool = False,
+    rate: float | None = None,
+    state_table: str = STATE_TABLE,
+) -> Plan:
+    """What `run` would do to each table of the App; raises MigrationError for what it would refuse."""
+    chain = chain_of(app, migrations)
+    wire = transport if transport is not None else app.transport
+    out = Plan()
+    for table in app.tables.values():
+        found = run_sync(wire, survey(app, chain, table, state_table))
+        estimate = TablePlan(found, rate=rate)
+        out.tables.append(estimate)
+        if not found.pending:
+            continue
+        description = found.description
+        size, items = int(description.get("TableSizeBytes", 0)), int(description.get("ItemCount", 0))
+        estimate.scan_rcu = math.ceil(size / 4096) / 2 if found.affected else 0.0
+        if found.affected:
+            if count:
+                estimate.items, estimate.counted = run_sync(wire, count_steps(found)), True
+            else:
+                estimate.items = items
+        average = size / items if items else 1024
+        units = max(1, math.ceil(average / 1024))
+        indexes = max((len(b.indexes) for b in app.bounds.values() if b.table is table), default=0)
+        estimate.wcu = float(estimate.items * units * (1 + indexes))
+    return out
+
+
+@dataclass
+class TableStatus:
+    """Where one table stands: its recorded version, the App's, and the latest run towards it."""
+
+    table: str
+    stored: int | None
+    version: int
+    run: dict[str, Any] | None
+    checkpoints: dict[int, Checkpoint]
+    parked: int
+
+    def __str__(self) -> str:
+        stored = "unrecorded" if self.stored is None else f"v{self.stored}"
+        head = f"{self.table}: stored {stored}, App v{self.version}"
+        if self.run is None:
+            return head + ("" if self.stored == self.version else "; no run yet")
+        segments = int(self.run["segments"])
+        done = sum(1 for c in self.checkpoints.values() if c.done)
+        counts = {
+            k: sum(c.counts[k] for c in self.checkpoints.values()) for k in ("scanned", "migrated", "parked")
+        }
+        state = (
+            "finished"
+            if "finished" in self.run
+            else f"in progress or stopped ({done}/{segments} segments done)"
+        )
+        return (
+            f"{head}; run v{self.run['source']}->v{self.version} {state}: scanned {counts['scanned']}, "
+            f"migrated {counts['migrated']}, parked now {self.parked}"
+        )
+
+
+def status(
+    app: App,
+    transport: Transport | None = None,
+    *,
+    migrations: Sequence[Migration] | None = None,
+    state_table: str = STATE_TABLE,
+) -> list[TableStatus]:
+    chain = chain_of(app, migrations)
+    wire = transport if transport is not None else app.transport
+    return [
+        run_sync(wire, _status(app, chain.version, table.name, state_table)) for table in app.tables.values()
+    ]
+
+
+def _status(app: App, version: int, table: str, state_table: str) -> Steps[TableStatus]:
+    from .state import Stored, read_state
+
+    try:
+        stored = yield from read_state(state_table, table)
+    except Exception as error:
+        if getattr(error, "code", None) != "ResourceNotFoundException":
+            raise
+        return TableStatus(table, None, version, None, {}, 0)
+    del app
+    record = yield from read_run(state_table, table, version)
+    checkpoints = (yield from read_checkpoints(state_table, table, version)) if record else {}
+    parked = len((yield from read_parked(state_table, table, version))) if record else 0
+    return TableStatus(
+        table, stored.version if isinstance(stored, Stored) else None, version, record, checkpoints, parked
+    )
