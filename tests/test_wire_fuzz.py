@@ -529,6 +529,8 @@ def judge(status: int, headers: dict[str, str], body: bytes) -> str | None:
         return None
     if "x-amz-crc32" in headers and int(headers["x-amz-crc32"]) != zlib.crc32(body):
         return "CRC32 mismatch"
+    if status == 200 and body == b"":  # TagResource/UntagResource answer an empty body, as DynamoDB does
+        return None
     try:
         payload = orjson.loads(body)
     except orjson.JSONDecodeError:
@@ -745,6 +747,16 @@ def test_malformed_base64_between_operand(world: World, table: str) -> None:
         request["ExpressionAttributeValues"][":p"] = {"B": "AAE="}
         status, code, _ = call(world, "Query", {**request, "KeyConditionExpression": "pk = :p AND sk BETWEEN :a AND :b"})
     assert (status, code) == (400, "SerializationException")
+
+
+@pytest.mark.parametrize(("value_list", "code"), [(None, "ValidationException"), ("x", "SerializationException"),
+                                                   ({"S": "a"}, "SerializationException")])
+def test_legacy_attribute_value_list_null_or_not_a_list(world: World, value_list: Any, code: str) -> None:
+    """Found by the fuzz suite after the legacy-condition work: `"AttributeValueList": null` reached len()
+    (500). A JSON null is an absent member, so EQ has no argument; a value that is not a list is a wrong type."""
+    condition = {"a": {"ComparisonOperator": "EQ", "AttributeValueList": value_list}}
+    status, answered, _ = call(world, "Scan", {"TableName": "fz_hash", "ScanFilter": condition})
+    assert (status, answered) == (400, code)
 
 
 @pytest.mark.parametrize("start", [2**63, {"B": "A"}, ["a"]])

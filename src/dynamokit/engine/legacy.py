@@ -196,7 +196,9 @@ def _condition(attribute: str, condition: Any, build: _Builder, expected: bool) 
     if expected and ("Value" in condition or "Exists" in condition):
         raise invalid_parameter("Exists and Value cannot be used with ComparisonOperator for Attribute: "
                                 f"{attribute}")
-    values = condition.get("AttributeValueList", [])
+    values = condition.get("AttributeValueList") or []  # JSON null: absent, as DynamoDB reads it
+    if not isinstance(values, list):
+        raise TypeError("AttributeValueList")  # named by Engine.call as DynamoDB's SerializationException
     if operator == "IN":
         if not values:
             raise invalid_parameter("Invalid number of argument(s) for the IN ComparisonOperator")
