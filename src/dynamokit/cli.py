@@ -92,8 +92,10 @@ def is_loopback(host: str) -> bool:
               help="Internal: run as a worker of a `serve --workers` parent (ends when its stdin closes).")
 @click.option("--app", "app_target", metavar="MODULE:APP",
               help="A dynamokit.model App whose design chart the web console shows at /console/model.")
+@click.option("--throttling", is_flag=True,
+              help="Provisioned tables throttle at their capacity, with 300 s of burst (per process).")
 def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
-          worker_of: bool, app_target: str | None) -> None:
+          worker_of: bool, app_target: str | None, throttling: bool) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM), and the web console at /console/.
 
     \b
@@ -106,7 +108,7 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     configure_console(app_target)
     scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
     shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
-    engine = open_engine(shared, region)
+    engine = open_engine(shared, region, throttling)
     stop = stop_on_signals()
     if worker_of:
         threading.Thread(target=stop_at_end_of_input, args=(stop,), daemon=True).start()
@@ -117,7 +119,7 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
         engine.close()
         raise
     try:
-        children = [start_worker(host, server.port, shared, region, auth_path, app_target)
+        children = [start_worker(host, server.port, shared, region, auth_path, app_target, throttling)
                     for _ in range(workers - 1)]
         for child in children:  # each says when it listens: the endpoint is announced once all do
             assert child.stdout is not None
@@ -150,12 +152,12 @@ def stop_at_end_of_input(stop: threading.Event) -> None:
 
 
 def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None,
-                 app_target: str | None) -> subprocess.Popen[bytes]:
+                 app_target: str | None, throttling: bool = False) -> subprocess.Popen[bytes]:
     """Another `serve` process on the same port (SO_REUSEPORT) and database file; it ends when this process
     does, however that happens (its stdin, a pipe from us, closes)."""
     command = [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", db_path,
                "--region", region, "--worker-of"] + (["--auth", auth_path] if auth_path else []) + (
-                   ["--app", app_target] if app_target else [])
+                   ["--app", app_target] if app_target else []) + (["--throttling"] if throttling else [])
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
@@ -205,9 +207,9 @@ def configure_console(app_target: str | None) -> None:
         configure(load(app_target))
 
 
-def open_engine(db_path: str, region: str) -> Engine:
+def open_engine(db_path: str, region: str, throttling: bool = False) -> Engine:
     try:
-        return Engine(db_path, region=region)
+        return Engine(db_path, region=region, throttling=throttling)
     except (sqlite3.Error, OSError) as error:
         raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
 
