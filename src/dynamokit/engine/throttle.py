@@ -9,7 +9,8 @@ likewise learns a read's cost only after reading. Otherwise refused with Provisi
 
 Simplified: one bucket per table or GSI, not per partition (no hot-key throttling); a write is refused when
 the table or any of its GSIs is out of write capacity (DynamoDB's GSI back-pressure); an LSI's consumption
-counts against its table. On-demand tables throttle only at their OnDemandThroughput maximums, or at limits
+counts against its table; a batch is admitted or refused whole (DynamoDB may instead return some of its
+requests as UnprocessedItems/UnprocessedKeys). On-demand tables throttle only at their OnDemandThroughput maximums, or at limits
 set with `Throttle.limit` (units or requests per second, without burst). PartiQL statements are not checked
 (they are charged). Buckets live in memory, per Engine (`serve --workers` processes each have their own)."""
 
