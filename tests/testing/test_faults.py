@@ -14,7 +14,7 @@ from botocore.exceptions import ClientError
 
 import dynamokit
 from dynamokit.engine import Engine
-from dynamokit.engine.faults import Fault
+from dynamokit import Fault
 from dynamokit.engine.throttle import PROVISIONED_MESSAGE
 
 ORDERS = {"TableName": "orders", "BillingMode": "PAY_PER_REQUEST",
