@@ -279,3 +279,27 @@ def test_serve_throttling(tmp_path: Path) -> None:
     finally:
         process.kill()
         process.wait(timeout=10)
+
+
+def test_serve_faults(tmp_path: Path) -> None:
+    """`serve --fault`: the named operation fails with the named error; others do not."""
+    process = dynamokit("serve", "--port", "0", "--db", str(tmp_path / "data.db"),
+                        "--fault", "ListTables:InternalServerError", "--fault-seed", "1")
+    try:
+        assert process.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:\d+", process.stdout.readline())
+        assert found
+        client = http_client(found.group(0))
+        with pytest.raises(client.exceptions.InternalServerError) as raised:
+            client.list_tables()
+        assert raised.value.response["ResponseMetadata"]["RetryAttempts"] == 1  # http_client retries once
+        assert client.describe_limits()["TableMaxReadCapacityUnits"] > 0
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_serve_refuses_bad_faults() -> None:
+    for spec in ("PutItem", "PutItem:Oops", "PutItem:ThrottlingException:2", "a:b:c:d:e"):
+        result = CliRunner().invoke(main, ["serve", "--port", "0", "--fault", spec])
+        assert result.exit_code == 2 and "--fault" in result.output, (spec, result.output)

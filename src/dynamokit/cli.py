@@ -22,6 +22,7 @@ import click
 from . import __version__
 from .demo.cli import demo
 from .engine import Engine
+from .engine.faults import Fault
 from .errors import DynamoDBError
 from .model.cli import model as model_cli
 from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
@@ -94,8 +95,13 @@ def is_loopback(host: str) -> bool:
               help="A dynamokit.model App whose design chart the web console shows at /console/model.")
 @click.option("--throttling", is_flag=True,
               help="Provisioned tables throttle at their capacity, with 300 s of burst (per process).")
+@click.option("--fault", "fault_specs", multiple=True, metavar="OPERATION:ERROR[:RATE[:TABLE]]",
+              help="Inject ERROR (e.g. ThrottlingException) into OPERATION ('*': any) with probability RATE "
+                   "(default 1); repeatable.")
+@click.option("--fault-seed", type=int, default=None, help="Seed of the faults' random source.")
 def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
-          worker_of: bool, app_target: str | None, throttling: bool) -> None:
+          worker_of: bool, app_target: str | None, throttling: bool, fault_specs: tuple[str, ...],
+          fault_seed: int | None) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM), and the web console at /console/.
 
     \b
@@ -108,7 +114,11 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     configure_console(app_target)
     scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
     shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
+    faults = [parse_fault(spec) for spec in fault_specs]
     engine = open_engine(shared, region, throttling)
+    for fault in faults:
+        engine.faults.add(fault)
+    engine.faults.seed(fault_seed)
     stop = stop_on_signals()
     if worker_of:
         threading.Thread(target=stop_at_end_of_input, args=(stop,), daemon=True).start()
@@ -119,8 +129,11 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
         engine.close()
         raise
     try:
-        children = [start_worker(host, server.port, shared, region, auth_path, app_target, throttling)
-                    for _ in range(workers - 1)]
+        # Each worker process throttles and draws its faults on its own (a seed of its own, if seeded).
+        extra = (["--throttling"] if throttling else []) + [f"--fault={spec}" for spec in fault_specs]
+        children = [start_worker(host, server.port, shared, region, auth_path, app_target, extra + (
+                        [f"--fault-seed={fault_seed + n}"] if fault_seed is not None else []))
+                    for n in range(1, workers)]
         for child in children:  # each says when it listens: the endpoint is announced once all do
             assert child.stdout is not None
             if not child.stdout.readline():
@@ -152,12 +165,12 @@ def stop_at_end_of_input(stop: threading.Event) -> None:
 
 
 def start_worker(host: str, port: int, db_path: str, region: str, auth_path: str | None,
-                 app_target: str | None, throttling: bool = False) -> subprocess.Popen[bytes]:
+                 app_target: str | None, extra: list[str] | None = None) -> subprocess.Popen[bytes]:
     """Another `serve` process on the same port (SO_REUSEPORT) and database file; it ends when this process
     does, however that happens (its stdin, a pipe from us, closes)."""
     command = [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", db_path,
                "--region", region, "--worker-of"] + (["--auth", auth_path] if auth_path else []) + (
-                   ["--app", app_target] if app_target else []) + (["--throttling"] if throttling else [])
+                   ["--app", app_target] if app_target else []) + (extra or [])
     return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
@@ -205,6 +218,18 @@ def configure_console(app_target: str | None) -> None:
         from .server.console import configure
 
         configure(load(app_target))
+
+
+def parse_fault(spec: str) -> Fault:
+    """A `--fault OPERATION:ERROR[:RATE[:TABLE]]` option's Fault."""
+    parts = spec.split(":")
+    if not 2 <= len(parts) <= 4:
+        raise click.BadParameter(f"{spec!r}: expected OPERATION:ERROR[:RATE[:TABLE]]", param_hint="--fault")
+    try:
+        return Fault(None if parts[0] in ("*", "") else parts[0], parts[1],
+                     float(parts[2]) if len(parts) > 2 else 1.0, parts[3] if len(parts) > 3 else None)
+    except ValueError as error:
+        raise click.BadParameter(f"{spec!r}: {error}", param_hint="--fault") from None
 
 
 def open_engine(db_path: str, region: str, throttling: bool = False) -> Engine:
