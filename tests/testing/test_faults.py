@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import random
 from types import SimpleNamespace
 from typing import Any
@@ -48,6 +49,7 @@ def test_retry_modes_recover_from_injected_throttles(mode: str, sleeps: list[flo
         assert response["ResponseMetadata"]["HTTPStatusCode"] == 200
         assert engine.faults.fired == [("PutItem", "ThrottlingException")] * 2
         assert len(sleeps) == 2
+        assert not importlib.import_module("dynamokit.client")._pending  # nothing kept after the call
         assert engine.call("GetItem", {"TableName": "orders", "Key": {"id": {"S": "o1"}}})["Item"]
 
 
