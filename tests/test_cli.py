@@ -254,3 +254,52 @@ def _accepted(pid: int) -> bool:
             if fields[3] == "01" and fields[9] in sockets:  # ESTABLISHED
                 return True
     return False
+
+
+def test_serve_throttling(tmp_path: Path) -> None:
+    """`serve --throttling`: a provisioned table of 1 WCU refuses a quick burst of writes (without the flag it
+    would take them all)."""
+    process = dynamokit("serve", "--port", "0", "--db", str(tmp_path / "data.db"), "--throttling")
+    try:
+        assert process.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:\d+", process.stdout.readline())
+        assert found
+        client = http_client(found.group(0))
+        client.create_table(TableName="tbl", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+                            ProvisionedThroughput={"ReadCapacityUnits": 1, "WriteCapacityUnits": 1})
+        codes = []
+        for n in range(30):
+            try:
+                client.put_item(TableName="tbl", Item={"pk": {"S": str(n)}})
+                codes.append("ok")
+            except client.exceptions.ProvisionedThroughputExceededException:
+                codes.append("throttled")
+        assert codes[0] == "ok" and "throttled" in codes
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_serve_faults(tmp_path: Path) -> None:
+    """`serve --fault`: the named operation fails with the named error; others do not."""
+    process = dynamokit("serve", "--port", "0", "--db", str(tmp_path / "data.db"),
+                        "--fault", "ListTables:InternalServerError", "--fault-seed", "1")
+    try:
+        assert process.stdout is not None
+        found = re.search(r"http://127\.0\.0\.1:\d+", process.stdout.readline())
+        assert found
+        client = http_client(found.group(0))
+        with pytest.raises(client.exceptions.InternalServerError) as raised:
+            client.list_tables()
+        assert raised.value.response["ResponseMetadata"]["RetryAttempts"] == 1  # http_client retries once
+        assert client.describe_limits()["TableMaxReadCapacityUnits"] > 0
+    finally:
+        process.kill()
+        process.wait(timeout=10)
+
+
+def test_serve_refuses_bad_faults() -> None:
+    for spec in ("PutItem", "PutItem:Oops", "PutItem:ThrottlingException:2", "a:b:c:d:e"):
+        result = CliRunner().invoke(main, ["serve", "--port", "0", "--fault", spec])
+        assert result.exit_code == 2 and "--fault" in result.output, (spec, result.output)

@@ -77,7 +77,7 @@ def test_duckdb_missing_says_which_extra() -> None:
 
 
 PUBLIC = {
-    "dynamokit": ["DynamoDBError", "Engine", "EngineClosed", "__version__", "client", "mock", "resource"],
+    "dynamokit": ["DynamoDBError", "Engine", "EngineClosed", "Fault", "__version__", "client", "mock", "resource"],
     "dynamokit.model": [
         "App", "AsyncBotoTransport", "AsyncTransport", "Attr", "Backoff", "BotoTransport", "CascadeTooLarge",
         "Collection", "CollectionPage", "CollectionQuery", "Condition", "Delete", "Entity", "GSI", "Get", "Index",

@@ -17,6 +17,7 @@ from .errors import DynamoDBError
 if TYPE_CHECKING:
     from .client import client, resource
     from .engine import Engine, EngineClosed
+    from .engine.faults import Fault
     from .testing.mock import mock
 
 try:
@@ -24,10 +25,10 @@ try:
 except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
-__all__ = ["DynamoDBError", "Engine", "EngineClosed", "__version__", "client", "mock", "resource"]
+__all__ = ["DynamoDBError", "Engine", "EngineClosed", "Fault", "__version__", "client", "mock", "resource"]
 
-_LAZY = {"Engine": ".engine", "EngineClosed": ".engine", "client": ".client", "resource": ".client",
-         "mock": ".testing.mock"}
+_LAZY = {"Engine": ".engine", "EngineClosed": ".engine", "Fault": ".engine.faults", "client": ".client",
+         "resource": ".client", "mock": ".testing.mock"}
 
 
 def __getattr__(name: str) -> Any:

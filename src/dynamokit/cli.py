@@ -22,6 +22,7 @@ import click
 from . import __version__
 from .demo.cli import demo
 from .engine import Engine
+from .engine.faults import Fault
 from .errors import DynamoDBError
 from .model.cli import model as model_cli
 from .model.migrations.cli import migrate as migrate_cli
@@ -101,9 +102,15 @@ def is_loopback(host: str) -> bool:
               help="Without --s3-endpoint-url: a folder per bucket under this directory (default: <db>.s3).")
 @click.option("--s3-api", "s3_api", is_flag=True,
               help="Also answer S3 API calls (path-style) from the local bucket folders, at the same URL.")
+@click.option("--throttling", is_flag=True,
+              help="Provisioned tables throttle at their capacity, with 300 s of burst (per process).")
+@click.option("--fault", "fault_specs", multiple=True, metavar="OPERATION:ERROR[:RATE[:TABLE]]",
+              help="Inject ERROR (e.g. ThrottlingException) into OPERATION ('*': any) with probability RATE "
+                   "(default 1); repeatable.")
+@click.option("--fault-seed", type=int, default=None, help="Seed of the faults' random source.")
 def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
           worker_of: bool, app_target: str | None, s3_endpoint_url: str | None, s3_dir: str | None,
-          s3_api: bool) -> None:
+          s3_api: bool, throttling: bool, fault_specs: tuple[str, ...], fault_seed: int | None) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM), and the web console at /console/.
 
     \b
@@ -119,7 +126,11 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     configure_console(app_target)
     scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
     shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
-    engine = open_engine(shared, region, s3_endpoint_url, s3_dir)
+    faults = [parse_fault(spec) for spec in fault_specs]
+    engine = open_engine(shared, region, s3_endpoint_url, s3_dir, throttling)
+    for fault in faults:
+        engine.faults.add(fault)
+    engine.faults.seed(fault_seed)
     stop = stop_on_signals()
     if worker_of:
         threading.Thread(target=stop_at_end_of_input, args=(stop,), daemon=True).start()
@@ -133,9 +144,12 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     try:
         options = (["--auth", auth_path] if auth_path else []) + (["--app", app_target] if app_target else []) + (
             ["--s3-endpoint-url", s3_endpoint_url] if s3_endpoint_url else []) + (
-            ["--s3-dir", s3_dir] if s3_dir else []) + (["--s3-api"] if s3_api else [])
-        children = [start_worker(host, server.port, shared, region, options)
-                    for _ in range(workers - 1)]
+            ["--s3-dir", s3_dir] if s3_dir else []) + (["--s3-api"] if s3_api else []) + (
+            ["--throttling"] if throttling else []) + [f"--fault={spec}" for spec in fault_specs]
+        # Each worker process throttles and draws its faults on its own (a seed of its own, if seeded).
+        children = [start_worker(host, server.port, shared, region, options + (
+                        [f"--fault-seed={fault_seed + n}"] if fault_seed is not None else []))
+                    for n in range(1, workers)]
         for child in children:  # each says when it listens: the endpoint is announced once all do
             assert child.stdout is not None
             if not child.stdout.readline():
@@ -220,9 +234,22 @@ def configure_console(app_target: str | None) -> None:
         configure(load(app_target))
 
 
-def open_engine(db_path: str, region: str, s3_endpoint_url: str | None = None, s3_dir: str | None = None) -> Engine:
+def parse_fault(spec: str) -> Fault:
+    """A `--fault OPERATION:ERROR[:RATE[:TABLE]]` option's Fault."""
+    parts = spec.split(":")
+    if not 2 <= len(parts) <= 4:
+        raise click.BadParameter(f"{spec!r}: expected OPERATION:ERROR[:RATE[:TABLE]]", param_hint="--fault")
     try:
-        return Engine(db_path, region=region, s3_endpoint_url=s3_endpoint_url, s3_dir=s3_dir)
+        return Fault(None if parts[0] in ("*", "") else parts[0], parts[1],
+                     float(parts[2]) if len(parts) > 2 else 1.0, parts[3] if len(parts) > 3 else None)
+    except ValueError as error:
+        raise click.BadParameter(f"{spec!r}: {error}", param_hint="--fault") from None
+
+
+def open_engine(db_path: str, region: str, s3_endpoint_url: str | None = None, s3_dir: str | None = None,
+                throttling: bool = False) -> Engine:
+    try:
+        return Engine(db_path, region=region, s3_endpoint_url=s3_endpoint_url, s3_dir=s3_dir, throttling=throttling)
     except (sqlite3.Error, OSError) as error:
         raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
 

@@ -65,3 +65,19 @@ async def _decorated() -> int:
 
 def test_decorated_coroutine_with_aiobotocore() -> None:
     assert asyncio.run(_decorated()) == 0
+
+
+def test_aiobotocore_clients_see_faults_unretried() -> None:
+    """Injected faults reach aiobotocore clients on their first attempt (they are not retried in-process)."""
+    async def scenario() -> dict:
+        session = aiobotocore_session.get_session()
+        async with session.create_client("dynamodb") as made:
+            with pytest.raises(made.exceptions.ClientError) as raised:
+                await made.put_item(TableName="users", Item={"pk": {"S": "a"}})
+            return raised.value.response
+
+    with dynamokit.mock(tables=[USERS], faults=[dynamokit.Fault("PutItem", "InternalServerError")]) as engine:
+        response = asyncio.run(scenario())
+        assert response["Error"]["Code"] == "InternalServerError"
+        assert response["ResponseMetadata"]["RetryAttempts"] == 0
+        assert engine.faults.fired == [("PutItem", "InternalServerError")]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import partial
 from typing import Any, Self, TypeVar
 
@@ -32,9 +32,11 @@ from . import (
 )
 from .capacity import Consumed, Usage
 from .errors import DynamoDBError, EngineClosed, resource_not_found
+from .faults import Fault, Faults
 from .resources import Resource, table_name
 from .schema import Table, check_name
 from .storage import Storage
+from .throttle import Throttle
 
 Operation = Callable[["Engine", dict[str, Any]], dict[str, Any]]
 T = TypeVar("T")
@@ -76,12 +78,17 @@ class Engine:
 
     `call(operation, request)` takes and returns DynamoDB's JSON wire shapes and raises
     `DynamoDBError` for anything DynamoDB would answer with an error.
+
+    `throttling=True`: tables throttle by their provisioned capacity (see `throttle`); `faults`: errors
+    injected with a probability, from a random source seeded with `fault_seed` (see `faults`). Both off by
+    default, and then cost nothing.
     """
 
     def __init__(self, path: str = ":memory:", *, region: str = "us-east-1",
                  account_id: str = "123456789012", clock: Callable[[], float] = time.time,
                  resume_backfills: bool = True, s3_endpoint_url: str | None = None,
-                 s3_dir: str | None = None) -> None:
+                 s3_dir: str | None = None, throttling: bool = False, faults: Iterable[Fault] = (),
+                 fault_seed: int | None = None) -> None:
         self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA,
                                                       backups.SCHEMA, pitr.SCHEMA, exports.SCHEMA, imports.SCHEMA))
         self.s3 = objectstore.Config(s3_endpoint_url, s3_dir)  # where exports and imports find their buckets
@@ -95,6 +102,10 @@ class Engine:
         self._seen = threading.local()
         self.operations: dict[str, Operation] = dict(OPERATIONS)
         self.usage = Usage()
+        self.throttle: Throttle | None = Throttle(self) if throttling else None
+        self._admit: tuple[Callable[[str, dict[str, Any]], None], ...] = ()
+        self.faults = Faults(faults, fault_seed, changed=self._arm)
+        self._arm()
         self.streams = streams.StreamLog(self)
         self.ttl = ttl.TimeToLive(self)
         self.backfills: list[threading.Thread] = []
@@ -128,6 +139,9 @@ class Engine:
             # inside their transaction instead: see `prepare_write`).
             seen.calling, seen.checked = True, False
         try:
+            if outermost:
+                for admit in self._admit:  # faults, throttling: none unless enabled
+                    admit(operation, request)
             return handler(self, request)
         except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError,
                 sqlite3.InterfaceError, sqlite3.ProgrammingError):
@@ -242,6 +256,17 @@ class Engine:
     def charge(self, table: Table, consumed: Consumed) -> None:
         """Add a request's consumed capacity to the running totals."""
         self.usage.add(table.name, consumed)
+        if self.throttle is not None:
+            self.throttle.charge(table, consumed)
+
+    def _arm(self) -> None:
+        """The checks run before each operation: injected faults, then throttling."""
+        checks: list[Callable[[str, dict[str, Any]], None]] = []
+        if getattr(self, "faults", None):
+            checks.append(self.faults.inject)
+        if self.throttle is not None:
+            checks.append(self.throttle.admit)
+        self._admit = tuple(checks)
 
 
     def object_store(self) -> objectstore.ObjectStore:

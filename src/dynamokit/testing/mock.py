@@ -30,6 +30,7 @@ from botocore.session import Session
 from ..client import Answer, install
 from ..direct import DirectSerializer
 from ..engine import Engine
+from ..engine.faults import Fault
 from .seed import Source, seed
 
 SERVICES = frozenset(("dynamodb", "dynamodbstreams"))
@@ -55,11 +56,15 @@ class Mock:
     (each call of the function, or each test of a class, gets its own fresh mock)."""
 
     def __init__(self, *, tables: Iterable[Any] = (), seed: Source | None = None, serve: bool = False,
-                 region: str = "us-east-1") -> None:
+                 region: str = "us-east-1", throttling: bool = False, faults: Iterable[Fault] = (),
+                 fault_seed: int | None = None) -> None:
         self.table_requests = _table_requests(tables)
         self.seed_source = seed
         self.serve = serve
         self.region = region
+        self.throttling = throttling
+        self.faults = tuple(faults)
+        self.fault_seed = fault_seed
         self._engine: Engine | None = None
         self._server: Any = None
         self._environ: dict[str, str | None] = {}
@@ -87,12 +92,15 @@ class Mock:
             if _active is not None:
                 raise MockError("a dynamokit.mock is already active: mocks do not nest (one engine answers "
                                 "every client); use the active one, dynamokit.testing.mock.active()")
-            engine = Engine(region=self.region)
+            engine = Engine(region=self.region, throttling=self.throttling)
             try:
                 for operation, request in self.table_requests:
                     engine.call(operation, request)
                 if self.seed_source is not None:
                     seed(engine, self.seed_source)
+                for fault in self.faults:  # after the tables and seed, which they must not fail
+                    engine.faults.add(fault)
+                engine.faults.seed(self.fault_seed)
                 if self.serve:
                     self._serve(engine)
             except BaseException:
@@ -124,7 +132,8 @@ class Mock:
 
     def fresh(self) -> Mock:
         """A new, inactive mock with this one's settings."""
-        made = Mock(serve=self.serve, region=self.region, seed=self.seed_source)
+        made = Mock(serve=self.serve, region=self.region, seed=self.seed_source, throttling=self.throttling,
+                    faults=self.faults, fault_seed=self.fault_seed)
         made.table_requests = self.table_requests
         return made
 
@@ -176,15 +185,19 @@ class Mock:
 
 
 def mock(target: Any = None, /, *, tables: Iterable[Any] = (), seed: Source | None = None,
-         serve: bool = False, region: str = "us-east-1") -> Any:
+         serve: bool = False, region: str = "us-east-1", throttling: bool = False, faults: Iterable[Fault] = (),
+         fault_seed: int | None = None) -> Any:
     """Answer every DynamoDB client of the process with a fresh embedded engine.
 
     `with dynamokit.mock() as engine:`, `@dynamokit.mock` / `@dynamokit.mock(tables=...)` on a function or a
     class (each test gets a fresh engine). `tables`: CreateTable requests and/or `dynamokit.model` Apps,
     created in each fresh engine; `seed`: items to load (see `dynamokit.testing.seed`); `serve=True` also
     serves the engine over HTTP on 127.0.0.1 and points `AWS_ENDPOINT_URL_DYNAMODB` at it (for subprocesses
-    and non-Python SDKs), with dummy credentials and region if none are set; the environment is restored."""
-    made = Mock(tables=tables, seed=seed, serve=serve, region=region)
+    and non-Python SDKs), with dummy credentials and region if none are set; the environment is restored.
+    `throttling=True`: provisioned tables throttle (`engine.throttle`); `faults`: `Fault`s injected, decided by
+    a random source seeded with `fault_seed` (`engine.faults`); see docs/testing.md, "Faults and throttling"."""
+    made = Mock(tables=tables, seed=seed, serve=serve, region=region, throttling=throttling, faults=faults,
+                fault_seed=fault_seed)
     return made if target is None else made(target)
 
 
