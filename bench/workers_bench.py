@@ -22,7 +22,8 @@ from .run import free_port, start_server
 
 def _reads_only(script: str, path: str) -> None:
     """The mixed script with only its GetItem requests."""
-    lines = open(script).read().splitlines()
+    with open(script) as f:
+        lines = f.read().splitlines()
     kept = [line for line in lines if not line.startswith("  reqs[") or "GetItem" in line]
     with open(path, "w") as f:
         f.write("\n".join(kept) + "\n")
