@@ -47,6 +47,10 @@ class Runnable:
 
 
 def _type_name(annotation: Any) -> str:
+    """`int`, `date`, `Literal['a', 'b']`...: an optional field's type without its `None`."""
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    if type(None) in getattr(annotation, "__args__", ()) and len(args) == 1:
+        annotation = args[0]
     name = getattr(annotation, "__name__", None)
     return name if isinstance(name, str) and not getattr(annotation, "__args__", None) else \
         str(annotation).replace("typing.", "").replace("datetime.", "")
@@ -243,17 +247,24 @@ def entities(table: str, items: list[dict[str, Any]]) -> tuple[
         except ValidationError as error:
             invalid.append(f"{tag} {_key_text(table, item)}: {error.errors()[0].get('msg')}")
             continue
-        dumped = entity.model_dump(mode="json")
         cells = {}
         for field in type(entity).model_fields:
             value = getattr(entity, field)
-            text = dumped.get(field)
-            shown = "" if text is None else text if isinstance(text, str) else \
-                orjson.dumps(text).decode()
-            cells[field] = (type(value).__name__, shown)
+            cells[field] = (type(value).__name__, _text(entity, field, value))
             columns[field] = None
         rows.append((bound.name, cells))
     return rows, list(columns), invalid
+
+
+def _text(entity: Any, field: str, value: Any) -> str:
+    """A field's value as JSON text (strings as they are); its repr when it has no JSON form."""
+    if value is None:
+        return ""
+    try:
+        dumped = entity.model_dump(mode="json", include={field}).get(field)
+    except Exception:  # e.g. bytes that are not UTF-8
+        return repr(value)
+    return dumped if isinstance(dumped, str) else orjson.dumps(dumped).decode()
 
 
 def _key_text(table: str, item: dict[str, Any]) -> str:
