@@ -262,7 +262,7 @@ def _text(entity: Any, field: str, value: Any) -> str:
         return ""
     try:
         dumped = entity.model_dump(mode="json", include={field}).get(field)
-    except Exception:  # e.g. bytes that are not UTF-8
+    except (ValueError, TypeError):  # e.g. bytes that are not UTF-8 (PydanticSerializationError)
         return repr(value)
     return dumped if isinstance(dumped, str) else orjson.dumps(dumped).decode()
 
