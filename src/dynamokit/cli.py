@@ -95,7 +95,8 @@ def is_loopback(host: str) -> bool:
 @click.option("--worker-of", "worker_of", hidden=True, is_flag=True,
               help="Internal: run as a worker of a `serve --workers` parent (ends when its stdin closes).")
 @click.option("--app", "app_target", metavar="MODULE:APP",
-              help="A dynamokit.model App whose design chart the web console shows at /console/model.")
+              help="A dynamokit.model App whose design chart and access patterns (run from a form) the web console "
+                   "shows at /console/model.")
 @click.option("--s3-endpoint-url", "s3_endpoint_url", default=None, envvar="DYNAMOKIT_S3_ENDPOINT_URL",
               help="S3-compatible endpoint holding the buckets of exports and imports.")
 @click.option("--s3-dir", "s3_dir", default=None, type=click.Path(file_okay=False),
@@ -195,7 +196,7 @@ def start_worker(host: str, port: int, db_path: str, region: str, options: list[
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address the console listens on.")
 @click.option("--port", default=8001, show_default=True, type=click.IntRange(0, 65535),
               help="Port the console listens on (0: any free port).")
-@click.option("--app", "app_target", metavar="MODULE:APP", help="A dynamokit.model App: its design chart.")
+@click.option("--app", "app_target", metavar="MODULE:APP", help="A dynamokit.model App: its design chart, its access patterns to run.")
 def console_command(endpoint_url: str | None, region: str | None, profile: str | None, host: str, port: int,
                     app_target: str | None) -> None:
     """Serve the web console for any DynamoDB endpoint, AWS included, until interrupted.

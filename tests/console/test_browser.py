@@ -90,3 +90,49 @@ def test_create_put_query_tail_and_screenshot(chromium: Chromium, tmp_path: Path
         assert old["stars"] == {"N": "5"} and new["stars"] == {"N": "6"}
         assert chromium.evaluate("document.querySelectorAll('main img').length") == 0
         assert not chromium.errors, chromium.errors
+
+
+def test_run_a_model_access_pattern(chromium: Chromium) -> None:
+    from datetime import date
+
+    from dynamokit.model import create_tables
+    from dynamokit.server.console import configure
+
+    from .model_app import Post, make_app
+
+    with Engine() as engine, Server(engine) as server:
+        app = make_app().use(engine)
+        create_tables(app)
+        app.put(Post(author="ann", post_id="p1", title=HOSTILE, stars=4, published=date(2024, 1, 2))).run()
+        configure(app)
+        try:
+            chromium.open(f"http://127.0.0.1:{server.port}/console/model")
+            assert chromium.evaluate("document.querySelectorAll('form.pattern-run').length") == 3
+            chromium.evaluate("""(() => {
+                const form = document.querySelector('form[data-pattern="posts_on_day"]');
+                form.querySelector('[name="in.published"]').value = "2024-01-02";
+                form.querySelector('button[type=submit]').click();
+            })()""")
+            chromium.wait("document.readyState === 'complete' && !!document.getElementById('entities')")
+            rows = chromium.evaluate("[...document.querySelectorAll('#entities tbody tr')].map("
+                                     "r => [...r.cells].map(c => c.textContent))")
+            assert rows == [["Post", "ann", "p1", HOSTILE, "4", "2024-01-02"]]
+            assert chromium.evaluate("document.getElementById('pattern-rcu').textContent") == "0.5"
+            assert "aws dynamodb query" in chromium.evaluate("document.querySelector('#pattern-result .request')"
+                                                             ".textContent")
+            assert chromium.evaluate("document.querySelectorAll('main img').length") == 0
+            assert chromium.evaluate("document.title") != "pwned"
+            # a bad input: the model's error next to the form, the page intact
+            chromium.evaluate("""(() => {
+                const form = document.querySelector('form[data-pattern="posts_on_day"]');
+                form.querySelector('[name="in.published"]').value = "yesterday";
+                form.querySelector('button[type=submit]').click();
+            })()""")
+            chromium.wait("document.readyState === 'complete' && !!document.querySelector("
+                          "'#run-posts_on_day .error')")
+            assert "ValidationError" in chromium.evaluate("document.querySelector('#run-posts_on_day .error')"
+                                                          ".textContent")
+            assert chromium.evaluate("document.querySelectorAll('form.pattern-run').length") == 3
+            assert not chromium.errors, chromium.errors
+        finally:
+            configure(None)

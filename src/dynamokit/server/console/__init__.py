@@ -63,8 +63,8 @@ def _route(request: Request) -> Response:
         return tables.list_page(request) if not post else _plain(405, "Method Not Allowed\n")
     if path.startswith("/console/static/") and not post:
         return _static(path.removeprefix("/console/static/"))
-    if path == "/console/model" and not post:
-        return design.design_page(request)
+    if path == "/console/model":
+        return design.run(request) if post else design.design_page(request)
     if path == "/console/api" and post:
         return api.api(request)
     if path == "/console/tables/new":
