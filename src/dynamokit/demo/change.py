@@ -71,7 +71,9 @@ def lost(blog: Any, acknowledged: list[Any]) -> int:
     missing = set()
     for author in sorted({c.author_id for c in acknowledged}):
         listed = {c.comment_id for c in blog.user_comments(author)}
-        missing |= {c.comment_id for c in acknowledged if c.author_id == author and c.comment_id not in listed}
+        missing |= {
+            c.comment_id for c in acknowledged if c.author_id == author and c.comment_id not in listed
+        }
     for post in sorted({c.post_id for c in acknowledged}):
         shown = {c.comment_id for c in blog.comments(post)}
         missing |= {c.comment_id for c in acknowledged if c.post_id == post and c.comment_id not in shown}
@@ -114,4 +116,3 @@ def run(blog: Any, work: Any, meter: Meter, measure: Any) -> tuple[Change, list[
         access=measure(tallies, millis),
     )
     return change, answers
-

@@ -241,11 +241,17 @@ def _change(report: Report) -> str:
     rows: list[tuple[str, list[str]]] = [
         ("how", [escape(HOW.get(p.name, "")) for _, p in shown]),
         ("items rewritten", [f"{p.change.items_rewritten}" for _, p in shown if p.change]),
-        ("entries the engine copied into the new GSI", [f"{p.change.index_items}" for _, p in shown if p.change]),
+        (
+            "entries the engine copied into the new GSI",
+            [f"{p.change.index_items}" for _, p in shown if p.change],
+        ),
         ("WCU / RCU", [f"{p.change.wcu:g} / {p.change.rcu:g}" for _, p in shown if p.change]),
         ("on-demand cost, USD", [f"${p.change.cost:.6f}" for _, p in shown if p.change]),
         ("wall time", [f"{p.change.seconds:.2f} s" for _, p in shown if p.change]),
-        ("until the new pattern is served", [f"{p.change.served_seconds:.2f} s" for _, p in shown if p.change]),
+        (
+            "until the new pattern is served",
+            [f"{p.change.served_seconds:.2f} s" for _, p in shown if p.change],
+        ),
         ("writer's acknowledged writes", [f"{p.change.writes}" for _, p in shown if p.change]),
         (
             "writes lost",

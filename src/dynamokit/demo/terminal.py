@@ -66,7 +66,10 @@ CHANGE_ROWS: tuple[tuple[str, Callable[[Change], str]], ...] = (
     ("on-demand cost, USD", lambda c: f"${c.cost:.6f}"),
     ("wall time", lambda c: f"{c.seconds:.2f} s"),
     ("until the new pattern is served", lambda c: f"{c.served_seconds:.2f} s"),
-    ("writer's acknowledged writes", lambda c: f"{c.writes}" + (f" ({c.failed_writes} refused)" if c.failed_writes else "")),
+    (
+        "writer's acknowledged writes",
+        lambda c: f"{c.writes}" + (f" ({c.failed_writes} refused)" if c.failed_writes else ""),
+    ),
     (
         "writes lost",
         lambda c: "[green]0[/green]" if not c.lost_writes else f"[red]{c.lost_writes}[/red]",
@@ -79,7 +82,7 @@ CHANGE_ROWS: tuple[tuple[str, Callable[[Change], str]], ...] = (
 def _change(report: Report) -> Table:
     shown = [p for p in report.patterns.values() if p.change is not None]
     table = Table(
-        title=f"Cost of change: a product change arrives, \"{report.change_title}\", while a writer keeps writing",
+        title=f'Cost of change: a product change arrives, "{report.change_title}", while a writer keeps writing',
         title_justify="left",
         title_style="bold",
     )

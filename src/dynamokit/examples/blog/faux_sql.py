@@ -227,7 +227,9 @@ class FauxSqlBlog:
         """The product change: UpdateTable adds a GSI (author_id, created) to the live comments table; the
         engine backfills it from attributes every comment already has, nothing is rewritten."""
         started = time.perf_counter()
-        copied, served = add_gsi(self.app.transport, "sql_comments", "by_user", "author_id", "created", started)
+        copied, served = add_gsi(
+            self.app.transport, "sql_comments", "by_user", "author_id", "created", started
+        )
         return Adapted(0, copied, served)
 
     def user_comments(self, author_id: str) -> list[UserComment]:

@@ -172,7 +172,9 @@ class SimpleBlog:
         created) to the live table; the engine backfills it and nothing is rewritten. Posts have both
         attributes too, so they share the index and the Query filters them out (read, then dropped)."""
         started = time.perf_counter()
-        copied, served = add_gsi(self.app.transport, "simple_blog", "by_user", "author_id", "created", started)
+        copied, served = add_gsi(
+            self.app.transport, "simple_blog", "by_user", "author_id", "created", started
+        )
         return Adapted(0, copied, served)
 
     def user_comments(self, author_id: str) -> list[UserComment]:

@@ -27,12 +27,21 @@ from dynamokit.model import (
     Update,
     create_tables,
 )
-
 from dynamokit.model.migrations import AddIndex, Migration
 from dynamokit.model.migrations import run as run_migrations
 
 from . import data
-from .api import FEED_SIZE, Adapted, CommentView, PostPage, ProgressFn, Remnants, UserComment, newest_first, words
+from .api import (
+    FEED_SIZE,
+    Adapted,
+    CommentView,
+    PostPage,
+    ProgressFn,
+    Remnants,
+    UserComment,
+    newest_first,
+    words,
+)
 
 
 class Author(Entity):
