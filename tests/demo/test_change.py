@@ -21,7 +21,7 @@ def test_json_has_the_cost_of_change_of_every_pattern(demo_run: DemoRun) -> None
         spent = patterns[name]["change"]
         assert set(KEYS) <= set(spent), name
         assert spent["lost_writes"] == 0 and spent["failed_writes"] == 0, name
-        assert spent["writes_during_change"] >= change.MIN_WRITES, name
+        assert spent["writer_acknowledged"] >= change.MIN_WRITES, name
         assert spent["wcu"] > 0 and spent["cost_usd"] > 0 and spent["seconds"] > 0, name
         assert 0 < spent["served_seconds"] <= spent["seconds"] + 1e-3, name
         assert spent["access"]["requests"] == 1 and spent["access"]["rcu"] > 0, name

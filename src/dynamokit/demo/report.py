@@ -87,7 +87,7 @@ class Change:
             "cost_usd": round(self.cost, 8),
             "seconds": round(self.seconds, 3),
             "served_seconds": round(self.served_seconds, 3),
-            "writes_during_change": self.writes,
+            "writer_acknowledged": self.writes,
             "failed_writes": self.failed_writes,
             "lost_writes": self.lost_writes,
             "access": self.access.to_json(),
