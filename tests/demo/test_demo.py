@@ -72,6 +72,7 @@ def test_patterns_agree(demo_run: DemoRun) -> None:
         "search": True,
         "comments_per_day": True,
         "after_writes": True,
+        "user_comments": True,
     }
 
 

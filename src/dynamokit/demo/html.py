@@ -231,6 +231,70 @@ def _integrity(report: Report) -> str:
     )
 
 
+def _change(report: Report) -> str:
+    """The cost of change section: one column per pattern, and a chart of its write units."""
+    from .terminal import HOW
+
+    shown = [(i, p) for i, p in enumerate(report.patterns.values()) if p.change is not None]
+    if not shown:
+        return ""
+    rows: list[tuple[str, list[str]]] = [
+        ("how", [escape(HOW.get(p.name, "")) for _, p in shown]),
+        ("items rewritten", [f"{p.change.items_rewritten}" for _, p in shown if p.change]),
+        (
+            "entries the engine copied into the new GSI",
+            [f"{p.change.index_items}" for _, p in shown if p.change],
+        ),
+        ("WCU / RCU", [f"{p.change.wcu:g} / {p.change.rcu:g}" for _, p in shown if p.change]),
+        ("on-demand cost, USD", [f"${p.change.cost:.6f}" for _, p in shown if p.change]),
+        ("wall time", [f"{p.change.seconds:.2f} s" for _, p in shown if p.change]),
+        (
+            "until the new pattern is served",
+            [f"{p.change.served_seconds:.2f} s" for _, p in shown if p.change],
+        ),
+        ("writer's acknowledged writes", [f"{p.change.writes}" for _, p in shown if p.change]),
+        (
+            "writes lost",
+            [
+                f'<span class="{"bad" if p.change.lost_writes else "ok"}">{p.change.lost_writes}</span>'
+                for _, p in shown
+                if p.change
+            ],
+        ),
+        (
+            "new pattern: requests (RCU) per call",
+            [f"{p.change.access.requests:g} ({p.change.access.rcu:g})" for _, p in shown if p.change],
+        ),
+        (
+            "new pattern: p50 / p99 ms",
+            [f"{p.change.access.p50_ms:.2f} / {p.change.access.p99_ms:.2f}" for _, p in shown if p.change],
+        ),
+    ]
+    head = "".join(f"<th>{escape(p.title)}</th>" for _, p in shown)
+    body = "".join(
+        f"<tr><td>{escape(label)}</td>" + "".join(f'<td class="n">{c}</td>' for c in cells) + "</tr>"
+        for label, cells in rows
+    )
+    series = {p.title: [p.change.wcu] for _, p in shown if p.change}
+    chart = bars(
+        "write units of the change",
+        ["write units"],
+        series,
+        "write capacity units",
+        tuple(COLOURS[i] for i, _ in shown),
+        label=lambda v: f"{v[0]:g}",
+    )
+    return (
+        f'<h2 id="change">Cost of change: &ldquo;{escape(report.change_title)}&rdquo;</h2>'
+        "<p>After the comparison a product change arrives: a new access pattern. Each pattern adapts while a "
+        "writer keeps adding comments; every acknowledged write must be in the final data.</p>"
+        f'<div class="wide"><table><tr><th></th>{head}</tr>{body}</table></div><figure>{chart}</figure>'
+        '<p class="note">GSI entries copied by the engine are billed by DynamoDB as writes: counted as one write '
+        "unit each (an estimate, the items are under 1 KB). The microservice's rewritten items are the new "
+        "view's lines (the posts table is not touched).</p>"
+    )
+
+
 def _lag(report: Report) -> str:
     lagging = [(i, p) for i, p in enumerate(report.patterns.values()) if p.lag_ms]
     if not lagging:
@@ -286,5 +350,6 @@ patterns with each other; DynamoDB over the network adds milliseconds to every r
 {_background(report)}
 <h2 id="numbers">All numbers</h2>{_table(report)}
 <h2>Integrity and consistency</h2>{_integrity(report)}
+{_change(report)}
 </body></html>
 """

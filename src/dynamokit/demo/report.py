@@ -58,6 +58,42 @@ class Probe:
         return {"interruptions": self.interruptions, "partial_states": self.partial, "orphans": self.orphans}
 
 
+@dataclass(frozen=True)
+class Change:
+    """The product change on one pattern, made while a writer kept writing."""
+
+    items_rewritten: int  # base items rewritten (microservice: view lines the backfill wrote)
+    index_items: int  # entries the engine copied into a GSI added with UpdateTable (not requests)
+    wcu: float  # the change's write units (GSI copies estimated at one unit per entry)
+    rcu: float  # the change's read units (the migration's or backfill's Scan)
+    seconds: float  # wall time of the change
+    served_seconds: float  # from its start until the new access pattern was served
+    writes: int  # comments the writer had acknowledged by the end of the change
+    failed_writes: int  # comments the writer was refused (none expected)
+    lost_writes: int  # acknowledged comments missing from the final data
+    access: Measure  # the new access pattern afterwards, per call
+
+    @property
+    def cost(self) -> float:
+        """USD on on-demand capacity."""
+        return (self.rcu * READ_PRICE + self.wcu * WRITE_PRICE) / 1e6
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "items_rewritten": self.items_rewritten,
+            "index_items": self.index_items,
+            "wcu": round(self.wcu, 3),
+            "rcu": round(self.rcu, 3),
+            "cost_usd": round(self.cost, 8),
+            "seconds": round(self.seconds, 3),
+            "served_seconds": round(self.served_seconds, 3),
+            "writer_acknowledged": self.writes,
+            "failed_writes": self.failed_writes,
+            "lost_writes": self.lost_writes,
+            "access": self.access.to_json(),
+        }
+
+
 @dataclass
 class PatternReport:
     name: str
@@ -71,6 +107,7 @@ class PatternReport:
     lag_ms: list[float] = field(default_factory=list)
     background: Tally | None = None  # the reader's own requests while following the run's writes
     runner: dict[str, float] | None = None  # the stream runner's metrics after loading
+    change: Change | None = None  # the product change, adapted to live
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -91,6 +128,8 @@ class PatternReport:
             }
         if self.runner is not None:
             out["runner"] = self.runner
+        if self.change is not None:
+            out["change"] = self.change.to_json()
         return out
 
 
@@ -104,6 +143,7 @@ class Report:
     patterns: dict[str, PatternReport]
     agreement: dict[str, bool]
     seconds: float = 0.0
+    change_title: str = "a user's comments, newest first"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -115,5 +155,6 @@ class Report:
             "access_patterns": self.titles,
             "patterns": {name: p.to_json() for name, p in self.patterns.items()},
             "agreement": self.agreement,
+            "change": {"access_pattern": self.change_title},
             "seconds": round(self.seconds, 3),
         }

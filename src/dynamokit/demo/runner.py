@@ -12,7 +12,7 @@ from typing import Any
 from rich.progress import Progress
 
 from ..engine import DynamoDBError, Engine
-from . import source
+from . import change, source
 from .meter import Meter, Tally
 from .report import PATTERNS, Measure, PatternReport, Probe, Report, percentile
 
@@ -134,7 +134,7 @@ def run(
                 )
             finally:
                 blog.close()
-    for key in [a.key for a in access.ACCESS_PATTERNS if not a.writes] + ["after_writes"]:
+    for key in [a.key for a in access.ACCESS_PATTERNS if not a.writes] + ["after_writes", change.KEY]:
         first = answers[PATTERNS[0]][key]
         report.agreement[key] = all(answers[name][key] == first for name in PATTERNS)
     report.seconds = time.perf_counter() - started
@@ -172,6 +172,8 @@ def _run_blog(
     eventual = getattr(blog, "eventually_consistent", False)
     lags = _lag(blog, work.lag_comments) if eventual else []
     runner = _runner_metrics(blog.runner.metrics) if eventual and hasattr(blog, "runner") else None
+    spent_background = background.tally.minus(background_loaded) if background.tally.requests else None
+    adapted, answers[change.KEY] = change.run(blog, work, meter, _measure)
     module = source.module(blog.name)
     return PatternReport(
         name=blog.name,
@@ -183,6 +185,7 @@ def _run_blog(
         access={a.key: measures[a.key] for a in access.ACCESS_PATTERNS},
         probe=probe,
         lag_ms=lags,
-        background=background.tally.minus(background_loaded) if background.tally.requests else None,
+        background=spent_background,
         runner=runner,
+        change=adapted,
     ), answers

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import time
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from . import data
 
@@ -30,6 +31,25 @@ class PostPage:
     tags: frozenset[str]
     comment_count: int
     comments: tuple[CommentView, ...]
+
+
+@dataclass(frozen=True)
+class UserComment:
+    """One of a user's comments as the product change's new page lists them (newest first)."""
+
+    comment_id: str
+    post_id: str
+    body: str
+
+
+@dataclass(frozen=True)
+class Adapted:
+    """What adapting to the product change did: base items rewritten (or view items written), entries the
+    engine copied into a new GSI by itself, and seconds from the start until the new pattern was served."""
+
+    items_rewritten: int
+    index_items: int
+    served_seconds: float
 
 
 @dataclass(frozen=True)
@@ -79,6 +99,13 @@ class Blog(Protocol):
 
     def remnants(self, post_id: str) -> Remnants: ...
 
+    def adapt(self, transport: Any) -> Adapted:
+        """The product change: serve `user_comments` on the live blog (writes go on meanwhile); requests the
+        change itself makes go through `transport` (a meter), where the pattern can route them."""
+
+    def user_comments(self, author_id: str) -> list[UserComment]:
+        """The user's comments across posts, newest first (after `adapt`)."""
+
     def close(self) -> None: ...
 
 
@@ -94,3 +121,53 @@ def words(text: str) -> set[str]:
 def top(posts: list[tuple[int, str]]) -> list[str]:
     """Post ids by (likes, post id) descending, the first FEED_SIZE."""
     return [post_id for _, post_id in sorted(posts, reverse=True)[:FEED_SIZE]]
+
+
+def newest_first(found: list[tuple[Any, str, str, str]]) -> list[UserComment]:
+    """(created, comment_id, post_id, body) rows as UserComments, newest first (ties: higher id first)."""
+    return [UserComment(c, p, b) for _, c, p, b in sorted(found, reverse=True)]
+
+
+def add_gsi(transport: Any, table: str, index: str, pk: str, sk: str, started: float) -> tuple[int, float]:
+    """Add a GSI over existing string attributes to a live table (UpdateTable; the engine backfills it) and
+    wait until it is ACTIVE: (entries copied into it, seconds from `started` until it served reads)."""
+    transport.call(
+        "UpdateTable",
+        {
+            "TableName": table,
+            "AttributeDefinitions": [
+                {"AttributeName": pk, "AttributeType": "S"},
+                {"AttributeName": sk, "AttributeType": "S"},
+            ],
+            "GlobalSecondaryIndexUpdates": [
+                {
+                    "Create": {
+                        "IndexName": index,
+                        "KeySchema": [
+                            {"AttributeName": pk, "KeyType": "HASH"},
+                            {"AttributeName": sk, "KeyType": "RANGE"},
+                        ],
+                        "Projection": {"ProjectionType": "ALL"},
+                    }
+                }
+            ],
+        },
+    )
+    while True:
+        described = transport.call("DescribeTable", {"TableName": table})["Table"]
+        spec = next(g for g in described["GlobalSecondaryIndexes"] if g["IndexName"] == index)
+        if spec.get("IndexStatus") == "ACTIVE":
+            return int(spec.get("ItemCount", 0)), time.perf_counter() - started
+        time.sleep(0.005)
+
+
+def query_all(transport: Any, request: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every item of a Query (following pages)."""
+    request = {**request, "ReturnConsumedCapacity": "TOTAL"}
+    items: list[dict[str, Any]] = []
+    while True:
+        page = transport.call("Query", request)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return items
+        request["ExclusiveStartKey"] = page["LastEvaluatedKey"]

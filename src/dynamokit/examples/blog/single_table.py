@@ -8,6 +8,7 @@ Reads are cheap and fast, but every question must be designed in up front: searc
 from __future__ import annotations
 
 import datetime as dt
+import time
 import warnings
 from collections import Counter
 
@@ -18,6 +19,7 @@ from dynamokit.model import (
     Entity,
     Index,
     Keys,
+    Options,
     Pattern,
     ScanWarning,
     Table,
@@ -25,9 +27,21 @@ from dynamokit.model import (
     Update,
     create_tables,
 )
+from dynamokit.model.migrations import AddIndex, Migration
+from dynamokit.model.migrations import run as run_migrations
 
 from . import data
-from .api import FEED_SIZE, CommentView, PostPage, ProgressFn, Remnants, words
+from .api import (
+    FEED_SIZE,
+    Adapted,
+    CommentView,
+    PostPage,
+    ProgressFn,
+    Remnants,
+    UserComment,
+    newest_first,
+    words,
+)
 
 
 class Author(Entity):
@@ -69,6 +83,19 @@ class Comment(Entity):
     )
 
 
+class CommentV2(Comment):
+    """The product change (model version 2): a comment also carries its author's timeline key, on a new
+    GSI. The same items (type name "Comment"), one more key template."""
+
+    keys = Keys(
+        pk="POST#{post_id}",
+        sk="COMMENT#{created}#{comment_id}",
+        by_author=Index("gsi1", pk="AUTHOR#{author_id}", sk="COMMENT#{created}"),
+        by_user=Index("gsi3", pk="USER#{author_id}", sk="COMMENT#{created}#{comment_id}"),
+    )
+    options = Options(name="Comment")
+
+
 class Like(Entity):
     post_id: str
     user_id: str
@@ -94,11 +121,35 @@ POST_PAGE = Collection("post_page", {"post": Post, "comments": list[Comment]})
 POST_ITEMS = Collection("post_items", {"post": Post, "comments": list[Comment], "likes": list[Like]})
 
 
-def app(table: str = "blog") -> App:
+MIGRATIONS = [Migration(1, 2, [AddIndex(CommentV2, "by_user")], "a user's comments, newest first")]
+
+
+def app(table: str = "blog", version: int = 1) -> App:
+    """The blog's model as it shipped (version 1), or after the product change (version 2)."""
+    if version == 1:
+        return App(
+            Table(table, [Author, Post, Comment, Like, DailyComments], indexes=[GSI("gsi1"), GSI("gsi2")]),
+            patterns=[POSTS_BY_AUTHOR, TOP_POSTS, COMMENTS_OF_POST, DAILY],
+            collections=[POST_PAGE, POST_ITEMS],
+        )
     return App(
-        Table(table, [Author, Post, Comment, Like, DailyComments], indexes=[GSI("gsi1"), GSI("gsi2")]),
-        patterns=[POSTS_BY_AUTHOR, TOP_POSTS, COMMENTS_OF_POST, DAILY],
-        collections=[POST_PAGE, POST_ITEMS],
+        Table(
+            table,
+            [Author, Post, CommentV2, Like, DailyComments],
+            indexes=[GSI("gsi1"), GSI("gsi2"), GSI("gsi3")],
+        ),
+        patterns=[
+            POSTS_BY_AUTHOR,
+            TOP_POSTS,
+            Pattern("comments_of_post", CommentV2, by=("post_id",)),
+            DAILY,
+            Pattern("user_comments", CommentV2, by=("author_id",), key="by_user"),
+        ],
+        collections=[
+            Collection("post_page", {"post": Post, "comments": list[CommentV2]}),
+            Collection("post_items", {"post": Post, "comments": list[CommentV2], "likes": list[Like]}),
+        ],
+        migrations=MIGRATIONS,
     )
 
 
@@ -132,7 +183,11 @@ class SingleTableBlog:
     )
 
     def __init__(self, transport: Transport) -> None:
-        self.app = app().use(transport)
+        self.deployed: tuple[App, type[Comment]] = (app().use(transport), Comment)  # swapped in one step
+
+    @property
+    def app(self) -> App:
+        return self.deployed[0]
 
     def create(self) -> None:
         create_tables(self.app)
@@ -167,19 +222,21 @@ class SingleTableBlog:
         return [CommentView(c.comment_id, c.author_name, c.body) for c in found]
 
     def add_comment(self, comment: data.Comment) -> None:
-        with self.app.transaction() as tx:
-            tx.put(comment_entity(comment), create=True)
+        blog, comment_class = self.deployed  # the model deployed when the request arrived
+        with blog.transaction() as tx:
+            tx.put(comment_class(**comment_entity(comment).model_dump()), create=True)
             tx.update(Post, Update().add(comment_count=1), post_id=comment.post_id)
             tx.update(DailyComments, Update().add(comments=1), day=comment.day)
 
     def delete_post(self, post_id: str) -> None:
-        items = self.app.collection("post_items", post_id=post_id).run()
+        blog, comment_class = self.deployed
+        items = blog.collection("post_items", post_id=post_id).run()
         if items["post"] is None:
             return
-        with self.app.transaction() as tx:
+        with blog.transaction() as tx:
             tx.delete(Post, post_id=post_id)
             for c in items["comments"]:
-                tx.delete(Comment, post_id=post_id, created=c.created, comment_id=c.comment_id)
+                tx.delete(comment_class, post_id=post_id, created=c.created, comment_id=c.comment_id)
             for like in items["likes"]:
                 tx.delete(Like, post_id=post_id, user_id=like.user_id)
             for day, count in Counter(c.day for c in items["comments"]).items():
@@ -199,6 +256,20 @@ class SingleTableBlog:
         found = self.app.query(DAILY).between({"day": texts[0]}, {"day": texts[-1]}).all()
         counts = {d.day: d.comments for d in found}
         return {day: counts.get(day, 0) for day in texts}
+
+    def adapt(self, transport: Transport) -> Adapted:
+        """The product change as a model migration: deploy model version 2 (new comments carry the new key
+        at once, reads upgrade old ones), then run the live migration runner, which adds GSI gsi3 and
+        rewrites every older comment with its new key, each write guarded against the writes going on."""
+        started = time.perf_counter()
+        self.deployed = (app(version=2).use(self.app.transport), CommentV2)
+        done = run_migrations(self.app, transport, segments=2)
+        rewritten = sum(t.progress.migrated for t in done.tables if t.progress is not None)
+        return Adapted(rewritten, 0, time.perf_counter() - started)
+
+    def user_comments(self, author_id: str) -> list[UserComment]:
+        found = self.app.query("user_comments", author_id=author_id).reverse().all()
+        return newest_first([(c.created, c.comment_id, c.post_id, c.body) for c in found])
 
     def remnants(self, post_id: str) -> Remnants:
         items = self.app.collection("post_items", post_id=post_id).run()
