@@ -34,6 +34,7 @@ from dynamokit.model import (
 )
 from dynamokit.streams import Change, FtsSink, LocalRunner, Metrics, StreamProcessor, View
 from dynamokit.streams.backfill import backfill
+from dynamokit.streams.sources import StreamSource
 
 try:  # analytics needs DuckDB, an extra: pip install 'dynamokit[analytics]'
     from dynamokit.streams import DuckDBSink
@@ -265,8 +266,14 @@ class MicroserviceBlog:
     )
 
     def __init__(
-        self, transport: Transport, engine: Engine, directory: str, reader_transport: Transport | None = None
+        self,
+        transport: Transport,
+        engine: Engine | StreamSource,
+        directory: str,
+        reader_transport: Transport | None = None,
     ) -> None:
+        """`engine` is where the reader reads the posts table's stream: the embedded Engine, or any
+        StreamSource (e.g. `RemoteSource` for AWS or another DynamoDB-compatible endpoint)."""
         self.engine = engine
         self.posts = posts_app().use(transport)
         self.views = views_app().use(transport)
