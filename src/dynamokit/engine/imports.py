@@ -43,7 +43,7 @@ _EXPORT_FILES = ("manifest-summary.", "manifest-files.", "_started")
 try:  # ZSTD needs the optional `zstandard` module
     import zstandard
 except ImportError:  # pragma: no cover - depends on the environment
-    zstandard = None
+    zstandard = None  # type: ignore[assignment]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS imports (

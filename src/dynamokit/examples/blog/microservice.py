@@ -421,6 +421,8 @@ class MicroserviceBlog:
         building = Timeline(transport)
         processor = StreamProcessor(posts_app(), ordering="per_key")
         processor.on(Comment)(building.comment_changed)
+        if not isinstance(self.engine, Engine):
+            raise TypeError("the change scene's backfill scans the embedded Engine")
         backfill(self.engine, POSTS_TABLE, processor, name="blog-user-comments", segments=2)
         served = time.perf_counter() - started
         # The backfill's Scan reads the engine directly; its capacity is that of the same consistent Scan.
