@@ -31,7 +31,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import backups, formats, pitr
+from . import backups, formats, jobs, pitr
 from .errors import DynamoDBError, validation
 from .objectstore import LocalStore, NoSuchBucket, ObjectStore
 from .resources import table_name
@@ -361,42 +361,16 @@ def export_table(engine: Engine, name: str, directory: str, export_format: str =
 # -- describing and listing -----------------------------------------------------------------------------------
 
 def describe_export(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    arn = request.get("ExportArn")
-    if not isinstance(arn, str) or not 37 <= len(arn) <= 1024:
-        raise validation(f"1 validation error detected: Value '{arn}' at 'exportArn' failed to satisfy "
-                         "constraint: Member must have length between 37 and 1024")
-    with engine.storage.snapshot() as conn:
-        row = conn.execute("SELECT description FROM exports WHERE arn = ?", (arn,)).fetchone()
-    if row is None:
-        raise DynamoDBError("ExportNotFoundException", f"Export not found: {arn}")
-    return {"ExportDescription": _public(orjson.loads(row[0]))}
+    return {"ExportDescription": _public(jobs.stored(engine, "exports", request, "ExportArn",
+                                                     "ExportNotFoundException"))}
 
 
 def list_exports(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    limit = request.get("MaxResults", 25)
-    if type(limit) is not int or not 1 <= limit <= 25:
-        raise validation(f"1 validation error detected: Value '{limit}' at 'maxResults' failed to satisfy "
-                         "constraint: Member must have value between 1 and 25")
-    sql, args = "SELECT arn, started, description FROM exports WHERE 1", []
-    if request.get("TableArn") is not None:
-        sql += " AND table_arn = ?"
-        args.append(engine.resource(request["TableArn"]).table_arn)
-    token = request.get("NextToken")
-    with engine.storage.snapshot() as conn:
-        if token is not None:
-            start = conn.execute("SELECT started, arn FROM exports WHERE arn = ?", (token,)).fetchone()
-            if start is None:
-                raise validation("Invalid NextToken")
-            sql += " AND (started, arn) > (?, ?)"
-            args += list(start)
-        rows = conn.execute(sql + " ORDER BY started, arn LIMIT ?", (*args, limit + 1)).fetchall()
-    summaries = []
-    for arn, _, raw in rows[:limit]:
-        found = orjson.loads(raw)
-        summaries.append({"ExportArn": arn, "ExportStatus": found["ExportStatus"], "ExportType": found["ExportType"]})
-    out: dict[str, Any] = {"ExportSummaries": summaries}
-    if len(rows) > limit:
-        out["NextToken"] = rows[limit - 1][0]
+    found, token = jobs.listed(engine, "exports", request, "MaxResults")
+    out: dict[str, Any] = {"ExportSummaries": [{k: job[k] for k in ("ExportArn", "ExportStatus", "ExportType")}
+                                               for job in found]}
+    if token is not None:
+        out["NextToken"] = token
     return out
 
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import control, formats
+from . import control, formats, jobs
 from .commit import check_index_keys, commit, load, locate
 from .errors import DynamoDBError, validation
 from .objectstore import NoSuchBucket
@@ -349,43 +349,17 @@ def import_files(engine: Engine, name: str, directory: str, input_format: str | 
 # -- describing and listing -----------------------------------------------------------------------------------
 
 def describe_import(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    arn = request.get("ImportArn")
-    if not isinstance(arn, str) or not 37 <= len(arn) <= 1024:
-        raise validation(f"1 validation error detected: Value '{arn}' at 'importArn' failed to satisfy "
-                         "constraint: Member must have length between 37 and 1024")
-    with engine.storage.snapshot() as conn:
-        row = conn.execute("SELECT description FROM imports WHERE arn = ?", (arn,)).fetchone()
-    if row is None:
-        raise DynamoDBError("ImportNotFoundException", f"Import not found: {arn}")
-    return {"ImportTableDescription": _public(orjson.loads(row[0]))}
+    return {"ImportTableDescription": _public(jobs.stored(engine, "imports", request, "ImportArn",
+                                                          "ImportNotFoundException"))}
 
 
 def list_imports(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    limit = request.get("PageSize", 25)
-    if type(limit) is not int or not 1 <= limit <= 25:
-        raise validation(f"1 validation error detected: Value '{limit}' at 'pageSize' failed to satisfy "
-                         "constraint: Member must have value between 1 and 25")
-    sql, args = "SELECT arn, started, description FROM imports WHERE 1", []
-    if request.get("TableArn") is not None:
-        sql += " AND table_arn = ?"
-        args.append(engine.resource(request["TableArn"]).table_arn)
-    token = request.get("NextToken")
-    with engine.storage.snapshot() as conn:
-        if token is not None:
-            start = conn.execute("SELECT started, arn FROM imports WHERE arn = ?", (token,)).fetchone()
-            if start is None:
-                raise validation("Invalid NextToken")
-            sql += " AND (started, arn) > (?, ?)"
-            args += list(start)
-        rows = conn.execute(sql + " ORDER BY started, arn LIMIT ?", (*args, limit + 1)).fetchall()
-    summaries = []
-    for _, _, raw in rows[:limit]:
-        found = orjson.loads(raw)
-        summaries.append({k: found[k] for k in ("ImportArn", "ImportStatus", "TableArn", "S3BucketSource",
-                                                "InputFormat", "StartTime", "EndTime") if k in found})
-    out: dict[str, Any] = {"ImportSummaryList": summaries}
-    if len(rows) > limit:
-        out["NextToken"] = rows[limit - 1][0]
+    found, token = jobs.listed(engine, "imports", request, "PageSize")
+    out: dict[str, Any] = {"ImportSummaryList": [
+        {k: job[k] for k in ("ImportArn", "ImportStatus", "TableArn", "S3BucketSource", "InputFormat",
+                             "StartTime", "EndTime") if k in job} for job in found]}
+    if token is not None:
+        out["NextToken"] = token
     return out
 
 
