@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Awaitable, Callable, Generator, Mapping
 from typing import Any, TypeVar
 
 from ..errors import DynamoDBError
@@ -33,14 +33,32 @@ def sleep(seconds: float, sleeper: Callable[[float], None] = time.sleep) -> Step
     yield SLEEP, {"seconds": seconds, "sleep": sleeper}
 
 
-def run_sync(transport: Transport, steps: Steps[R]) -> R:
+def _sleep(request: dict[str, Any]) -> None:
+    request["sleep"](request["seconds"])
+
+
+async def _asleep(request: dict[str, Any]) -> None:
+    if request["sleep"] is time.sleep:
+        await asyncio.sleep(request["seconds"])
+    else:
+        request["sleep"](request["seconds"])
+
+
+# Pseudo-operations the drivers answer themselves (their result is sent into the steps): SLEEP, plus what a
+# caller adds (e.g. the migration runner's PARALLEL).
+PSEUDO: Mapping[str, Callable[[dict[str, Any]], Any]] = {SLEEP: _sleep}
+APSEUDO: Mapping[str, Callable[[dict[str, Any]], Awaitable[Any]]] = {SLEEP: _asleep}
+
+
+def run_sync(transport: Transport, steps: Steps[R],
+             pseudo: Mapping[str, Callable[[dict[str, Any]], Any]] = PSEUDO) -> R:
     """Drive `steps` over a synchronous Transport."""
     try:
         operation, request = next(steps)
         while True:
-            if operation == SLEEP:
-                request["sleep"](request["seconds"])
-                operation, request = steps.send(None)
+            handle = pseudo.get(operation)
+            if handle is not None:
+                operation, request = steps.send(handle(request))
                 continue
             try:
                 response = transport.call(operation, request)
@@ -53,17 +71,15 @@ def run_sync(transport: Transport, steps: Steps[R]) -> R:
         return result
 
 
-async def run_async(transport: AsyncTransport, steps: Steps[R]) -> R:
+async def run_async(transport: AsyncTransport, steps: Steps[R],
+                    pseudo: Mapping[str, Callable[[dict[str, Any]], Awaitable[Any]]] = APSEUDO) -> R:
     """Drive `steps` over an AsyncTransport (backoff waits with asyncio.sleep unless a custom sleep is set)."""
     try:
         operation, request = next(steps)
         while True:
-            if operation == SLEEP:
-                if request["sleep"] is time.sleep:
-                    await asyncio.sleep(request["seconds"])
-                else:
-                    request["sleep"](request["seconds"])
-                operation, request = steps.send(None)
+            handle = pseudo.get(operation)
+            if handle is not None:
+                operation, request = steps.send(await handle(request))
                 continue
             try:
                 response = await transport.call(operation, request)

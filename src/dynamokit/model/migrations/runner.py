@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...errors import DynamoDBError
 from ..bound import Bound
-from ..steps import R, Steps, call, run_async, run_sync, sleep
+from ..steps import APSEUDO, PSEUDO, R, Steps, call, run_async, run_sync, sleep
 from ..table import Table
 from ..transport import AsyncTransport, Transport
 from .changes import VERSION_ATTRIBUTE, Chain, Migration, MigrationError
@@ -386,49 +386,16 @@ async def arun(
     return await _drive_async(wire, steps)
 
 
-def _one(operation: str, request: dict[str, Any]) -> Steps[Any]:
-    return (yield operation, request)
-
-
 def _drive_sync(wire: Transport, steps: Steps[R]) -> R:
     """run_sync, plus PARALLEL: each operation in a thread; the first failure stops the others at their
     next chunk and is raised."""
-    try:
-        operation, request = next(steps)
-        while True:
-            if operation == PARALLEL:
-                _threads(wire, request["steps"], request["stop"])
-                operation, request = steps.send(None)
-                continue
-            try:
-                response = run_sync(wire, _one(operation, request))
-            except DynamoDBError as error:
-                operation, request = steps.throw(error)
-                continue
-            operation, request = steps.send(response)
-    except StopIteration as done:
-        result: R = done.value
-        return result
+    return run_sync(wire, steps, {**PSEUDO, PARALLEL: lambda request: _threads(wire, request["steps"],
+                                                                             request["stop"])})
 
 
 async def _drive_async(wire: AsyncTransport, steps: Steps[R]) -> R:
     """run_async, plus PARALLEL: each operation an asyncio task (the first failure is raised)."""
-    try:
-        operation, request = next(steps)
-        while True:
-            if operation == PARALLEL:
-                await _tasks(wire, request["steps"])
-                operation, request = steps.send(None)
-                continue
-            try:
-                response = await run_async(wire, _one(operation, request))
-            except DynamoDBError as error:
-                operation, request = steps.throw(error)
-                continue
-            operation, request = steps.send(response)
-    except StopIteration as done:
-        result: R = done.value
-        return result
+    return await run_async(wire, steps, {**APSEUDO, PARALLEL: lambda request: _tasks(wire, request["steps"])})
 
 
 def _threads(wire: Transport, operations: list[Steps[Any]], stop: threading.Event) -> None:
