@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import copy
 import re
+import socket
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -125,3 +127,19 @@ def create(ddb: Caller, name: str = "tbl", hash_key: str = "pk", range_key: str 
                 attrs.append({"AttributeName": element["AttributeName"], "AttributeType": kind})
     return ddb("CreateTable", TableName=name, KeySchema=keys, AttributeDefinitions=attrs,
                BillingMode="PAY_PER_REQUEST", **extra)
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """moto's server on a free 127.0.0.1 port, for tests that check our code against an independent
+    implementation (skips when moto[server] is not installed); its URL, stopped afterwards."""
+    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()

@@ -20,7 +20,6 @@ touches), which is what bounds the size: the microservice reader writes each com
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -39,28 +38,17 @@ from dynamokit.examples.blog.simple import SimpleBlog
 from dynamokit.examples.blog.single_table import SingleTableBlog
 from dynamokit.model import BotoTransport, Transport
 
+from ..conftest import moto_server
+
 SIZE, SEED, REPS = 200, 11, 3  # the default run
 LARGER = 500  # test_parity_larger (-m slow)
 PATTERNS = ("simple", "faux_sql", "single_table", "microservice")
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    port = _free_port()
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def _client(url: str, service: str) -> Any:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import urllib.request
 from collections.abc import Iterator
 from typing import Any
@@ -13,26 +12,14 @@ from dynamokit import Engine
 from dynamokit.model import App, BotoTransport, Transport
 from dynamokit.model.schema import create_tables
 
+from ..conftest import moto_server
 from .models import blog_app, sql_app
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
 def moto_url() -> Iterator[str]:
-    server_module = pytest.importorskip("moto.server", reason="moto[server] is not installed")
-    port = _free_port()
-    server = server_module.ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def boto_client(url: str) -> Any:
