@@ -9,6 +9,7 @@ from typing import Any, Literal, Protocol
 
 from ..model import App, Entity
 from .changes import Change, decode
+from .deferred import Deferred, deferring
 from .events import identifier
 
 log = logging.getLogger("dynamokit.streams")
@@ -108,26 +109,38 @@ class StreamProcessor:
         return rejected
 
     def process(self, records: Iterable[dict[str, Any]]) -> list[str]:
-        """Handle event records in order, then hand the changes applied to the sinks; return the
-        identifiers of those not applied (failed, blocked behind a failure of their key, or after a failure
-        under "stop"), in order. A change a sink failed on counts as failed, with the same ordering rules."""
+        """Handle event records in order, commit the View writes their handlers made (one transaction per
+        view), then hand the changes applied to the sinks; return the identifiers of those not applied
+        (failed, blocked behind a failure of their key, or after a failure under "stop"), in order. A change
+        whose view writes did not commit, or that a sink failed on, counts as failed, by the same rules."""
         records = list(records)
-        failed, applied = self._apply(records)
-        rejected = self._flush_batch([change for _, change in applied])
-        if rejected:
-            positions = [(n, change) for n, change in applied if id(change) in rejected]
-            if self.ordering == "stop":
-                failed.update(range(positions[0][0], len(records)))
-            else:
-                first: dict[str, int] = {}
-                for n, change in positions:
-                    first.setdefault(change.key_id, n)
-                failed.update(n for n, change in applied if n >= first.get(change.key_id, len(records)))
+        with deferring() as writes:
+            failed, applied = self._apply(records, writes)
+            self._fail(failed, applied, writes.commit(), len(records))
+        live = [(n, change) for n, change in applied if n not in failed]
+        rejected = self._flush_batch([change for _, change in live])
+        self._fail(failed, live, {n for n, change in live if id(change) in rejected}, len(records))
         return [identifier(records[n]) for n in sorted(failed)]
 
-    def _apply(self, records: list[dict[str, Any]]) -> tuple[set[int], list[tuple[int, Change[Any]]]]:
-        """Run the handlers record by record: the positions of records not applied, and the changes applied
-        with their positions."""
+    def _fail(self, failed: set[int], applied: list[tuple[int, Change[Any]]], positions: set[int],
+              total: int) -> None:
+        """Count applied changes at `positions` as failed, and with them every later change (under "stop")
+        or every later change of their keys (under "per_key")."""
+        if not positions:
+            return
+        if self.ordering == "stop":
+            failed.update(range(min(positions), total))
+            return
+        firsts: dict[str, int] = {}
+        for n, change in applied:
+            if n in positions:
+                firsts.setdefault(change.key_id, n)
+        failed.update(n for n, change in applied if n >= firsts.get(change.key_id, n + 1))
+
+    def _apply(self, records: list[dict[str, Any]],
+               writes: Deferred) -> tuple[set[int], list[tuple[int, Change[Any]]]]:
+        """Run the handlers record by record (their view writes deferred to `writes`): the positions of
+        records not applied, and the changes applied with their positions."""
         failed: set[int] = set()
         applied: list[tuple[int, Change[Any]]] = []
         blocked: set[str] = set()
@@ -137,6 +150,7 @@ class StreamProcessor:
                 failed.add(n)
                 continue
             key = None
+            writes.position = n
             try:
                 change = decode(record, self.app)
                 key = change.key_id
@@ -147,6 +161,7 @@ class StreamProcessor:
                     applied.append((n, change))
             except Exception:
                 log.exception("stream record %s failed", identifier(record))
+                writes.drop(n)
                 failed.add(n)
                 if self.ordering == "stop" or key is None:
                     stopped = True

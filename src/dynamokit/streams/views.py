@@ -1,6 +1,7 @@
 """View writers: version-guarded idempotent upserts and tombstones, counters exact under redelivery,
 multi-item view updates in one transaction, key-condition reads, the capacity a view consumes, and a
-read-your-writes helper."""
+read-your-writes helper. Inside a StreamProcessor batch, writes are deferred to one transaction per view
+(see `deferred`)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from ..engine.values import item_size
 from ..errors import DynamoDBError
 from ..model import Transport
 from ..model.values import Item, from_item, to_av, to_item
+from .deferred import pending
 
 Version = int | Decimal
 _WIDTH = 64  # digits of a stored version: sequence numbers have up to 40 (DynamoDB) or 56 (Kinesis)
@@ -37,9 +39,12 @@ class Capacity:
 
 @dataclass(frozen=True)
 class _Op:
-    """One view change: one write (version-guarded), or a counter's event marker plus its increment."""
+    """One view change: one write (version-guarded), or a counter's event marker plus its increment.
+    `targets` names the items it writes (table and key); `version` is the stamp of a version-guarded put."""
 
     items: tuple[dict[str, Any], ...]
+    targets: tuple[str, ...]
+    version: str | None = None
 
 
 def encode_version(version: Version) -> str:
@@ -76,7 +81,7 @@ class View:
         cancelled transactions included (counted by DynamoDB's rule: it does not report them)."""
         return self._consumed
 
-    # -- single writes -------------------------------------------------------------------------------------
+    # -- single writes (deferred inside a stream batch: then True means queued) ---------------------------
     def upsert(self, key: Mapping[str, Any], attributes: Mapping[str, Any], version: Version) -> bool:
         """Replace the item with `attributes` unless it holds `version` or newer; True when written."""
         return self._run(self._put(key, dict(attributes), version))
@@ -206,7 +211,8 @@ class View:
         return _Op(({"Put": {"TableName": self.table_name, "Item": item, "ConditionExpression": _GUARD,
                              "ExpressionAttributeNames": {"#v": self.version_attribute},
                              "ExpressionAttributeValues": {":v": stamp},
-                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},))
+                             "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},),
+                   (self._target(item),), stamp["S"])
 
     def _add(self, key: Mapping[str, Any], counter: str, delta: int | Decimal, event_id: str) -> _Op:
         wire = to_item(key)
@@ -220,18 +226,31 @@ class View:
             {"Update": {"TableName": self.table_name, "Key": wire, "UpdateExpression": "ADD #c :d",
                         "ExpressionAttributeNames": {"#c": counter},
                         "ExpressionAttributeValues": {":d": to_av(delta)}}},
-        ))
+        ), (self._target(marker_item), self._target(wire)))
+
+    def _target(self, item: Item) -> str:
+        """The table and key of an item, as text (what a transaction may write only once)."""
+        return orjson.dumps([self.table_name, [item[name] for name in self.key_names]]).decode()
 
     def _run(self, op: _Op) -> bool:
-        if len(op.items) == 1:
+        writes = pending()
+        if writes is not None:
+            writes.add(self, op)
+            return True
+        return self.commit_ops([op]) == 1
+
+    def commit_ops(self, ops: list[_Op]) -> int:
+        """Apply ops: a lone put as a conditional PutItem, else in one transaction; stale or already-applied
+        ops are dropped. Returns how many took effect."""
+        if len(ops) == 1 and len(ops[0].items) == 1:
             try:
-                self.call("PutItem", dict(op.items[0]["Put"]))
-                return True
+                self.call("PutItem", dict(ops[0].items[0]["Put"]))
+                return 1
             except DynamoDBError as error:
                 if error.code == "ConditionalCheckFailedException":
-                    return False
+                    return 0
                 raise
-        return bool(transact(self, [op]))
+        return len(transact(self, ops))
 
 
 def _reported_units(consumed: Any) -> float:
@@ -299,10 +318,16 @@ class ViewTransaction:
         self.ops.append((view or self.view)._add(key, counter_attribute, delta, event_id))
 
     def commit(self) -> int:
-        """Apply what was collected (at most 100 items in DynamoDB); returns how many ops took effect. The
-        capacity is charged to the view the transaction was started from."""
+        """Apply what was collected (at most 100 items in DynamoDB); returns how many ops took effect (inside
+        a stream batch: how many were queued). The capacity is charged to the view the transaction was
+        started from."""
         ops, self.ops = self.ops, []
-        return len(transact(self.view, ops)) if ops else 0
+        writes = pending()
+        if writes is None:
+            return len(transact(self.view, ops)) if ops else 0
+        for op in ops:
+            writes.add(self.view, op)
+        return len(ops)
 
     def __enter__(self) -> Self:
         return self
