@@ -105,24 +105,24 @@ def test_the_blog_runner_uses_the_deployed_settings_exactly(tmp_path: Path) -> N
     assert {k: sam["Properties"][k] for k in effective} == effective
     assert cfn["DestinationConfig"]["OnFailure"]["Destination"] == {"Fn::GetAtt": ["BlogReaderFailuresQueue", "Arn"]}
     queue = template(blog_deployment, "cloudformation")["Resources"]["BlogReaderFailuresQueue"]["Properties"]
-    assert queue["QueueName"] == runner.on_failure_table == "blog-reader-failures"
+    assert queue["QueueName"] == runner.settings.on_failure == "blog-reader-failures"
     mapping = resource_block(blocks(blog_deployment), "aws_lambda_event_source_mapping")
     assert {prop: dict(mapping.body)[arg] for prop, arg in MAPPING_ARGUMENTS.items()} == effective
 
 
 def effective_properties(runner: LocalRunner) -> dict[str, Any]:
-    """What the runner actually runs with (its own attributes), in EventSourceMapping property names."""
+    """What the runner actually runs with (the settings its parts read), in EventSourceMapping property names."""
     out = {
-        "BatchSize": runner.batch_size,
-        "MaximumBatchingWindowInSeconds": runner.batching_window,
-        "ParallelizationFactor": runner.parallelization_factor,
-        "BisectBatchOnFunctionError": runner.bisect_on_error,
-        "MaximumRetryAttempts": runner.max_retries,
-        "MaximumRecordAgeInSeconds": runner.max_record_age,
-        "TumblingWindowInSeconds": runner.tumbling_window,
-        "StartingPosition": runner.starting_position,
+        "BatchSize": runner.settings.batch_size,
+        "MaximumBatchingWindowInSeconds": runner.settings.batching_window,
+        "ParallelizationFactor": runner.settings.parallelization_factor,
+        "BisectBatchOnFunctionError": runner.settings.bisect_on_error,
+        "MaximumRetryAttempts": runner.settings.max_retries,
+        "MaximumRecordAgeInSeconds": runner.settings.max_record_age,
+        "TumblingWindowInSeconds": runner.settings.tumbling_window,
+        "StartingPosition": runner.settings.starting_position,
     }
-    if runner.report_batch_item_failures:
+    if runner.settings.report_batch_item_failures:
         out["FunctionResponseTypes"] = ["ReportBatchItemFailures"]
     return out
 

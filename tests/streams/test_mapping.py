@@ -83,7 +83,7 @@ def test_runner_from_a_mapping_loads_its_handler_and_runs(engine: Engine) -> Non
     put(engine, "a", n=1)
     mapping = EventSourceMapping("src", f"{__name__}:handler", batch_size=7, on_failure="parked")
     runner = LocalRunner.from_mapping(engine, mapping)
-    assert runner.settings == mapping and runner.batch_size == 7 and runner.on_failure_table == "parked"
+    assert runner.settings == mapping and runner.settings.batch_size == 7 and runner.settings.on_failure == "parked"
     runner.run_until_caught_up(5)
     assert SEEN == ["a"]
     with pytest.raises(MappingError, match="has no function 'nope'"):

@@ -1,8 +1,12 @@
-"""Durable checkpoints of a stream consumer, one item per shard in a table of the engine."""
+"""Durable checkpoints of a stream consumer, one item per shard in a table of the engine, and the progress that
+moves them past handled records only."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Transport
@@ -45,3 +49,38 @@ class Checkpoints:
         if point.after is not None:
             item["after"] = {"S": point.after}
         self.transport.call("PutItem", {"TableName": self.table, "Item": item})
+
+
+@dataclass
+class Progress:
+    """A shard's checkpoint and the records read past it: the checkpoint moves past a record only once it and
+    every earlier record of the shard is handled, in whatever order concurrent lanes finish."""
+
+    point: Checkpoint
+    pending: deque[str] = field(default_factory=deque)  # read and not yet checkpointed, in stream order
+    settled: set[str] = field(default_factory=set)  # handled, but behind a pending earlier record
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def read(self, sequence_numbers: Iterable[str]) -> None:
+        with self.lock:
+            self.pending.extend(sequence_numbers)
+
+    def settle(self, sequence_numbers: list[str], save: Callable[[Checkpoint], None]) -> None:
+        """Mark records handled; when the checkpoint moves, `save` it (under the lock, so saves keep order)."""
+        if not sequence_numbers:
+            return
+        with self.lock:
+            self.settled.update(sequence_numbers)
+            last = None
+            while self.pending and self.pending[0] in self.settled:
+                last = self.pending.popleft()
+                self.settled.discard(last)
+            if last is not None:
+                self.point = Checkpoint(last)
+                save(self.point)
+
+    def rewind(self) -> None:
+        """Forget what was read past the checkpoint (it is read again)."""
+        with self.lock:
+            self.pending.clear()
+            self.settled.clear()

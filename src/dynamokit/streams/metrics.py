@@ -50,6 +50,12 @@ class Metrics:
             if sequence_number is not None:
                 self.last_sequence_number = sequence_number
 
+    def count(self, counter: str, n: int) -> None:
+        """Add to a counter (filtered, parked, retries): batches on several threads count at once."""
+        if n:
+            with self._lock:
+                setattr(self, counter, getattr(self, counter) + n)
+
     @property
     def records_per_second(self) -> float:
         span = self._last - self._first if self._first is not None else 0.0
