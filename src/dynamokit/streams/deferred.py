@@ -43,18 +43,18 @@ class Deferred:
             ops[:] = [(n, op) for n, op in ops if n != position]
 
     def commit(self) -> set[int]:
-        """Commit every view's writes in order; the positions whose writes did not commit (a failed chunk
-        and every later chunk of that view: what committed is a prefix, so per-key order holds)."""
+        """Commit every view's writes in order; the positions whose writes did not commit. A chunk that fails,
+        or holds writes of a record that failed, is done again record by record (each record's writes in one
+        transaction), so a bad write fails only its own record, and a record's writes land all or none."""
         failed: set[int] = set()
         for view, ops in self.queues.values():
-            chunks = _chunks(ops)
-            for done, chunk in enumerate(chunks):
-                try:
-                    view.commit_ops([entry.op for entry in chunk])
-                except Exception:
-                    log.exception("view %s: committing a batch's writes failed", view.table_name)
-                    failed.update(n for later in chunks[done:] for entry in later for n in entry.positions)
-                    break
+            for chunk in _chunks(ops):
+                positions = {n for entry in chunk for n in entry.positions}
+                if positions.isdisjoint(failed) and _apply(view, chunk):
+                    continue
+                for n in sorted(positions - failed):
+                    if not all(_apply(view, part) for part in _chunks([(m, op) for m, op in ops if m == n])):
+                        failed.add(n)
         self.queues.clear()
         return failed
 
@@ -73,6 +73,16 @@ def deferring() -> Iterator[Deferred]:
         yield _open.writes
     finally:
         _open.writes = outer
+
+
+def _apply(view: View, entries: list[_Entry]) -> bool:
+    """Commit some entries in one request; False (logged) when it failed."""
+    try:
+        view.commit_ops([entry.op for entry in entries])
+    except Exception:
+        log.exception("view %s: committing %d deferred write(s) failed", view.table_name, len(entries))
+        return False
+    return True
 
 
 def _chunks(ops: list[tuple[int, _Op]]) -> list[list[_Entry]]:
