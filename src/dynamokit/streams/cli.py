@@ -72,7 +72,7 @@ def run(target: str, db_path: str | None, endpoint_url: str | None, region: str 
             runner = LocalRunner(source, table, handler, batch_size=batch_size,  # type: ignore[arg-type]
                                  batching_window=batching_window, max_retries=max_retries,
                                  bisect_on_error=bisect, max_record_age=max_record_age,
-                                 starting_position=starting_position,  # type: ignore[arg-type]
+                                 starting_position=starting_position,
                                  parallelization_factor=parallelization_factor, tumbling_window=tumbling_window,
                                  on_failure_table=on_failure_table, name=name).start()
         except MappingError as error:  # the settings are checked in one place: the mapping

@@ -93,8 +93,8 @@ def _chunks(ops: list[tuple[int, _Op]]) -> list[list[_Entry]]:
     where: dict[str, _Entry] = {}
     size = 0
     for position, op in ops:
-        twin = where.get(op.targets[0]) if op.version is not None else None
-        if twin is not None and twin.op.version is not None:
+        twin = where.get(op.targets[0])
+        if op.version is not None and twin is not None and twin.op.version is not None:
             if op.version > twin.op.version:
                 twin.op = op
             twin.positions.append(position)
