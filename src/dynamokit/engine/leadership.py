@@ -78,13 +78,19 @@ class Leadership:
     def claim(self, name: str, expires: float | None = None) -> bool:
         """Take (or renew) lease `name` unless a live holder has it; `expires`: a time.time() it lapses at,
         None for as long as this process lives."""
+        if self._taken(self.engine.storage.connection(), name):  # read first: no write lock to learn that
+            return False
         with self.engine.storage.write() as conn:
-            row = conn.execute("SELECT holder, host, pid, expires FROM leases WHERE name = ?", (name,)).fetchone()
-            if row is not None and row[0] != self.holder and not _free(*row[1:]):
+            if self._taken(conn, name):
                 return False
             conn.execute("INSERT OR REPLACE INTO leases(name, holder, host, pid, expires) VALUES (?, ?, ?, ?, ?)",
                          (name, self.holder, HOST, os.getpid(), expires))
         return True
+
+    def _taken(self, conn: sqlite3.Connection, name: str) -> bool:
+        """Whether another engine holds lease `name` and may keep it."""
+        row = conn.execute("SELECT holder, host, pid, expires FROM leases WHERE name = ?", (name,)).fetchone()
+        return row is not None and row[0] != self.holder and not _free(*row[1:])
 
     def release(self, name: str | None = None) -> None:
         """Give up lease `name` (None: every lease of this engine)."""
