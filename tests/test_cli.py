@@ -226,6 +226,10 @@ def test_serve_workers_share_one_port_and_one_database(tmp_path: Path, db: str) 
             assert client.get_item(TableName="tbl", Key={"pk": {"S": f"k{n}"}})["Item"] == {"pk": {"S": f"k{n}"}}
         served = [pid for pid in workers if _accepted(pid)]
         assert len(served) >= 2, "connections were spread over the processes"
+        clients[0].delete_table(TableName="tbl")  # every process sees the table gone at once
+        for client in clients:
+            with pytest.raises(client.exceptions.ResourceNotFoundException):
+                client.get_item(TableName="tbl", Key={"pk": {"S": "k0"}})
         process.kill()  # even a SIGKILLed parent takes its workers with it
         process.wait(timeout=10)
         for pid in workers:
