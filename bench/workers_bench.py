@@ -3,7 +3,8 @@
     python -m bench.workers_bench [--seconds 10] [--workers 1 2]
 
 wrk (-t1 -c8) replays 200 signed GetItem and 200 PutItem requests alternately (the mixed load of
-`bench.capacity`), and a GetItem-only script (reads). On a 2-core machine wrk itself takes a share of a
+`bench.capacity`), a GetItem-only script (reads: what each core adds) and a PutItem-only one (writes: where
+SQLite's one writer at a time caps every process together). On a 2-core machine wrk itself takes a share of a
 core, so this shows where a second process helps, not a clean scaling curve.
 """
 
@@ -20,11 +21,11 @@ from .capacity import _lua
 from .run import free_port, start_server
 
 
-def _reads_only(script: str, path: str) -> None:
-    """The mixed script with only its GetItem requests."""
+def _only(script: str, path: str, operation: str) -> None:
+    """The mixed script with only its `operation` requests."""
     with open(script) as f:
         lines = f.read().splitlines()
-    kept = [line for line in lines if not line.startswith("  reqs[") or "GetItem" in line]
+    kept = [line for line in lines if not line.startswith("  reqs[") or operation in line]
     with open(path, "w") as f:
         f.write("\n".join(kept) + "\n")
 
@@ -53,10 +54,11 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             mixed = os.path.join(tmp, f"mixed{workers}.lua")
             _lua(url, mixed)
-            reads = os.path.join(tmp, f"reads{workers}.lua")
-            _reads_only(mixed, reads)
+            reads, writes = os.path.join(tmp, f"reads{workers}.lua"), os.path.join(tmp, f"writes{workers}.lua")
+            _only(mixed, reads, "GetItem")
+            _only(mixed, writes, "PutItem")
             _rps(url, mixed, 1)  # warm-up
-            for name, script in (("GetItem only", reads), ("GetItem + PutItem", mixed)):
+            for name, script in (("GetItem only", reads), ("GetItem + PutItem", mixed), ("PutItem only", writes)):
                 rps, extra = _rps(url, script, args.seconds)
                 print(f"workers {workers}: {name:18} {rps:8.0f} req/s ({extra})")
         finally:
