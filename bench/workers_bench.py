@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 
-from .capacity import _lua
+from .capacity import _cpu_seconds, _lua
 from .run import free_port, start_server
 
 
@@ -30,13 +30,25 @@ def _only(script: str, path: str, operation: str) -> None:
         f.write("\n".join(kept) + "\n")
 
 
-def _rps(url: str, script: str, seconds: int) -> tuple[float, str]:
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the serving processes: `pid` and its workers."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return sum(_cpu_seconds(p) for p in [pid, *map(int, found.split())])
+
+
+def _rps(url: str, script: str, seconds: int, pid: int) -> tuple[float, str]:
+    """Requests per second, and the p99 latency and requests per server CPU-second (what one core would
+    answer, however busy the machine is)."""
+    before = _server_cpu(pid)
     done = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", "-s", script, url],
                           capture_output=True, text=True, timeout=seconds + 60, check=False)
+    cpu = _server_cpu(pid) - before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
+    requests = int(re.search(r"(\d+) requests in", done.stdout).group(1))
     p99 = re.search(r"99%\s+([\d.]+\w+)", done.stdout)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-    return rps, f"p99 {p99.group(1) if p99 else '?'}" + (f", {bad.group(1)} non-2xx" if bad else "")
+    return rps, (f"p99 {p99.group(1) if p99 else '?'}, {requests / cpu:.0f} req per server CPU-s, "
+                 f"server CPU {cpu / seconds:.2f} cores") + (f", {bad.group(1)} non-2xx" if bad else "")
 
 
 def main() -> None:
@@ -57,9 +69,9 @@ def main() -> None:
             reads, writes = os.path.join(tmp, f"reads{workers}.lua"), os.path.join(tmp, f"writes{workers}.lua")
             _only(mixed, reads, "GetItem")
             _only(mixed, writes, "PutItem")
-            _rps(url, mixed, 1)  # warm-up
+            _rps(url, mixed, 1, proc.pid)  # warm-up
             for name, script in (("GetItem only", reads), ("GetItem + PutItem", mixed), ("PutItem only", writes)):
-                rps, extra = _rps(url, script, args.seconds)
+                rps, extra = _rps(url, script, args.seconds, proc.pid)
                 print(f"workers {workers}: {name:18} {rps:8.0f} req/s ({extra})")
         finally:
             proc.terminate()
