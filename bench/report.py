@@ -190,7 +190,7 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
     rows = results.get("scale")
     if rows:
         out += ["## Scaling", "", "Table loaded natively with BatchWriteItem of 25 (100-item partitions, 50-item GSI "
-                "partitions), then served by `dynamokit serve --db FILE` as a subprocess; Query/GSI p50 over boto3 "
+                "partitions), then served by `dynamokit serve --db FILE --workers 1` as a subprocess; Query/GSI p50 over boto3 "
                 f"HTTP and natively, in {results.get('scale_rounds', 5)} rounds interleaved over the sizes (medians "
                 f"of the rounds' p50); Scan throughput over a paginated scan of up to {200_000:,} items; peak RSS "
                 "(VmHWM) of each server process at the end."]

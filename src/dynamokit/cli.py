@@ -91,8 +91,9 @@ def is_loopback(host: str) -> bool:
 @click.option("--auth", "auth_path", type=click.Path(dir_okay=False),
               help="Credentials file: verify SigV4 signatures and enforce IAM policies (see docs/auth.md).")
 @click.option("--workers", type=click.IntRange(1, 256), default=None,
-              help="Server processes sharing the port and the database [default: the CPU count]; above 1, a "
-                   "supervisor restarts any that dies, and one of them at a time runs the background work.")
+              help="Server processes sharing the port and the database [default: the CPU count; 1 with "
+                   "--throttling or --fault-seed, whose state is per process]; above 1, a supervisor restarts any "
+                   "that dies, and one of them at a time runs the background work.")
 @click.option("--worker-of", "worker_of", hidden=True, is_flag=True,
               help="Internal: run as a worker of a `serve --workers` supervisor (ends when its stdin closes).")
 @click.option("--app", "app_target", metavar="MODULE:APP",
@@ -116,7 +117,8 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM), and the web console at /console/.
 
     One process per CPU by default (--workers), all on one port and one database file (:memory: too: a
-    throwaway file in RAM they share), so every process sees every change at once.
+    throwaway file in RAM they share), so every process sees every change at once; one of them at a time
+    runs the background work (TTL deletions, index backfills, ...), another taking over if it dies.
 
     \b
     Examples:
@@ -128,7 +130,8 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     if s3_api and (auth_path or s3_endpoint_url):
         raise click.UsageError("--s3-api serves the local bucket folders without authentication: it cannot be "
                                "combined with --auth or --s3-endpoint-url")
-    workers = workers or cpu_count()
+    if workers is None:  # throttling buckets and a seeded fault sequence are per process: one keeps them exact
+        workers = 1 if throttling or fault_seed is not None else cpu_count()
     if worker_of or workers == 1:
         serve_here(host, port, db_path, region, auth_path, worker_of, app_target, s3_endpoint_url, s3_dir, s3_api,
                    throttling, fault_specs, fault_seed)
@@ -137,6 +140,7 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
         ["--s3-endpoint-url", s3_endpoint_url] if s3_endpoint_url else []) + (
         ["--s3-dir", s3_dir] if s3_dir else []) + (["--s3-api"] if s3_api else []) + (
         ["--throttling"] if throttling else []) + [f"--fault={spec}" for spec in fault_specs]
+    configure_console(app_target)  # the options are checked here once, not once per worker
     for spec in fault_specs:
         parse_fault(spec)
     scratch = scratch_dir() if db_path == ":memory:" else None  # named after us: removed even if we are killed
