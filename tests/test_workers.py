@@ -13,7 +13,7 @@ from pathlib import Path
 from dynamokit.engine import Engine, indexes
 
 from .conftest import http_client
-from .test_cli import _children, dynamokit
+from .test_cli import _children, dynamokit, run
 
 ITEMS = 4 * indexes.BACKFILL_CHUNK
 
@@ -92,3 +92,18 @@ def test_kill_9_of_the_leader_and_of_a_backfilling_worker(tmp_path: Path) -> Non
 def _status(client: object, index: str) -> str:
     table = client.describe_table(TableName="tbl")["Table"]  # type: ignore[attr-defined]
     return next(g["IndexStatus"] for g in table["GlobalSecondaryIndexes"] if g["IndexName"] == index)  # type: ignore[no-any-return]
+
+
+def test_a_second_serve_cannot_share_the_port_of_workers(tmp_path: Path) -> None:
+    """The workers' port (SO_REUSEPORT) is refused to another `serve`, which would otherwise take a share of
+    its connections to another database."""
+    process = dynamokit("serve", "--port", "0", "--workers", "2", "--db", str(tmp_path / "one.db"))
+    try:
+        assert process.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:(\d+)", process.stdout.readline())
+        assert url
+        done = run("serve", "--port", url.group(1), "--workers", "2", "--db", str(tmp_path / "two.db"))
+        assert done.returncode == 1 and "cannot listen on" in done.stderr
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
