@@ -111,6 +111,7 @@ def write(results: dict, out: str) -> None:
     else:
         chart = None
     text = report.markdown(results, os.path.relpath(chart, os.path.dirname(os.path.abspath(out))) if chart else None)
+    text = report.keep_hand_written(text, out)
     with open(out, "w") as f:
         f.write(text)
     print(text)

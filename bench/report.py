@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from .run import DYNAMOKIT, FLOORS, PEERS
 from .workload import ALL_OPS, POINT_OPS
 
+HAND_WRITTEN = ("## serve on every core",)  # sections of the doc written by hand (bench/workers_bench.py)
 NATIVE, INPROC, HTTP = DYNAMOKIT
 STUB_INPROC, STUB_HTTP, RAW = FLOORS
 FLOOR_OF = {NATIVE: RAW, INPROC: STUB_INPROC, HTTP: STUB_HTTP}
@@ -190,7 +192,7 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
     rows = results.get("scale")
     if rows:
         out += ["## Scaling", "", "Table loaded natively with BatchWriteItem of 25 (100-item partitions, 50-item GSI "
-                "partitions), then served by `dynamokit serve --db FILE` as a subprocess; Query/GSI p50 over boto3 "
+                "partitions), then served by `dynamokit serve --db FILE --workers 1` as a subprocess; Query/GSI p50 over boto3 "
                 f"HTTP and natively, in {results.get('scale_rounds', 5)} rounds interleaved over the sizes (medians "
                 f"of the rounds' p50); Scan throughput over a paginated scan of up to {200_000:,} items; peak RSS "
                 "(VmHWM) of each server process at the end."]
@@ -220,3 +222,17 @@ def markdown(results: dict[str, Any], chart: str | None) -> str:
             "client (cProfile); `python bench/http_floor.py` splits the HTTP server's own cost from the engine's.",
             ""]
     return "\n".join(out)
+
+
+def keep_hand_written(text: str, previous: str) -> str:
+    """`text` with the HAND_WRITTEN sections of the doc at `previous` (if any) put back before its last section."""
+    try:
+        with open(previous) as f:
+            old = f.read()
+    except OSError:
+        return text
+    kept = "".join(part for part in re.split(r"(?m)^(?=## )", old) if part.startswith(HAND_WRITTEN))
+    if not kept:
+        return text
+    parts = re.split(r"(?m)^(?=## )", text)
+    return "".join(parts[:-1]) + kept + parts[-1]

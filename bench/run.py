@@ -23,6 +23,7 @@ from . import setup as peers
 from .workload import ALL_OPS, OPS
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHONPATH = os.pathsep.join([os.path.join(REPO, "src"), REPO])  # this checkout's dynamokit, not one installed
 
 # name -> (group, needs); groups order the table: dynamokit, peers, floors
 DYNAMOKIT = ["dynamokit native", "dynamokit boto3 in-process", "dynamokit serve (HTTP)"]
@@ -63,7 +64,7 @@ def vm_hwm(pid: int) -> float | None:
 
 def start_server(argv: list[str], port: int, log: str) -> subprocess.Popen[Any]:
     proc = subprocess.Popen(argv, stdout=open(log, "w"), stderr=subprocess.STDOUT, cwd=REPO,
-                            env={**os.environ, "PYTHONPATH": REPO})
+                            env={**os.environ, "PYTHONPATH": PYTHONPATH})
     try:
         wait_port(port, proc)
     except RuntimeError:
@@ -87,7 +88,7 @@ class Target:
     def start(self) -> None:
         self.worker = subprocess.Popen([self.python, "-m", "bench.worker", self.kind, self.arg], cwd=REPO,
                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                                       env={**os.environ, "PYTHONPATH": REPO})
+                                       env={**os.environ, "PYTHONPATH": PYTHONPATH})
         self.ask(None)
 
     def ask(self, command: dict[str, Any] | None) -> dict[str, Any]:
@@ -140,7 +141,7 @@ def make_targets(tmp: str, items: int, only: list[str] | None) -> list[Target]:
             target = Target(name, py, "inprocess", os.path.join(tmp, "inprocess.db"))
         elif name == "dynamokit serve (HTTP)":
             target = server_target(name, [py, "-c", "from dynamokit.cli import main; main()", "serve",
-                                          "--db", os.path.join(tmp, "serve.db"), "--port", str(port)], port)
+                                          "--db", os.path.join(tmp, "serve.db"), "--port", str(port), "--workers", "1"], port)
         elif name == "moto in-process":
             target = Target(name, peers.PYTHON, "moto")
             if not has_moto:

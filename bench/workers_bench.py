@@ -3,7 +3,8 @@
     python -m bench.workers_bench [--seconds 10] [--workers 1 2]
 
 wrk (-t1 -c8) replays 200 signed GetItem and 200 PutItem requests alternately (the mixed load of
-`bench.capacity`), and a GetItem-only script (reads). On a 2-core machine wrk itself takes a share of a
+`bench.capacity`), a GetItem-only script (reads: what each core adds) and a PutItem-only one (writes: where
+SQLite's one writer at a time caps every process together). On a 2-core machine wrk itself takes a share of a
 core, so this shows where a second process helps, not a clean scaling curve.
 """
 
@@ -16,26 +17,38 @@ import subprocess
 import sys
 import tempfile
 
-from .capacity import _lua
+from .capacity import _cpu_seconds, _lua
 from .run import free_port, start_server
 
 
-def _reads_only(script: str, path: str) -> None:
-    """The mixed script with only its GetItem requests."""
+def _only(script: str, path: str, operation: str) -> None:
+    """The mixed script with only its `operation` requests."""
     with open(script) as f:
         lines = f.read().splitlines()
-    kept = [line for line in lines if not line.startswith("  reqs[") or "GetItem" in line]
+    kept = [line for line in lines if not line.startswith("  reqs[") or operation in line]
     with open(path, "w") as f:
         f.write("\n".join(kept) + "\n")
 
 
-def _rps(url: str, script: str, seconds: int) -> tuple[float, str]:
+def _server_cpu(pid: int) -> float:
+    """CPU seconds used so far by the serving processes: `pid` and its workers."""
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return sum(_cpu_seconds(p) for p in [pid, *map(int, found.split())])
+
+
+def _rps(url: str, script: str, seconds: int, pid: int) -> tuple[float, str]:
+    """Requests per second, and the p99 latency and requests per server CPU-second (what one core would
+    answer, however busy the machine is)."""
+    before = _server_cpu(pid)
     done = subprocess.run(["wrk", "-t1", "-c8", f"-d{seconds}s", "--latency", "-s", script, url],
                           capture_output=True, text=True, timeout=seconds + 60, check=False)
+    cpu = _server_cpu(pid) - before
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", done.stdout).group(1))
+    requests = int(re.search(r"(\d+) requests in", done.stdout).group(1))
     p99 = re.search(r"99%\s+([\d.]+\w+)", done.stdout)
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", done.stdout)
-    return rps, f"p99 {p99.group(1) if p99 else '?'}" + (f", {bad.group(1)} non-2xx" if bad else "")
+    return rps, (f"p99 {p99.group(1) if p99 else '?'}, {requests / cpu:.0f} req per server CPU-s, "
+                 f"server CPU {cpu / seconds:.2f} cores") + (f", {bad.group(1)} non-2xx" if bad else "")
 
 
 def main() -> None:
@@ -53,11 +66,12 @@ def main() -> None:
             url = f"http://127.0.0.1:{port}"
             mixed = os.path.join(tmp, f"mixed{workers}.lua")
             _lua(url, mixed)
-            reads = os.path.join(tmp, f"reads{workers}.lua")
-            _reads_only(mixed, reads)
-            _rps(url, mixed, 1)  # warm-up
-            for name, script in (("GetItem only", reads), ("GetItem + PutItem", mixed)):
-                rps, extra = _rps(url, script, args.seconds)
+            reads, writes = os.path.join(tmp, f"reads{workers}.lua"), os.path.join(tmp, f"writes{workers}.lua")
+            _only(mixed, reads, "GetItem")
+            _only(mixed, writes, "PutItem")
+            _rps(url, mixed, 1, proc.pid)  # warm-up
+            for name, script in (("GetItem only", reads), ("GetItem + PutItem", mixed), ("PutItem only", writes)):
+                rps, extra = _rps(url, script, args.seconds, proc.pid)
                 print(f"workers {workers}: {name:18} {rps:8.0f} req/s ({extra})")
         finally:
             proc.terminate()

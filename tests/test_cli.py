@@ -204,8 +204,8 @@ def _children(pid: int) -> list[int]:
 
 @pytest.mark.parametrize("db", ["file", ":memory:"])
 def test_serve_workers_share_one_port_and_one_database(tmp_path: Path, db: str) -> None:
-    """`--workers 3`: three processes accept on one port (SO_REUSEPORT) over one database, so a table one
-    process created is served by all; they stop with the parent, even when it is killed."""
+    """`--workers 3`: three worker processes accept on one port (SO_REUSEPORT) over one database, so a table
+    one process created is served by all; they stop with their supervisor, even when it is killed."""
     process = dynamokit("serve", "--port", "0", "--workers", "3",
                         "--db", str(tmp_path / "data.db") if db == "file" else ":memory:")
     try:
@@ -214,7 +214,7 @@ def test_serve_workers_share_one_port_and_one_database(tmp_path: Path, db: str) 
         url = re.search(r"http://127\.0\.0\.1:\d+", line)
         assert url and "3 processes" in line, line
         workers = _children(process.pid)
-        assert len(workers) == 2
+        assert len(workers) == 3
         http_client(url.group(0)).create_table(
             TableName="tbl", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
@@ -224,8 +224,12 @@ def test_serve_workers_share_one_port_and_one_database(tmp_path: Path, db: str) 
             clients.append(client)
             client.put_item(TableName="tbl", Item={"pk": {"S": f"k{n}"}})
             assert client.get_item(TableName="tbl", Key={"pk": {"S": f"k{n}"}})["Item"] == {"pk": {"S": f"k{n}"}}
-        served = [pid for pid in workers + [process.pid] if _accepted(pid)]
+        served = [pid for pid in workers if _accepted(pid)]
         assert len(served) >= 2, "connections were spread over the processes"
+        clients[0].delete_table(TableName="tbl")  # every process sees the table gone at once
+        for client in clients:
+            with pytest.raises(client.exceptions.ResourceNotFoundException):
+                client.get_item(TableName="tbl", Key={"pk": {"S": "k0"}})
         process.kill()  # even a SIGKILLed parent takes its workers with it
         process.wait(timeout=10)
         for pid in workers:

@@ -221,15 +221,15 @@ def test_delete_table_drops_its_ttl_state(db: Caller) -> None:
 
 
 def test_background_sweeper(db: Caller, clock: list[float]) -> None:
-    """The daemon sweeper deletes expired items on its own and stops with the engine."""
+    """The leader's loop deletes expired items on its own, and stops when asked."""
     _put(db, "bg", {"N": str(int(NOW) + 30)})
-    db.engine.ttl.start(interval=0.01)
+    db.engine.leadership.start(interval=0.01)
     clock[0] += 60
     deadline = time.monotonic() + 10
     while _keys(db) and time.monotonic() < deadline:
         time.sleep(0.01)
     assert _keys(db) == []
-    db.engine.ttl.stop()
+    db.engine.leadership.stop()
     _put(db, "after", {"N": str(int(NOW))})
     time.sleep(0.05)
     assert _keys(db) == ["after"]

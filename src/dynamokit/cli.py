@@ -11,9 +11,7 @@ import os
 import shutil
 import signal
 import sqlite3
-import subprocess
 import sys
-import tempfile
 import threading
 from typing import Any
 
@@ -23,12 +21,14 @@ from . import __version__
 from .demo.cli import demo
 from .engine import Engine
 from .engine.faults import Fault
+from .engine.storage import scratch_dir
 from .errors import DynamoDBError
 from .model.cli import model as model_cli
 from .model.migrations.cli import migrate as migrate_cli
 from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
-from .server.http import Server
+from .server.http import Server, endpoint_url
 from .server.protocol import Backend
+from .server.workers import Pool, cpu_count, reserve_port
 from .streams.cli import streams as streams_cli
 from .transfer_cli import export_command, import_command
 
@@ -90,10 +90,12 @@ def is_loopback(host: str) -> bool:
 @click.option("--region", default="us-east-1", show_default=True, help="Region the endpoint reports.")
 @click.option("--auth", "auth_path", type=click.Path(dir_okay=False),
               help="Credentials file: verify SigV4 signatures and enforce IAM policies (see docs/auth.md).")
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64),
-              help="Server processes sharing the port and the database (one per core serves on every core).")
+@click.option("--workers", type=click.IntRange(1, 256), default=None,
+              help="Server processes sharing the port and the database [default: the CPU count; 1 with "
+                   "--throttling or --fault-seed, whose state is per process]; above 1, a supervisor restarts any "
+                   "that dies, and one of them at a time runs the background work.")
 @click.option("--worker-of", "worker_of", hidden=True, is_flag=True,
-              help="Internal: run as a worker of a `serve --workers` parent (ends when its stdin closes).")
+              help="Internal: run as a worker of a `serve --workers` supervisor (ends when its stdin closes).")
 @click.option("--app", "app_target", metavar="MODULE:APP",
               help="A dynamokit.model App whose design chart and access patterns (run from a form) the web console "
                    "shows at /console/model.")
@@ -109,84 +111,110 @@ def is_loopback(host: str) -> bool:
               help="Inject ERROR (e.g. ThrottlingException) into OPERATION ('*': any) with probability RATE "
                    "(default 1); repeatable.")
 @click.option("--fault-seed", type=int, default=None, help="Seed of the faults' random source.")
-def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int,
+def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None, workers: int | None,
           worker_of: bool, app_target: str | None, s3_endpoint_url: str | None, s3_dir: str | None,
           s3_api: bool, throttling: bool, fault_specs: tuple[str, ...], fault_seed: int | None) -> None:
     """Serve the DynamoDB API over HTTP until interrupted (Ctrl-C or SIGTERM), and the web console at /console/.
+
+    One process per CPU by default (--workers), all on one port and one database file (:memory: too: a
+    throwaway file in RAM they share), so every process sees every change at once; one of them at a time
+    runs the background work (TTL deletions, index backfills, ...), another taking over if it dies.
 
     \b
     Examples:
       dynamokit serve --port 8000 --db app.db
       aws dynamodb list-tables --endpoint-url http://127.0.0.1:8000
-      dynamokit serve --port 8000 --db app.db --workers 4    # 4 processes, one port, one database
+      dynamokit serve --port 8000 --db app.db --workers 1    # one process (the same data either way)
       open http://127.0.0.1:8000/console/          # the web console (docs/console.md)
     """
     if s3_api and (auth_path or s3_endpoint_url):
         raise click.UsageError("--s3-api serves the local bucket folders without authentication: it cannot be "
                                "combined with --auth or --s3-endpoint-url")
+    if workers is None:  # throttling buckets and a seeded fault sequence are per process: one keeps them exact
+        workers = 1 if throttling or fault_seed is not None else cpu_count()
+    if worker_of or workers == 1:
+        serve_here(host, port, db_path, region, auth_path, worker_of, app_target, s3_endpoint_url, s3_dir, s3_api,
+                   throttling, fault_specs, fault_seed)
+        return
+    options = (["--auth", auth_path] if auth_path else []) + (["--app", app_target] if app_target else []) + (
+        ["--s3-endpoint-url", s3_endpoint_url] if s3_endpoint_url else []) + (
+        ["--s3-dir", s3_dir] if s3_dir else []) + (["--s3-api"] if s3_api else []) + (
+        ["--throttling"] if throttling else []) + [f"--fault={spec}" for spec in fault_specs]
+    configure_console(app_target)  # the options are checked here once, not once per worker
+    for spec in fault_specs:
+        parse_fault(spec)
+    scratch = scratch_dir() if db_path == ":memory:" else None  # named after us: removed even if we are killed
+    shared = os.path.join(scratch, "engine.db") if scratch else db_path  # the workers share one file
+    try:
+        engine = open_engine(shared, region, s3_endpoint_url, s3_dir, resume=False)  # the database and --auth
+        try:  # are checked once, here, so a mistake is one error, not one per worker
+            backend_for(engine, auth_path)
+        finally:
+            engine.close()
+        try:
+            port = reserve_port(host, port)
+        except OSError as error:
+            raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+        def command(n: int) -> list[str]:  # each worker throttles and draws its faults on its own
+            seed = [f"--fault-seed={fault_seed + n}"] if fault_seed is not None else []
+            return [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", shared,
+                    "--region", region, "--worker-of", *options, *seed]
+
+        stop = stop_on_signals()
+        pool = Pool(command, workers)
+        try:
+            try:
+                pool.start()
+            except RuntimeError as error:
+                raise click.ClickException(str(error)) from None
+            announce(endpoint_url(host, port), host, db_path, region, auth_path, workers)
+            pool.supervise(stop)
+        finally:
+            pool.stop()
+    finally:
+        if scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    click.echo("dynamokit: stopped")
+
+
+def serve_here(host: str, port: int, db_path: str, region: str, auth_path: str | None, worker_of: bool,
+               app_target: str | None, s3_endpoint_url: str | None, s3_dir: str | None, s3_api: bool,
+               throttling: bool, fault_specs: tuple[str, ...], fault_seed: int | None) -> None:
+    """`serve` in this process: alone, or as one worker of a `--workers` supervisor (`worker_of`)."""
     configure_console(app_target)
-    scratch = tempfile.mkdtemp(prefix="dynamokit-serve-") if workers > 1 and db_path == ":memory:" else None
-    shared = os.path.join(scratch, "engine.db") if scratch else db_path  # processes share one file
     faults = [parse_fault(spec) for spec in fault_specs]
-    engine = open_engine(shared, region, s3_endpoint_url, s3_dir, throttling)
+    engine = open_engine(db_path, region, s3_endpoint_url, s3_dir, throttling)
     for fault in faults:
         engine.faults.add(fault)
     engine.faults.seed(fault_seed)
     stop = stop_on_signals()
     if worker_of:
         threading.Thread(target=stop_at_end_of_input, args=(stop,), daemon=True).start()
-    children: list[subprocess.Popen[bytes]] = []
     try:
-        server = start_server(backend_for(engine, auth_path), host, port, region, reuse_port=workers > 1 or worker_of,
-                              s3_api=s3_api)
+        server = start_server(backend_for(engine, auth_path), host, port, region, reuse_port=worker_of, s3_api=s3_api)
     except click.ClickException:
         engine.close()
         raise
     try:
-        options = (["--auth", auth_path] if auth_path else []) + (["--app", app_target] if app_target else []) + (
-            ["--s3-endpoint-url", s3_endpoint_url] if s3_endpoint_url else []) + (
-            ["--s3-dir", s3_dir] if s3_dir else []) + (["--s3-api"] if s3_api else []) + (
-            ["--throttling"] if throttling else []) + [f"--fault={spec}" for spec in fault_specs]
-        # Each worker process throttles and draws its faults on its own (a seed of its own, if seeded).
-        children = [start_worker(host, server.port, shared, region, options + (
-                        [f"--fault-seed={fault_seed + n}"] if fault_seed is not None else []))
-                    for n in range(1, workers)]
-        for child in children:  # each says when it listens: the endpoint is announced once all do
-            assert child.stdout is not None
-            if not child.stdout.readline():
-                raise click.ClickException("a worker process failed to start")
+        engine.leadership.start()  # TTL sweeps and the like, in one process of those sharing the database
         if worker_of:
-            click.echo("listening", nl=True)
+            click.echo("listening")
             sys.stdout.flush()
         else:
-            engine.ttl.start()  # expired items are deleted in the background, as DynamoDB does
-            announce(server.url, host, db_path, region, auth_path, workers)
+            announce(server.url, host, db_path, region, auth_path)
         stop.wait()
     finally:
-        for child in children:
-            child.terminate()
-        for child in children:
-            child.wait()
         server.stop()
         engine.close()
-        if scratch:
-            shutil.rmtree(scratch, ignore_errors=True)
     if not worker_of:
         click.echo("dynamokit: stopped")
 
 
 def stop_at_end_of_input(stop: threading.Event) -> None:
-    """Set `stop` once stdin closes (a worker's stdin is a pipe from its parent)."""
+    """Set `stop` once stdin closes (a worker's stdin is a pipe from its supervisor)."""
     sys.stdin.read()
     stop.set()
-
-
-def start_worker(host: str, port: int, db_path: str, region: str, options: list[str]) -> subprocess.Popen[bytes]:
-    """Another `serve` process (with the parent's other `options`) on the same port (SO_REUSEPORT) and database
-    file; it ends when this process does, however that happens (its stdin, a pipe from us, closes)."""
-    command = [sys.executable, "-m", "dynamokit", "serve", "--host", host, "--port", str(port), "--db", db_path,
-               "--region", region, "--worker-of", *options]
-    return subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
 
 
 @main.command("console")
@@ -248,9 +276,10 @@ def parse_fault(spec: str) -> Fault:
 
 
 def open_engine(db_path: str, region: str, s3_endpoint_url: str | None = None, s3_dir: str | None = None,
-                throttling: bool = False) -> Engine:
+                throttling: bool = False, resume: bool = True) -> Engine:
     try:
-        return Engine(db_path, region=region, s3_endpoint_url=s3_endpoint_url, s3_dir=s3_dir, throttling=throttling)
+        return Engine(db_path, region=region, s3_endpoint_url=s3_endpoint_url, s3_dir=s3_dir, throttling=throttling,
+                      resume_backfills=resume)
     except (sqlite3.Error, OSError) as error:
         raise click.ClickException(f"cannot open database {db_path!r}: {error}") from None
 

@@ -12,12 +12,11 @@ policies are not restored.
 
 from __future__ import annotations
 
-import logging
 import os
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
@@ -31,8 +30,8 @@ from .storage import BUSY_TIMEOUT
 
 if TYPE_CHECKING:
     from .core import Engine, Operation
+    from .leadership import Job
 
-log = logging.getLogger("dynamokit.engine")
 T = TypeVar("T")
 RESTORE_CHUNK = 2000
 
@@ -260,7 +259,7 @@ def begin_restore(engine: Engine, target: str, source: dict[str, Any], request: 
         conn.execute("UPDATE catalog SET description = ? WHERE tid = ?", (orjson.dumps(description), tid))
         engine.catalog_changed(conn)
     out = control.describe(engine, engine.table(target))
-    engine.backfills.append(_start(engine, target))
+    engine.leadership.run(*job(engine, target))
     return {"TableDescription": out}
 
 
@@ -357,23 +356,16 @@ def _index_key(table: Table, index: Any, item: dict[str, Any]) -> Any:
         return None
 
 
-def _start(engine: Engine, table_name: str) -> threading.Thread:
-    def run() -> None:
-        try:
-            restore(engine, table_name)
-        except Exception:  # the engine may be closing; a later engine resumes from the stored cursor
-            log.exception("restore of %s stopped", table_name)
-
-    thread = threading.Thread(target=run, name=f"restore-{table_name}", daemon=True)
-    thread.start()
-    return thread
+def job(engine: Engine, table_name: str) -> Job:
+    """The restore into `table_name` as a job (see `leadership`): its lease name and what runs it."""
+    return f"restore:{table_name}", partial(restore, engine, table_name)
 
 
-def resume_restores(engine: Engine) -> list[threading.Thread]:
-    """Start the restores an engine that stopped left unfinished."""
+def pending(engine: Engine) -> list[Job]:
+    """The restores not finished yet."""
     with engine.storage.snapshot() as conn:
         names = [d["TableName"] for d in _restoring(conn)]
-    return [_start(engine, name) for name in names]
+    return [job(engine, name) for name in names]
 
 
 OPERATIONS: dict[str, Operation] = {
@@ -384,5 +376,5 @@ OPERATIONS: dict[str, Operation] = {
     "RestoreTableFromBackup": restore_table_from_backup,
 }
 
-__all__ = ["OPERATIONS", "SCHEMA", "begin_restore", "copy_into_file", "remove_file", "resume_restores",
+__all__ = ["OPERATIONS", "SCHEMA", "begin_restore", "copy_into_file", "pending", "remove_file",
            "snapshot_file"]

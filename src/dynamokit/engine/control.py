@@ -320,5 +320,5 @@ def update_table(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
         engine.catalog_changed(conn)
     out = describe(engine, engine.table(table.name))
     for name in created:
-        engine.backfills.append(indexes.start_backfill(engine, table.name, name))
+        engine.leadership.run(*indexes.job(engine, table.name, name))
     return {"TableDescription": out}

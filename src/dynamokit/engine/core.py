@@ -17,8 +17,8 @@ from . import (
     control,
     exports,
     imports,
-    indexes,
     items,
+    leadership,
     objectstore,
     partiql,
     pitr,
@@ -82,6 +82,11 @@ class Engine:
     `throttling=True`: tables throttle by their provisioned capacity (see `throttle`); `faults`: errors
     injected with a probability, from a random source seeded with `fault_seed` (see `faults`). Both off by
     default, and then cost nothing.
+
+    Jobs (index backfills, restores, exports, imports) run in background threads of the engine that starts
+    them; `resume_backfills=True` also runs those an engine that stopped or died left unfinished. The
+    periodic work (TTL sweeps, PITR folding, taking over orphaned jobs) runs in `leadership.start()`'s loop,
+    in one engine of all those sharing the file (see `leadership`).
     """
 
     def __init__(self, path: str = ":memory:", *, region: str = "us-east-1",
@@ -90,7 +95,8 @@ class Engine:
                  s3_dir: str | None = None, throttling: bool = False, faults: Iterable[Fault] = (),
                  fault_seed: int | None = None) -> None:
         self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA,
-                                                      backups.SCHEMA, pitr.SCHEMA, exports.SCHEMA, imports.SCHEMA))
+                                                      backups.SCHEMA, pitr.SCHEMA, exports.SCHEMA, imports.SCHEMA,
+                                                      leadership.SCHEMA))
         self.s3 = objectstore.Config(s3_endpoint_url, s3_dir)  # where exports and imports find their buckets
         self._object_store: objectstore.ObjectStore | None = None
         self.region = region
@@ -108,12 +114,13 @@ class Engine:
         self._arm()
         self.streams = streams.StreamLog(self)
         self.ttl = ttl.TimeToLive(self)
-        self.backfills: list[threading.Thread] = []
+        self.backfills: list[threading.Thread] = []  # the jobs this engine ran (see `wait_for_backfills`)
+        self.leadership = leadership.Leadership(self)
         self._calls = 0  # operations running (outermost calls), so close() can wait for them
         self._calls_lock = threading.Lock()
         self._closed = False
         if resume_backfills:
-            self.backfills += indexes.resume_backfills(self) + backups.resume_restores(self)
+            self.leadership.resume()
 
     # -- the one entry point ---------------------------------------------------------------------------
     def call(self, operation: str, request: dict[str, Any] | None = None, *, wire: bool = False) -> dict[str, Any]:
@@ -166,8 +173,11 @@ class Engine:
         deadline = time.monotonic() + timeout
         while self._calls and time.monotonic() < deadline:
             time.sleep(0.005)
-        self.ttl.stop()
-        self.storage.close()
+        self.leadership.stop()
+        try:
+            self.leadership.release()
+        finally:
+            self.storage.close()
 
     def __enter__(self) -> Self:
         return self
@@ -281,7 +291,7 @@ class Engine:
         return self._tables
 
     def wait_for_backfills(self, timeout: float | None = None) -> None:
-        """Block until the index backfills this engine started have finished."""
+        """Block until the jobs this engine runs (index backfills, restores, exports, imports) have finished."""
         for thread in list(self.backfills):
             thread.join(timeout)
 

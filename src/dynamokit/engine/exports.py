@@ -23,7 +23,6 @@ import hashlib
 import logging
 import os
 import sqlite3
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
@@ -39,6 +38,7 @@ from .schema import Table
 
 if TYPE_CHECKING:
     from .core import Engine, Operation
+    from .leadership import Job
 
 log = logging.getLogger("dynamokit.engine")
 ITEMS_PER_FILE = 100_000
@@ -148,9 +148,7 @@ def export_table_to_point_in_time(engine: Engine, request: dict[str, Any]) -> di
     with engine.storage.write() as conn:
         conn.execute("INSERT INTO exports(arn, table_arn, started, token, description) VALUES (?, ?, ?, ?, ?)",
                      (arn, description["TableArn"], now, token, orjson.dumps(description)))
-    thread = threading.Thread(target=_run, args=(engine, arn), name=f"export-{export_id}", daemon=True)
-    engine.backfills.append(thread)
-    thread.start()
+    engine.leadership.run(*jobs.job(engine, "exports", arn, _run))
     return {"ExportDescription": _public(description)}
 
 
@@ -181,6 +179,11 @@ def _public(description: dict[str, Any]) -> dict[str, Any]:
 
 
 # -- writing the export ---------------------------------------------------------------------------------------
+
+def pending(engine: Engine) -> list[Job]:
+    """The exports not finished yet."""
+    return jobs.pending(engine, "exports", _run)
+
 
 def _run(engine: Engine, arn: str) -> None:
     try:
@@ -380,4 +383,4 @@ OPERATIONS: dict[str, Operation] = {
     "ListExports": list_exports,
 }
 
-__all__ = ["OPERATIONS", "SCHEMA", "export_table", "iso"]
+__all__ = ["OPERATIONS", "SCHEMA", "export_table", "iso", "pending"]

@@ -18,7 +18,6 @@ import gzip
 import hashlib
 import logging
 import os
-import threading
 import uuid
 import zlib
 from collections.abc import Callable, Iterator
@@ -35,6 +34,7 @@ from .values import check_item
 
 if TYPE_CHECKING:
     from .core import Engine, Operation
+    from .leadership import Job
 
 log = logging.getLogger("dynamokit.engine")
 CHUNK = 2000
@@ -134,9 +134,7 @@ def import_table(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
             description["ClientToken"] = token
         conn.execute("INSERT INTO imports(arn, table_arn, started, token, description) VALUES (?, ?, ?, ?, ?)",
                      (arn, created["TableArn"], now, token, orjson.dumps(description)))
-    thread = threading.Thread(target=_run, args=(engine, arn), name=f"import-{arn.rsplit('/', 1)[1]}", daemon=True)
-    engine.backfills.append(thread)
-    thread.start()
+    engine.leadership.run(*jobs.job(engine, "imports", arn, _run))
     return {"ImportTableDescription": _public(description)}
 
 
@@ -168,6 +166,11 @@ def _public(description: dict[str, Any]) -> dict[str, Any]:
 class _Counts:
     def __init__(self) -> None:
         self.processed = self.imported = self.errors = self.size = 0
+
+
+def pending(engine: Engine) -> list[Job]:
+    """The imports not finished yet."""
+    return jobs.pending(engine, "imports", _run)
 
 
 def _run(engine: Engine, arn: str) -> None:
@@ -369,4 +372,4 @@ OPERATIONS: dict[str, Operation] = {
     "ListImports": list_imports,
 }
 
-__all__ = ["OPERATIONS", "SCHEMA", "import_files"]
+__all__ = ["OPERATIONS", "SCHEMA", "import_files", "pending"]

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-import threading
+from collections.abc import Iterator
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 import orjson
@@ -21,8 +21,8 @@ from .schema import (
 
 if TYPE_CHECKING:
     from .core import Engine
+    from .leadership import Job
 
-log = logging.getLogger("dynamokit.engine")
 BACKFILL_CHUNK = 2000
 
 
@@ -156,24 +156,14 @@ def backfill(engine: Engine, table_name: str, index_name: str) -> None:
                 return
 
 
-def start_backfill(engine: Engine, table_name: str, index_name: str) -> threading.Thread:
-    """Run `backfill` in a daemon thread."""
-    def run() -> None:
-        try:
-            backfill(engine, table_name, index_name)
-        except Exception:  # the engine may be closing; a later engine resumes from the stored cursor
-            log.exception("backfill of %s/%s stopped", table_name, index_name)
-
-    thread = threading.Thread(target=run, name=f"backfill-{table_name}-{index_name}", daemon=True)
-    thread.start()
-    return thread
+def job(engine: Engine, table_name: str, index_name: str) -> Job:
+    """The backfill of an index as a job (see `leadership`): its lease name and what runs it."""
+    return f"backfill:{table_name}:{index_name}", partial(backfill, engine, table_name, index_name)
 
 
-def resume_backfills(engine: Engine) -> list[threading.Thread]:
-    """Start the backfill of every index still CREATING (e.g. after the engine that began it stopped)."""
-    threads = []
+def pending(engine: Engine) -> Iterator[Job]:
+    """The backfill of every index still CREATING."""
     for table in list(engine.tables().values()):
         for spec in table.description.get("GlobalSecondaryIndexes", []):
             if spec.get("IndexStatus") == "CREATING":
-                threads.append(start_backfill(engine, table.name, spec["IndexName"]))
-    return threads
+                yield job(engine, table.name, spec["IndexName"])

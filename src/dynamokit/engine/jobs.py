@@ -1,8 +1,10 @@
 """The catalogs of long-running jobs (exports, imports): a row per job (arn, table_arn, started,
-description), looked up by ARN and listed in start order with paging."""
+description), looked up by ARN, listed in start order with paging, and run under a lease (see `leadership`)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import TYPE_CHECKING, Any, Literal
 
 import orjson
@@ -11,8 +13,10 @@ from .errors import DynamoDBError, validation
 
 if TYPE_CHECKING:
     from .core import Engine
+    from .leadership import Job
 
 Catalog = Literal["exports", "imports"]
+_STATUS = {"exports": "ExportStatus", "imports": "ImportStatus"}
 
 
 def stored(engine: Engine, catalog: Catalog, request: dict[str, Any], parameter: str,
@@ -56,4 +60,18 @@ def listed(engine: Engine, catalog: Catalog, request: dict[str, Any],
     return found, rows[limit - 1][0] if len(rows) > limit else None
 
 
-__all__ = ["listed", "stored"]
+def job(engine: Engine, catalog: Catalog, arn: str, run: Callable[[Engine, str], None]) -> Job:
+    """The job `arn` of `catalog`, run by `run(engine, arn)`, as a job of `leadership`."""
+    return f"{catalog[:-1]}:{arn}", partial(run, engine, arn)
+
+
+def pending(engine: Engine, catalog: Catalog, run: Callable[[Engine, str], None]) -> list[Job]:
+    """The jobs of `catalog` still IN_PROGRESS (a job that starts over writes its result again)."""
+    with engine.storage.snapshot() as conn:
+        arns = [row[0] for row in conn.execute(
+            f"SELECT arn FROM {catalog} WHERE json_extract(CAST(description AS TEXT), '$.{_STATUS[catalog]}') "
+            "= 'IN_PROGRESS'")]
+    return [job(engine, catalog, arn, run) for arn in arns]
+
+
+__all__ = ["job", "listed", "pending", "stored"]

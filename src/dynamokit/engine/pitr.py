@@ -6,7 +6,7 @@ item's new value, or a deletion, with the engine time). The table at an instant 
 the base overlaid with, per key, the last logged change at or before T; a restore writes that state into a
 backup file from one read snapshot and restores it like an on-demand backup (`backups.begin_restore`).
 Storage stays bounded by the recovery period: `compact` folds changes older than it into the base (from the
-TTL sweeper of `dynamokit serve`, and whenever PITR is described, changed or restored), moving `base_at`,
+leader's background loop, see `leadership`, and whenever PITR is described, changed or restored), moving `base_at`,
 the earliest restorable time, forward.
 """
 

@@ -75,7 +75,7 @@ class Storage:
         if path == ":memory:":
             # A throwaway file (in RAM where /dev/shm exists) gives threads the same WAL semantics as disk;
             # it is removed on close, or when the storage is garbage-collected or the interpreter exits.
-            scratch = _scratch_dir()
+            scratch = scratch_dir()
             self._discard = weakref.finalize(self, shutil.rmtree, scratch, ignore_errors=True)
             path = os.path.join(scratch, "engine.db")
         self.path = path
@@ -293,7 +293,7 @@ def _scratch_root() -> str:
     return "/dev/shm" if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()
 
 
-def _scratch_dir() -> str:
+def scratch_dir() -> str:
     """A new directory for a throwaway database, named after this process; the directories of processes
     that died without cleaning up (killed with SIGKILL, say) are removed first, so RAM is not lost to them."""
     root = _scratch_root()
@@ -303,12 +303,12 @@ def _scratch_dir() -> str:
         entries = []
     for entry in entries:
         parts = entry.name.split("-")
-        if len(parts) == 3 and parts[0] == "dynamokit" and parts[1].isdigit() and not _alive(int(parts[1])):
+        if len(parts) == 3 and parts[0] == "dynamokit" and parts[1].isdigit() and not alive(int(parts[1])):
             shutil.rmtree(entry.path, ignore_errors=True)
     return tempfile.mkdtemp(prefix=f"dynamokit-{os.getpid()}-", dir=root)
 
 
-def _alive(pid: int) -> bool:
+def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -8,15 +8,11 @@ index instead of parsing every item.
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-import threading
-import time
 from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import pitr
 from .commit import commit, load
 from .errors import resource_not_found, validation
 from .schema import Table
@@ -26,7 +22,6 @@ if TYPE_CHECKING:
 
 FIVE_YEARS = 5 * 365 * 24 * 3600.0
 SWEEP_BATCH = 500
-COMPACT_INTERVAL = 60.0  # seconds between folds of old point-in-time-recovery changes
 MAX_ATTRIBUTE_NAME = 255
 
 # The expiry of item rows `src` (from `rows`): their top-level {"N": ...} attribute named by ttl_config.
@@ -71,9 +66,6 @@ BEGIN
   DELETE FROM ttl_index WHERE tid = OLD.tid;
 END;
 """
-
-_log = logging.getLogger(__name__)
-
 
 # -- UpdateTimeToLive / DescribeTimeToLive ------------------------------------------------------------------
 def _specification(request: dict[str, Any]) -> tuple[bool, str]:
@@ -149,12 +141,11 @@ OPERATIONS: dict[str, Operation] = {
 
 # -- the sweeper ----------------------------------------------------------------------------------------
 class TimeToLive:
-    """The TTL sweeper: `sweep()` deletes expired items now; `start(interval)` sweeps in the background."""
+    """The TTL sweeper: `sweep()` deletes expired items now (the leader's loop sweeps every second: see
+    `leadership`)."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._thread: threading.Thread | None = None
-        self._stopping = threading.Event()
 
     def sweep(self, batch: int = SWEEP_BATCH) -> int:
         """Delete every item whose TTL has passed (but by at most five years); return how many."""
@@ -187,30 +178,3 @@ class TimeToLive:
                     commit(engine, conn, table, key, old, None, 0, None, service=True)
                     done += 1
         return done
-
-    def start(self, interval: float = 1.0) -> None:
-        """Sweep every `interval` seconds in a daemon thread until `stop()`."""
-        if self._thread is not None:
-            return
-        self._stopping.clear()
-        self._thread = threading.Thread(target=self._run, args=(interval,), name="dynamokit-ttl", daemon=True)
-        self._thread.start()
-
-    def _run(self, interval: float) -> None:
-        compacted = 0.0
-        while not self._stopping.wait(interval):
-            try:
-                self.sweep()
-                if time.monotonic() - compacted > COMPACT_INTERVAL:  # PITR logs past their recovery period
-                    compacted = time.monotonic()
-                    pitr.compact(self.engine)
-            except Exception:  # noqa: BLE001 - a failed sweep is retried at the next interval
-                _log.exception("TTL sweep failed")
-
-    def stop(self) -> None:
-        """Stop the background sweeper (the engine calls this on close)."""
-        if self._thread is None:
-            return
-        self._stopping.set()
-        self._thread.join()
-        self._thread = None

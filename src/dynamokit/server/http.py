@@ -274,6 +274,11 @@ def preflight(headers: dict[str, str]) -> tuple[int, list[tuple[str, str]], byte
     return 200, allowed, b""
 
 
+def endpoint_url(host: str, port: int) -> str:
+    """The URL of an endpoint listening on `host`:`port`."""
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 class Server:
     """DynamoDB's HTTP endpoint over `backend`: `start()` serves from a background thread, `stop()` ends it."""
 
@@ -306,8 +311,7 @@ class Server:
 
     @property
     def url(self) -> str:
-        host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"http://{host}:{self.port}"
+        return endpoint_url(self.host, self.port)
 
     def start(self) -> int:
         """Bind, listen and serve from a background thread; returns the bound port (raises OSError)."""
