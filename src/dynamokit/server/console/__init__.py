@@ -14,10 +14,10 @@ from urllib.parse import unquote
 
 from ...engine.errors import DatabaseLocked, EngineClosed
 from ...errors import DynamoDBError
-from . import api, design, explorer, item, streams, tables
+from . import api, design, explorer, item, login, streams, tables
 from .markup import error_box
 from .security import HEADERS, csrf_ok, host_allowed
-from .web import Backend, Request, Response, html_response, message_page
+from .web import Backend, Request, Response, csrf_refused, html_response, message_page
 
 log = logging.getLogger("dynamokit.console")
 
@@ -32,18 +32,11 @@ def answer(backend: Backend, method: str, target: str, headers: dict[str, str], 
     """The console's answer to one HTTP request below /console."""
     if not host_allowed(headers):
         return _plain(403, "The console answers only requests addressed to an IP address or localhost.\n")
-    request = Request.parse(backend, method, target, headers, body)
-    if _authorizing(backend):
-        return message_page(request, 403, "Console disabled", (
-            "This endpoint verifies signatures (--auth), and the console cannot sign its requests yet. Run "
-            "`dynamokit console --endpoint-url URL` with credentials of the credentials file instead."))
     if method not in ("GET", "HEAD", "POST"):
         return _plain(405, "Method Not Allowed\n", [("Allow", "GET, HEAD, POST")])
-    if method == "POST" and not csrf_ok(headers, request.form.get("csrf") if request.form else None):
-        return message_page(request, 403, "Request refused", (
-            "The request's CSRF token is missing or stale (the server restarted?). Reload the page and try again."))
+    request = Request.parse(backend, method, target, headers, body)
     try:
-        status, fields, data = _route(request)
+        status, fields, data = _checked(backend, request)
     except DatabaseLocked:
         raise  # nothing was written: the server answers the request again from a thread that may wait
     except EngineClosed:
@@ -55,6 +48,17 @@ def answer(backend: Backend, method: str, target: str, headers: dict[str, str], 
         status, fields, data = message_page(request, 500, "Internal error",
                                             "The console failed on this request; the server's log has the details.")
     return status, fields, b"" if method == "HEAD" else data
+
+
+def _checked(backend: Backend, request: Request) -> Response:
+    """Under --auth, the login gate (session, its CSRF token); else this process's CSRF check; then the page."""
+    if _authorizing(backend):
+        gated = login.gate(backend, request)
+        if gated is not None:
+            return gated
+    elif request.method == "POST" and not csrf_ok(request.headers, request.form.get("csrf") if request.form else None):
+        return csrf_refused(request)
+    return _route(request)
 
 
 def _route(request: Request) -> Response:

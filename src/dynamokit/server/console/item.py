@@ -9,7 +9,6 @@ import orjson
 from ...errors import DynamoDBError
 from .explorer import keys_of
 from .markup import EMPTY, Safe, csrf_field, error_box, html, pretty, segment, url
-from .security import TOKEN
 from .values import parse_json
 from .web import Request, Response, breadcrumbs, html_response, redirect
 
@@ -43,12 +42,12 @@ def _editor(request: Request, name: str, text: str, key: dict[str, Any] | None,
     delete = html(
         '<form method="post" action="{}/item/delete" data-confirm="Delete this item?">{}'
         '<input type="hidden" name="key" value="{}"><button type="submit" class="danger">Delete item</button></form>',
-        link, csrf_field(TOKEN), orjson.dumps(key).decode()) if key else Safe("")
+        link, csrf_field(request.token), orjson.dumps(key).decode()) if key else Safe("")
     body = html(
         '<h1>{title}</h1>{error}<form method="post" action="{link}/item" class="stack" id="item-form">{csrf}'
         '<label>Item (DynamoDB JSON) <textarea name="item" rows="20" cols="90" spellcheck="false">{text}</textarea>'
         '</label><button type="submit">Save (PutItem)</button></form>{delete}',
-        title="Edit item" if key else "New item", error=error, link=link, csrf=csrf_field(TOKEN), text=text,
+        title="Edit item" if key else "New item", error=error, link=link, csrf=csrf_field(request.token), text=text,
         delete=delete)
     return html_response(request, f"{name} item", body, status, nav=nav)
 

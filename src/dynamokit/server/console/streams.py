@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from ...errors import DynamoDBError
 from .markup import csrf_field, error_box, html, join, segment
-from .security import TOKEN
 from .tables import STREAM_VIEWS
 from .web import Request, Response, breadcrumbs, html_response, redirect, status_of
 
@@ -24,7 +23,7 @@ def stream_page(request: Request, name: str) -> Response:
         body = html('<h1>Stream of {}</h1><p>This table has no stream.</p>'
                     '<form method="post" action="{}/stream" class="stack">{}<label>View type <select name="view">{}'
                     '</select></label><button type="submit">Enable the stream</button></form>',
-                    name, link, csrf_field(TOKEN), views)
+                    name, link, csrf_field(request.token), views)
         return html_response(request, f"{name} stream", body, nav=nav)
     body = html(
         '<h1>Stream of {name}</h1><p>{view} · <code>{arn}</code></p>'
