@@ -24,9 +24,9 @@ import time
 _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(_REPO, "src"), _REPO]
 
-from dynamokit import Engine  # noqa: E402
-from dynamokit.server.http import Server  # noqa: E402
-from tests.console.cdp import BINARY, Chromium  # noqa: E402
+from dynamokit import Engine
+from dynamokit.server.http import Server
+from tests.console.cdp import BINARY, Chromium
 
 NAVIGATION = """new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => {
     const n = performance.getEntriesByType("navigation")[0];
