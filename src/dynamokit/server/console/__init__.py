@@ -25,7 +25,8 @@ _TABLE = re.compile(r"/console/tables/([^/]+)(/[a-z/]*)?")
 _STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 _GET = {"": tables.describe_page, "/items": explorer.explore_page, "/item": item.item_page,
         "/delete": tables.delete_form, "/stream": streams.stream_page}
-_POST = {"/delete": tables.delete, "/item": item.put, "/item/delete": item.delete, "/stream": streams.enable}
+_POST = {"/delete": tables.delete, "/item": item.put, "/item/update": item.update, "/item/delete": item.delete,
+         "/item/convert": item.convert, "/stream": streams.enable}
 
 
 def answer(backend: Backend, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:

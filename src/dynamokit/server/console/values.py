@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -39,3 +40,61 @@ def cell(value: Any) -> str:
 
 def kind(value: Any) -> str:
     return next(iter(value)) if isinstance(value, dict) and len(value) == 1 else "?"
+
+
+NOT_PLAIN = ("Plain JSON has no sets and no binary: this item holds {} ({}), which only DynamoDB JSON can show. "
+             "Edit it as DynamoDB JSON.")
+
+
+def plain_text(item: dict[str, Any]) -> str:
+    """An item as plain JSON (indented; numbers exactly as stored); a ValidationException for sets or binary."""
+    def write(value: Any, path: str, indent: str) -> str:
+        kind, inner = next(iter(value.items())) if isinstance(value, dict) and len(value) == 1 else ("?", None)
+        if kind == "S":
+            return json.dumps(inner, ensure_ascii=False)
+        if kind == "N":
+            return str(Decimal(inner))  # valid JSON: "5." and ".5" come back as "5" and "0.5"
+        if kind in ("BOOL", "NULL"):
+            return "null" if kind == "NULL" else "true" if inner else "false"
+        inside = indent + "  "
+        if kind == "L" and inner:
+            parts = [inside + write(v, f"{path}[{i}]", inside) for i, v in enumerate(inner)]
+            return "[\n" + ",\n".join(parts) + "\n" + indent + "]"
+        if kind == "M" and inner:
+            return members(inner, path + ".", indent)
+        if kind in ("L", "M"):
+            return "[]" if kind == "L" else "{}"
+        raise DynamoDBError("ValidationException", NOT_PLAIN.format(path, kind))
+
+    def members(values: dict[str, Any], prefix: str, indent: str) -> str:
+        inside = indent + "  "
+        parts = [f"{inside}{json.dumps(k, ensure_ascii=False)}: {write(v, prefix + k, inside)}"
+                 for k, v in values.items()]
+        return "{\n" + ",\n".join(parts) + "\n" + indent + "}" if parts else "{}"
+
+    return members(item, "", "")
+
+
+def from_plain(text: str, what: str, default: Any = None) -> Any:
+    """The plain JSON object in `text` as DynamoDB attribute values, by DynamoDB's rules (the SDKs'):
+    strings S, numbers N (exactly as typed), true/false BOOL, null NULL, arrays L, objects M."""
+    from ...model.values import to_av  # on first use: importing the model layer costs pydantic
+
+    if not text.strip():
+        return default
+    try:
+        value = json.loads(text, parse_float=Decimal, parse_constant=_no_constant)
+    except ValueError as error:
+        raise DynamoDBError("SerializationException", f"{what} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise DynamoDBError("SerializationException", f"{what} is nested too deeply") from None
+    if not isinstance(value, dict):
+        raise DynamoDBError("SerializationException", f"{what} must be a JSON object")
+    try:
+        return {k: to_av(v) for k, v in value.items()}
+    except RecursionError:
+        raise DynamoDBError("SerializationException", f"{what} is nested too deeply") from None
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number DynamoDB can store")

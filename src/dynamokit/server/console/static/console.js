@@ -36,9 +36,10 @@ function copyButtons() {
 }
 
 function confirmations() {
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
+  for (const form of document.querySelectorAll("form")) {
     form.addEventListener("submit", (event) => {
-      if (!confirm(form.dataset.confirm)) event.preventDefault();
+      const message = event.submitter?.dataset.confirm || form.dataset.confirm;
+      if (message && !confirm(message)) event.preventDefault();
     });
   }
 }
