@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from ...engine.errors import DatabaseLocked, EngineClosed
 from ...errors import DynamoDBError
-from . import api, design, explorer, item, login, streams, tables
+from . import api, bulk, design, explorer, export, item, login, streams, tables
 from .markup import error_box
 from .security import HEADERS, csrf_ok, host_allowed
 from .web import Backend, Request, Response, csrf_refused, html_response, message_page
@@ -24,9 +24,9 @@ log = logging.getLogger("dynamokit.console")
 _TABLE = re.compile(r"/console/tables/([^/]+)(/[a-z/]*)?")
 _STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 _GET = {"": tables.describe_page, "/items": explorer.explore_page, "/item": item.item_page,
-        "/delete": tables.delete_form, "/stream": streams.stream_page}
+        "/delete": tables.delete_form, "/stream": streams.stream_page, "/items/export": export.export}
 _POST = {"/delete": tables.delete, "/item": item.put, "/item/update": item.update, "/item/delete": item.delete,
-         "/item/convert": item.convert, "/stream": streams.enable}
+         "/item/convert": item.convert, "/items/delete": bulk.delete_selected, "/stream": streams.enable}
 
 
 def answer(backend: Backend, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 
 from ...errors import DynamoDBError
-from .explorer import keys_of
+from .keys import keys_of
 from .markup import EMPTY, Safe, csrf_field, error_box, html, pretty, segment, url
 from .values import from_plain, parse_json, plain_text
 from .web import Request, Response, breadcrumbs, html_response, redirect

@@ -24,8 +24,8 @@ def parse_json(text: str, what: str, default: Any = None) -> Any:
     return value
 
 
-def cell(value: Any) -> str:
-    """One attribute value, short: strings and numbers as they are, anything else as compact JSON."""
+def cell(value: Any, limit: int | None = 200) -> str:
+    """One attribute value: strings and numbers as they are, anything else as compact JSON (cut at `limit`)."""
     if isinstance(value, dict) and len(value) == 1:
         kind, inner = next(iter(value.items()))
         if kind in ("S", "N"):
@@ -35,7 +35,7 @@ def cell(value: Any) -> str:
         if kind == "NULL":
             return "null"
     text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
-    return text if len(text) <= 200 else text[:199] + "…"
+    return text if limit is None or len(text) <= limit else text[:limit - 1] + "…"
 
 
 def kind(value: Any) -> str:

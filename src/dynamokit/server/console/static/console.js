@@ -1,4 +1,4 @@
-// dynamokit console: copy buttons, confirmations, the explorer's key labels and the stream tail.
+// dynamokit console: copy buttons, confirmations, the explorer's key labels and selection, the stream tail.
 // No framework, no build step. Every value from the database is set with textContent, never as HTML.
 "use strict";
 
@@ -57,6 +57,27 @@ function explorer() {
   };
   index.addEventListener("change", update);
   for (const radio of form.querySelectorAll('input[name="mode"]')) radio.addEventListener("change", update);
+  update();
+}
+
+function selection() {
+  const form = document.getElementById("bulk");
+  if (!form) return;
+  const all = document.getElementById("select-all");
+  const button = document.getElementById("delete-selected");
+  const boxes = () => [...form.querySelectorAll('input[name="key"]')];
+  const update = () => {
+    const n = boxes().filter((box) => box.checked).length;
+    all.checked = n > 0 && n === boxes().length;
+    button.disabled = n === 0;
+    button.textContent = `Delete selected (${n})`;
+    button.dataset.confirm = `Delete ${n} selected item${n === 1 ? "" : "s"}? This cannot be undone.`;
+  };
+  all.addEventListener("change", () => {
+    for (const box of boxes()) box.checked = all.checked;
+    update();
+  });
+  form.addEventListener("change", update);
   update();
 }
 
@@ -150,5 +171,6 @@ document.addEventListener("DOMContentLoaded", () => {
   copyButtons();
   confirmations();
   explorer();
+  selection();
   tail();
 });
