@@ -151,6 +151,9 @@ def flow(chromium: Chromium, engine: Engine, base: str, tmp_path: Path) -> None:
     old, new = tail.evaluate("[...document.querySelectorAll('#tail-records tr td pre')].slice(1)"
                              ".map(p => JSON.parse(p.textContent))")
     assert old["stars"] == {"N": "5"} and new["stars"] == {"N": "6"} and new["text"] == {"S": HOSTILE}
+    assert tail.evaluate("document.querySelector('#tail-records td.changes').textContent") == "~ stars"
+    assert tail.evaluate("[...document.querySelectorAll('#tail-records pre.new span.changed')].map("
+                         "s => s.textContent.trim().replace(/,$/, ''))") == ['"stars": {"N":"6"}']
     assert tail.evaluate("document.querySelectorAll('main img').length") == 0
     check_layout(tail, ["header", "h1", "#tail"])
 

@@ -75,7 +75,7 @@ def _editor(request: Request, name: str, key: dict[str, Any] | None, text: str, 
         link=link, key=orjson.dumps(key).decode()) if key else EMPTY
     body = html(
         '<h1>{title}</h1>{notice}<form method="post" action="{link}/item" class="stack" id="item-form">{csrf}'
-        '<p class="row">Editing as <strong id="format">{fmt}</strong> {formats}</p>'
+        '<p class="row">Editing as <strong id="format">{fmt}</strong></p>'
         '<label>Item <textarea name="item" rows="20" cols="90" spellcheck="false">{text}</textarea></label>{item_error}'
         '<p class="muted">Plain JSON is converted as the SDKs do: strings S, numbers N (exactly as typed), true and '
         'false BOOL, null NULL, arrays L, objects M. It has no sets (SS, NS, BS) and no binary (B): use DynamoDB JSON '
@@ -86,7 +86,7 @@ def _editor(request: Request, name: str, key: dict[str, Any] | None, text: str, 
         '<label>ExpressionAttributeNames <textarea name="names" rows="2" spellcheck="false" '
         'placeholder="{{&quot;#v&quot;: &quot;version&quot;}}">{names}</textarea></label>'
         '<label>ExpressionAttributeValues <textarea name="values" rows="2" spellcheck="false">{values}</textarea>'
-        '</label></fieldset><p class="row"><button type="submit">Save (PutItem)</button> {buttons}</p></form>',
+        '</label></fieldset><p class="row"><button type="submit">Save (PutItem)</button> {buttons} {formats}</p></form>',
         title="Edit item" if key else "New item", notice=notice, link=link, csrf=csrf_field(request.token),
         fmt=FORMATS[fmt], formats=formats, item_error=at("item"), text=text, existing=existing,
         condition=form.get("condition", ""), condition_error=at("condition"), expressions_error=at("expressions"),

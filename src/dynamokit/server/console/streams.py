@@ -1,5 +1,6 @@
 """A table's stream, tailed from the page: console.js polls GetRecords through `api` and shows each record's
-old and new image side by side; a table without a stream gets a form that enables one."""
+old and new image side by side, the attributes a MODIFY added, removed or changed marked (and listed by path,
+into maps); a table without a stream gets a form that enables one."""
 
 from __future__ import annotations
 
@@ -31,7 +32,7 @@ def stream_page(request: Request, name: str) -> Response:
         '<option value="LATEST">new records</option><option value="TRIM_HORIZON">the oldest kept</option></select>'
         '</label><button type="button" id="tail-toggle">Pause</button> <span id="tail-status" class="muted">'
         'starting…</span></p><table class="grid stream"><thead><tr><th>#</th><th>event</th><th>time</th>'
-        '<th>keys</th><th>old image</th><th>new image</th></tr></thead><tbody id="tail-records"></tbody></table>'
+        '<th>keys</th><th>changes</th><th>old image</th><th>new image</th></tr></thead><tbody id="tail-records"></tbody></table>'
         '</div>', name=name, view=spec.get("StreamViewType", ""), arn=arn)
     return html_response(request, f"{name} stream", body, nav=nav)
 

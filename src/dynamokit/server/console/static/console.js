@@ -94,6 +94,54 @@ function cell(text, className) {
   return td;
 }
 
+// The attribute paths a MODIFY changed, [path, "added" | "removed" | "changed"], descending into maps.
+function diff(before, after, prefix = "") {
+  const out = [];
+  for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const path = prefix + name;
+    if (!(name in before)) out.push([path, "added"]);
+    else if (!(name in after)) out.push([path, "removed"]);
+    else if (before[name].M && after[name].M) out.push(...diff(before[name].M, after[name].M, path + "."));
+    else if (JSON.stringify(before[name]) !== JSON.stringify(after[name])) out.push([path, "changed"]);
+  }
+  return out;
+}
+
+function changeList(changes) {
+  const td = document.createElement("td");
+  td.className = "changes";
+  for (const [path, kind] of changes) {
+    const line = document.createElement("div");
+    line.className = kind;
+    line.textContent = `${{added: "+", removed: "−", changed: "~"}[kind]} ${path}`;
+    td.append(line);
+  }
+  return td;
+}
+
+// An image as JSON, one top-level attribute a line, the lines of the changed attributes marked.
+function image(item, marks, side) {
+  const td = document.createElement("td");
+  if (!item) return td;
+  const pre = document.createElement("pre");
+  pre.className = `json ${side}`;
+  const names = Object.keys(item);
+  pre.append("{\n");
+  names.forEach((name, i) => {
+    const line = document.createElement("span");
+    const kind = marks.get(name);
+    if (kind && !(kind === "added" && side === "old") && !(kind === "removed" && side === "new")) {
+      line.className = kind;
+      line.title = kind;
+    }
+    line.textContent = ` ${JSON.stringify(name)}: ${JSON.stringify(item[name])}${i + 1 < names.length ? "," : ""}\n`;
+    pre.append(line);
+  });
+  pre.append("}");
+  td.append(pre);
+  return td;
+}
+
 function tail() {
   const box = document.getElementById("tail");
   if (!box) return;
@@ -126,10 +174,12 @@ function tail() {
     const row = document.createElement("tr");
     row.className = "record " + record.eventName.toLowerCase();
     const when = data.ApproximateCreationDateTime ? new Date(data.ApproximateCreationDateTime * 1000) : null;
+    const changes = data.OldImage && data.NewImage ? diff(data.OldImage, data.NewImage) : [];
+    const top = new Map(changes.map(([path, kind]) => [path.split(".")[0], kind === "added" || kind === "removed"
+      ? kind : "changed"]));
     row.append(cell(String(++shown)), cell(record.eventName), cell(when ? when.toISOString() : ""),
-               cell(JSON.stringify(data.Keys), "json"),
-               cell(data.OldImage ? JSON.stringify(data.OldImage, null, 1) : "", "json old"),
-               cell(data.NewImage ? JSON.stringify(data.NewImage, null, 1) : "", "json new"));
+               cell(JSON.stringify(data.Keys), "json"), changeList(changes),
+               image(data.OldImage, top, "old"), image(data.NewImage, top, "new"));
     body.prepend(row);
     while (body.rows.length > 500) body.lastElementChild.remove();
   }
