@@ -18,6 +18,7 @@ from dynamokit.server.auth import Authenticator, AuthorizingBackend
 from dynamokit.server.console import login, sessions
 
 from .conftest import Browser, create_posts
+from .test_usage import cells
 
 READER_ACTIONS = ["dynamodb:ListTables", "dynamodb:DescribeTable", "dynamodb:Query", "dynamodb:Scan",
                   "dynamodb:GetItem", "dynamodb:DescribeTimeToLive", "dynamodb:DescribeContinuousBackups"]
@@ -279,3 +280,15 @@ def test_the_login_page_escapes_what_it_echoes(secured: Server) -> None:
     browser = Browser(secured.port)
     page = browser.get("/console/login?next=" + quote('"><script>alert(1)</script>'))
     assert page.status == 200 and "<script>alert" not in page.text and 'name="next" value="/console/"' in page.text
+
+
+def test_live_usage_shows_only_the_principals_tables(engine: Engine, secured: Server) -> None:
+    engine.call("Scan", {"TableName": "secret"})
+    reader = logged_in(secured, "AKREADER", "reader-secret")
+    page = reader.get("/console/usage")
+    assert page.status == 200
+    assert [row[0] for row in cells(page.text, "usage-tables")] == ["posts", "posts · by_author"]
+    assert 'id="usage-operations"' not in page.text  # engine-wide: not one principal's to see
+    admin = logged_in(secured, "AKADMIN", "admin-secret")
+    names = [row[0] for row in cells(admin.get("/console/usage").text, "usage-tables")]
+    assert "secret" in names and "posts" in names

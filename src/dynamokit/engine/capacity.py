@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from .errors import validation
@@ -69,12 +70,33 @@ def wanted(request: dict[str, Any]) -> str | None:
 
 
 class Usage:
-    """Running totals of consumed read and write units per table and index, for cost reports."""
+    """Running totals of consumed read and write units per table and index, for cost reports; and of the
+    operations answered and the errors among them, per table ("" for operations not on one table)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.read: dict[str, float] = {}
         self.write: dict[str, float] = {}
+        self.started = time.time()
+        self._operations: dict[tuple[str, str], int] = {}  # (table, operation) -> count
+        self._errors: dict[tuple[str, str], int] = {}  # (table, error code) -> count
+
+    def count(self, operation: str, request: dict[str, Any], error: str | None) -> None:
+        """One operation answered (`error`: the code it failed with), counted for each table it names."""
+        name = request.get("TableName")
+        tables = [name] if isinstance(name, str) else list(request.get("RequestItems") or ()) or [""]
+        with self._lock:
+            for table in tables if all(isinstance(t, str) for t in tables) else [""]:
+                key = (table, operation)
+                self._operations[key] = self._operations.get(key, 0) + 1
+                if error is not None:
+                    key = (table, error)
+                    self._errors[key] = self._errors.get(key, 0) + 1
+
+    def activity(self) -> dict[str, dict[tuple[str, str], int]]:
+        """The operations and errors counted so far, by (table, operation) and (table, error code)."""
+        with self._lock:
+            return {"operations": dict(self._operations), "errors": dict(self._errors)}
 
     def add(self, table: str, consumed: Consumed) -> None:
         totals = self.write if consumed.is_write else self.read

@@ -14,7 +14,7 @@ from urllib.parse import unquote
 
 from ...engine.errors import DatabaseLocked, EngineClosed
 from ...errors import DynamoDBError
-from . import api, bulk, design, explorer, export, item, login, streams, tables
+from . import api, bulk, design, explorer, export, item, login, streams, tables, usage
 from .markup import error_box
 from .security import HEADERS, csrf_ok, host_allowed
 from .web import Backend, Request, Response, csrf_refused, html_response, message_page
@@ -70,6 +70,8 @@ def _route(request: Request) -> Response:
         return _static(path.removeprefix("/console/static/"))
     if path == "/console/model":
         return design.run(request) if post else design.design_page(request)
+    if path == "/console/usage" and not post:
+        return usage.usage_page(request)
     if path == "/console/api" and post:
         return api.api(request)
     if path == "/console/tables/new":

@@ -70,6 +70,7 @@ def html_response(request: Request, title: str, body: Safe, status: int = 200, n
     if request.user:
         nav = html('{}<form method="post" action="/console/logout" class="right" id="logout">{}<span>{}</span> '
                    '<button type="submit">Log out</button></form>', nav, csrf_field(request.token), request.user)
+    nav = Safe(nav + '<a class="right" href="/console/usage">usage</a>')
     if APP is not None:
         nav = Safe(nav + '<a class="right" href="/console/model">model</a>')
     data = page(title, body, request.token, nav).encode()

@@ -1,4 +1,5 @@
-// dynamokit console: copy buttons, confirmations, the explorer's key labels and selection, the stream tail.
+// dynamokit console: copy buttons, confirmations, the explorer's key labels and selection, the stream
+// tail, the live usage page's refresh.
 // No framework, no build step. Every value from the database is set with textContent, never as HTML.
 "use strict";
 
@@ -217,10 +218,48 @@ function tail() {
   poll(generation);
 }
 
+function usage() {
+  const box = document.getElementById("usage");
+  if (!box) return;
+  const status = document.getElementById("usage-status");
+  const fill = (id, rows, names) => {
+    const body = document.querySelector(`#${id} tbody`);
+    if (!body) return;
+    body.replaceChildren(...rows.map((row) => {
+      const tr = document.createElement("tr");
+      row.forEach((text, i) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (i >= names) td.className = "num";
+        tr.append(td);
+      });
+      return tr;
+    }));
+  };
+  async function refresh() {
+    try {
+      const response = await fetch(box.dataset.refresh, {credentials: "same-origin"});
+      if (!response.ok) throw new Error(`refresh failed: HTTP ${response.status}`);
+      const data = await response.json();
+      fill("usage-tables", data.tables, 1);
+      fill("usage-errors", data.errors, 2);
+      fill("usage-operations", data.operations, 1);
+      document.getElementById("usage-seconds").textContent = data.seconds;
+      document.getElementById("usage-since").textContent = data.since;
+      status.textContent = `refreshed ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      status.textContent = String(error.message || error);
+    }
+    setTimeout(refresh, 2000);
+  }
+  setTimeout(refresh, 2000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   copyButtons();
   confirmations();
   explorer();
   selection();
   tail();
+  usage();
 });
