@@ -67,6 +67,9 @@ def test_items_with_sets_or_binary_stay_dynamodb_json(engine: Engine, browser: B
     refused = browser.post("/console/tables/posts/item/convert", {
         "format": "dynamodb", "item": json.dumps({**KEY, "b": {"B": "AAE="}})})
     assert refused.status == 400 and "b (B)" in error_after(refused, "item")
+    for bad in ({"n": {"N": "abc"}}, {"x": {"M": [1]}}, {"x": {"L": "abc"}}, {"s": {"S": 5}}, {"e": {}}):
+        page = browser.post("/console/tables/posts/item/convert", {"format": "dynamodb", "item": json.dumps(bad)})
+        assert page.status == 400 and "is not a DynamoDB attribute value" in error_after(page, "item"), bad
 
 
 def test_hostile_plain_json_is_an_error_next_to_the_item(engine: Engine, browser: Browser) -> None:

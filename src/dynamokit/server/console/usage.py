@@ -81,7 +81,7 @@ def _visible(request: Request) -> set[str] | None:
     """Under --auth, the tables whose DescribeTable the principal may call (None: every table, and the rest)."""
     if not request.user:
         return None
-    names = set()
+    names: set[str] = set()
     try:
         listed = table_names(request)
     except DynamoDBError:

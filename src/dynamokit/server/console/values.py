@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -42,29 +43,31 @@ def kind(value: Any) -> str:
     return next(iter(value)) if isinstance(value, dict) and len(value) == 1 else "?"
 
 
+_NUMBER = re.compile(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
 NOT_PLAIN = ("Plain JSON has no sets and no binary: this item holds {} ({}), which only DynamoDB JSON can show. "
              "Edit it as DynamoDB JSON.")
 
 
 def plain_text(item: dict[str, Any]) -> str:
-    """An item as plain JSON (indented; numbers exactly as stored); a ValidationException for sets or binary."""
+    """An item as plain JSON (indented; numbers as stored); a ValidationException for sets, binary or a value
+    that is not an attribute value."""
     def write(value: Any, path: str, indent: str) -> str:
         kind, inner = next(iter(value.items())) if isinstance(value, dict) and len(value) == 1 else ("?", None)
-        if kind == "S":
+        if kind in ("SS", "NS", "BS", "B"):
+            raise DynamoDBError("ValidationException", NOT_PLAIN.format(path, kind))
+        if kind == "S" and isinstance(inner, str):
             return json.dumps(inner, ensure_ascii=False)
-        if kind == "N":
+        if kind == "N" and isinstance(inner, str) and _NUMBER.fullmatch(inner.strip()):
             return str(Decimal(inner))  # valid JSON: "5." and ".5" come back as "5" and "0.5"
-        if kind in ("BOOL", "NULL"):
+        if kind in ("BOOL", "NULL") and isinstance(inner, bool):
             return "null" if kind == "NULL" else "true" if inner else "false"
-        inside = indent + "  "
-        if kind == "L" and inner:
+        if kind == "L" and isinstance(inner, list):
+            inside = indent + "  "
             parts = [inside + write(v, f"{path}[{i}]", inside) for i, v in enumerate(inner)]
-            return "[\n" + ",\n".join(parts) + "\n" + indent + "]"
-        if kind == "M" and inner:
+            return "[\n" + ",\n".join(parts) + "\n" + indent + "]" if parts else "[]"
+        if kind == "M" and isinstance(inner, dict):
             return members(inner, path + ".", indent)
-        if kind in ("L", "M"):
-            return "[]" if kind == "L" else "{}"
-        raise DynamoDBError("ValidationException", NOT_PLAIN.format(path, kind))
+        raise DynamoDBError("ValidationException", f"{path} is not a DynamoDB attribute value: {cell(value)}")
 
     def members(values: dict[str, Any], prefix: str, indent: str) -> str:
         inside = indent + "  "
@@ -72,7 +75,10 @@ def plain_text(item: dict[str, Any]) -> str:
                  for k, v in values.items()]
         return "{\n" + ",\n".join(parts) + "\n" + indent + "}" if parts else "{}"
 
-    return members(item, "", "")
+    try:
+        return members(item, "", "")
+    except RecursionError:
+        raise DynamoDBError("ValidationException", "The item is nested too deeply") from None
 
 
 def from_plain(text: str, what: str, default: Any = None) -> Any:
