@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import re
 from html import unescape
+from typing import Any
+
+import pytest
 
 from dynamokit.engine import Engine
+from dynamokit.errors import DynamoDBError
 
 from .conftest import Browser, create_posts
 
@@ -41,3 +45,15 @@ def test_usage_per_table_and_index_operation_and_error(engine: Engine, browser: 
     status, data = browser.api_get("/console/usage?format=json")
     assert status == 200 and data["tables"][0][0] == "nope" and data["errors"][0][:2] == ["nope",
                                                                                          "ResourceNotFoundException"]
+
+
+def test_the_totals_stay_bounded_and_hostile_requests_are_counted(engine: Engine, monkeypatch: Any) -> None:
+    from dynamokit.engine import capacity
+
+    monkeypatch.setattr(capacity, "MAX_KEYS", 5)
+    for request in [{"RequestItems": 5}, {"TableName": ["x"]}, *({"TableName": f"t{i:04}"} for i in range(50))]:
+        with pytest.raises(DynamoDBError):
+            engine.call("GetItem", request)
+    activity = engine.usage.activity()
+    assert len(activity["operations"]) <= 6 and len(activity["errors"]) <= 6
+    assert sum(activity["operations"].values()) == 52 and activity["operations"]["", "GetItem"] >= 47

@@ -82,16 +82,16 @@ class Usage:
         self._errors: dict[tuple[str, str], int] = {}  # (table, error code) -> count
 
     def count(self, operation: str, request: dict[str, Any], error: str | None) -> None:
-        """One operation answered (`error`: the code it failed with), counted for each table it names."""
-        name = request.get("TableName")
-        tables = [name] if isinstance(name, str) else list(request.get("RequestItems") or ()) or [""]
+        """One operation answered (`error`: the code it failed with), counted for each table it names (past
+        MAX_KEYS distinct keys, under "": requests naming ever new tables cannot grow the totals without end)."""
+        name, batch = request.get("TableName"), request.get("RequestItems")
+        tables = [name] if isinstance(name, str) else [t for t in batch if isinstance(t, str)] if isinstance(
+            batch, dict) else []
         with self._lock:
-            for table in tables if all(isinstance(t, str) for t in tables) else [""]:
-                key = (table, operation)
-                self._operations[key] = self._operations.get(key, 0) + 1
+            for table in tables or [""]:
+                _add(self._operations, (table, operation))
                 if error is not None:
-                    key = (table, error)
-                    self._errors[key] = self._errors.get(key, 0) + 1
+                    _add(self._errors, (table, error))
 
     def activity(self) -> dict[str, dict[tuple[str, str], int]]:
         """The operations and errors counted so far, by (table, operation) and (table, error code)."""
@@ -109,6 +109,15 @@ class Usage:
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
             return {"read": dict(self.read), "write": dict(self.write)}
+
+
+MAX_KEYS = 10_000
+
+
+def _add(counts: dict[tuple[str, str], int], key: tuple[str, str]) -> None:
+    if key not in counts and len(counts) >= MAX_KEYS:
+        key = ("", key[1])
+    counts[key] = counts.get(key, 0) + 1
 
 
 class PerTable:
