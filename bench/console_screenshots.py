@@ -4,9 +4,9 @@
 
 An in-process `dynamokit serve --auth` with a small shop table (a GSI, a stream) and the blog model of
 tests/console/model_app.py (`--app`); logs in, then saves login.png, tables.png, items.png (a Query through the
-GSI), item.png (the editor), stream.png (the tail after an edit) and model.png (the design chart and the
-access patterns). The window is 1024 x 640 and each shot is clipped to the page's content, so every PNG stays
-well under 200 KB.
+GSI), item.png (the editor), stream.png (the tail after an edit: its diff), usage.png (live usage, after a
+failed conditional put) and model.png (the design chart and the access patterns). The window is 1024 x 640
+and each shot is clipped to the page's content, so every PNG stays well under 200 KB.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(_REPO, "src"), _REPO]
 
 from dynamokit import Engine
+from dynamokit.errors import DynamoDBError
 from dynamokit.model import create_tables
 from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
 from dynamokit.server.console import configure
@@ -100,7 +101,7 @@ def main() -> None:
                 browser.open(base + "tables/orders/items?" + urlencode(query))
                 shoot(browser, os.path.join(out, "items.png"), 900)
                 click(browser, "#items tbody a", "!!document.getElementById('item-form')")
-                shoot(browser, os.path.join(out, "item.png"), 560)
+                shoot(browser, os.path.join(out, "item.png"), 900)
                 browser.open(base + "tables/orders/stream")
                 browser.wait("document.getElementById('tail-status').textContent.includes('polled')")
                 engine.call("UpdateItem", {"TableName": "orders", "Key": {"customer": {"S": "ada"},
@@ -111,6 +112,14 @@ def main() -> None:
                                                                           "order": {"S": "2024-06-03#0002"}}})
                 browser.wait("document.querySelectorAll('#tail-records tr').length === 2")
                 shoot(browser, os.path.join(out, "stream.png"), 560)
+                try:
+                    engine.call("PutItem", {"TableName": "orders", "Item": {"customer": {"S": "ada"}, "order": {
+                        "S": "2024-06-01#0000"}}, "ConditionExpression": "attribute_not_exists(customer)"})
+                except DynamoDBError:
+                    pass  # the error the usage page counts
+                browser.open(base + "usage")
+                browser.wait("document.getElementById('usage-status').textContent.includes('refreshed')")
+                shoot(browser, os.path.join(out, "usage.png"), 560)
                 browser.open(base + "model")
                 browser.evaluate("""(() => {
                     const form = document.querySelector('form[data-pattern="posts_on_day"]');

@@ -76,7 +76,7 @@ def _editor(request: Request, name: str, key: dict[str, Any] | None, text: str, 
     body = html(
         '<h1>{title}</h1>{notice}<form method="post" action="{link}/item" class="stack" id="item-form">{csrf}'
         '<p class="row">Editing as <strong id="format">{fmt}</strong></p>'
-        '<label>Item <textarea name="item" rows="20" cols="90" spellcheck="false">{text}</textarea></label>{item_error}'
+        '<label>Item <textarea name="item" rows="16" cols="90" spellcheck="false">{text}</textarea></label>{item_error}'
         '<p class="muted">Plain JSON is converted as the SDKs do: strings S, numbers N (exactly as typed), true and '
         'false BOOL, null NULL, arrays L, objects M. It has no sets (SS, NS, BS) and no binary (B): use DynamoDB JSON '
         'for those. Expression attribute values are written in the same format as the item.</p>'
