@@ -322,7 +322,7 @@ def announce(url: str, host: str, db_path: str, region: str, auth_path: str | No
     keys = f"keys from {auth_path}" if auth_path else "any credentials"
     click.echo(f"  use it with: boto3.client('dynamodb', endpoint_url='{url}', region_name='{region}') "
                f"or: aws dynamodb list-tables --endpoint-url {url}  ({keys})")
-    click.echo(f"  web console: {url}/console/" + ("  (disabled with --auth)" if auth_path else ""))
+    click.echo(f"  web console: {url}/console/" + ("  (log in with a key of the credentials file)" if auth_path else ""))
 
 
 def stop_on_signals() -> threading.Event:

@@ -4,6 +4,8 @@ no websocket library, only the Debian chromium CI installs."""
 from __future__ import annotations
 
 import base64
+import copy
+import itertools
 import json
 import os
 import shutil
@@ -16,7 +18,8 @@ from typing import Any
 BINARY = shutil.which("chromium") or shutil.which("chromium-browser")
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
          "--disable-component-update", "--no-first-run", "--no-default-browser-check", "--hide-scrollbars",
-         "--remote-debugging-pipe"]
+         "--remote-debugging-pipe", "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
+         "--disable-backgrounding-occluded-windows"]
 
 
 class ChromiumError(Exception):
@@ -41,17 +44,28 @@ class Chromium:
             preexec_fn=child_fds, pass_fds=(3, 4), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # noqa: PLW1509 (dup2 only)
         os.close(to_chrome_r)
         os.close(from_chrome_w)
-        self._next = 0
+        self._ids = itertools.count(1)  # shared with the tabs (copies of this object), as are the answers
         self._answers: dict[int, dict[str, Any]] = {}
         self._arrived = threading.Condition()
         self.errors: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
+        self.width, self.height = width, height
         target = next(t for t in self.send("Target.getTargets")["targetInfos"] if t["type"] == "page")
-        self.session = self.send("Target.attachToTarget", targetId=target["targetId"], flatten=True)["sessionId"]
+        self.session = self._attach(target["targetId"])
+
+    def _attach(self, target: str) -> str:
+        session: str = self.send("Target.attachToTarget", targetId=target, flatten=True)["sessionId"]
         for domain in ("Page.enable", "Runtime.enable"):
-            self.send(domain, session=True)
-        self.send("Emulation.setDeviceMetricsOverride", session=True, width=width, height=height,
+            self.send(domain, session=session)
+        self.send("Emulation.setDeviceMetricsOverride", session=session, width=self.width, height=self.height,
                   deviceScaleFactor=1, mobile=False)
+        return session
+
+    def tab(self) -> Chromium:
+        """Another tab of this browser (same cookies), driven like this one."""
+        other = copy.copy(self)
+        other.session = self._attach(self.send("Target.createTarget", url="about:blank")["targetId"])
+        return other
 
     def _read(self) -> None:
         buffer = b""
@@ -78,12 +92,12 @@ class Chromium:
                 elif message.get("method") == "Runtime.consoleAPICalled" and message["params"]["type"] == "error":
                     self.errors.append(json.dumps(message["params"]["args"])[:500])
 
-    def send(self, method: str, *, session: bool = False, timeout: float = 30, **params: Any) -> dict[str, Any]:
-        self._next += 1
-        ident = self._next
+    def send(self, method: str, *, session: bool | str = False, timeout: float = 30, **params: Any) -> dict[str, Any]:
+        """A DevTools command: to the browser, or (`session`) to this tab or to the tab of that session id."""
+        ident = next(self._ids)
         message: dict[str, Any] = {"id": ident, "method": method, "params": params}
         if session:
-            message["sessionId"] = self.session
+            message["sessionId"] = session if isinstance(session, str) else self.session
         os.write(self._to_chrome, json.dumps(message).encode() + b"\0")
         deadline = time.monotonic() + timeout
         with self._arrived:

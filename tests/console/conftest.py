@@ -72,6 +72,10 @@ class Browser:
             return self.get(page.headers["location"])
         return page
 
+    def api_get(self, path: str) -> tuple[int, Any]:
+        page = self.get(path)
+        return page.status, json.loads(page.text)
+
     def api(self, operation: str, request: dict[str, Any]) -> tuple[int, Any]:
         if not self.token:
             self.get("/console/")

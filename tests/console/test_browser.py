@@ -1,22 +1,33 @@
-"""The console in headless Chromium: create a table, put an item, query it, tail the stream, screenshot."""
+"""The console in headless Chromium, the whole flow under --auth: log in, create a table with a GSI, put an
+item, query it through the GSI, edit it and watch its stream record arrive in the tail (another tab), run a
+model access pattern; and a 1280 px screenshot whose key regions are checked."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import struct
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from dynamokit.engine import Engine
+from dynamokit.model import create_tables
 from dynamokit.server import Server
+from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
+from dynamokit.server.console import configure
 
 from .cdp import BINARY, Chromium
+from .model_app import Post, make_app
 
 pytestmark = pytest.mark.skipif(BINARY is None, reason="Debian chromium is not installed (apt-get install -y chromium)")
 
 HOSTILE = '<img src=x onerror="document.title=\'pwned\'">'
+ADMIN = {"principals": [{"name": "admin", "access_key_id": "AKADMIN", "secret_access_key": "admin-secret",
+                         "policies": [{"Version": "2012-10-17", "Statement": [
+                             {"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}]}]}
 
 
 @pytest.fixture
@@ -45,94 +56,126 @@ def submit(chromium: Chromium, form: str, then: str) -> None:
     chromium.wait(f"document.readyState === 'complete' && ({then})")
 
 
-def test_create_put_query_tail_and_screenshot(chromium: Chromium, tmp_path: Path) -> None:
-    with Engine() as engine, Server(engine) as server:
-        base = f"http://127.0.0.1:{server.port}/console/"
-        chromium.open(base)
-        assert chromium.evaluate("document.querySelector('h1').textContent") == "Tables"
-        chromium.evaluate("document.querySelector('a.button[href=\"/console/tables/new\"]').click()")
-        chromium.wait("location.pathname === '/console/tables/new' && document.readyState === 'complete'")
-        fill(chromium, {"name": "notes", "pk": "owner", "sk": "id", "stream": "NEW_AND_OLD_IMAGES"})
-        submit(chromium, "form", "location.pathname === '/console/tables/notes'")
-        assert chromium.evaluate("document.querySelector('h1').textContent") == "notes"
-
-        item = {"owner": {"S": "ada"}, "id": {"S": "n1"}, "text": {"S": HOSTILE}, "stars": {"N": "5"}}
-        chromium.open(base + "tables/notes/item")
-        fill(chromium, {"item": json.dumps(item)})
-        submit(chromium, "#item-form", "location.search.includes('saved=1')")
-        assert engine.call("GetItem", {"TableName": "notes", "Key": {"owner": {"S": "ada"}, "id": {"S": "n1"}}})[
-            "Item"]["text"] == {"S": HOSTILE}
-
-        chromium.open(base + "tables/notes/items")
-        assert chromium.evaluate("document.getElementById('pk-name').textContent") == "owner"
-        fill(chromium, {"mode": "query", "pk": "ada", "sk_op": "begins_with", "sk": "n", "order": "desc"})
-        submit(chromium, "#explorer", "!!document.getElementById('items')")
-        rows = chromium.evaluate("[...document.querySelectorAll('#items tbody tr')].map("
-                                 "r => [...r.cells].slice(1).map(c => c.textContent))")
-        assert rows == [["ada", "n1", HOSTILE, "5"]]
-        assert chromium.evaluate("document.getElementById('summary').textContent").startswith("1 items")
-        assert chromium.evaluate("document.querySelectorAll('main img').length") == 0
-        assert chromium.evaluate("document.title") != "pwned"
-        assert "aws dynamodb query" in chromium.evaluate("document.querySelector('.request').textContent")
-        png = chromium.screenshot()
-        shot = tmp_path / "console-query.png"
-        shot.write_bytes(png)
-        assert png[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 5000
-        assert struct.unpack(">I", png[16:20])[0] == 1280
-
-        chromium.open(base + "tables/notes/stream")
-        chromium.wait("document.getElementById('tail-status').textContent.includes('polled')")
-        engine.call("UpdateItem", {"TableName": "notes", "Key": {"owner": {"S": "ada"}, "id": {"S": "n1"}},
-                                   "UpdateExpression": "SET stars = :s", "ExpressionAttributeValues": {":s": {"N": "6"}}})
-        chromium.wait("document.querySelectorAll('#tail-records tr').length === 1")
-        old, new = chromium.evaluate("[...document.querySelectorAll('#tail-records tr td pre')].slice(1)"
-                                     ".map(p => JSON.parse(p.textContent))")
-        assert old["stars"] == {"N": "5"} and new["stars"] == {"N": "6"}
-        assert chromium.evaluate("document.querySelectorAll('main img').length") == 0
-        assert not chromium.errors, chromium.errors
+def rows(chromium: Chromium, table: str, skip: int = 1) -> list[list[str]]:
+    return chromium.evaluate(f"[...document.querySelectorAll('{table} tbody tr')].map("  # type: ignore[no-any-return]
+                             f"r => [...r.cells].slice({skip}).map(c => c.textContent))")
 
 
-def test_run_a_model_access_pattern(chromium: Chromium) -> None:
-    from datetime import date
+def check_layout(chromium: Chromium, selectors: list[str]) -> None:
+    """Each region is on screen (not empty, within the 1280 px width), they follow each other top to bottom
+    without overlapping, and the page does not scroll sideways."""
+    boxes = chromium.evaluate(f"""{json.dumps(selectors)}.map(s => {{
+        const r = document.querySelector(s).getBoundingClientRect();
+        return [s, r.left, r.top, r.right, r.bottom];
+    }})""")
+    for selector, left, top, right, bottom in boxes:
+        assert right - left > 50 and bottom - top > 10, (selector, left, top, right, bottom)
+        assert 0 <= left and right <= 1280, (selector, left, right)
+    for (upper, *a), (lower, *b) in itertools.pairwise(boxes):
+        assert a[3] <= b[1], f"{upper} (bottom {a[3]}) overlaps {lower} (top {b[1]})"
+    assert chromium.evaluate("document.documentElement.scrollWidth") <= 1280
+    assert chromium.evaluate("innerWidth") == 1280
 
-    from dynamokit.model import create_tables
-    from dynamokit.server.console import configure
 
-    from .model_app import Post, make_app
-
-    with Engine() as engine, Server(engine) as server:
+def test_the_whole_flow(chromium: Chromium, tmp_path: Path) -> None:
+    with Engine() as engine:
         app = make_app().use(engine)
         create_tables(app)
         app.put(Post(author="ann", post_id="p1", title=HOSTILE, stars=4, published=date(2024, 1, 2))).run()
+        backend = AuthorizingBackend(engine, Authenticator(parse_credentials(ADMIN), engine.region))
         configure(app)
         try:
-            chromium.open(f"http://127.0.0.1:{server.port}/console/model")
-            assert chromium.evaluate("document.querySelectorAll('form.pattern-run').length") == 3
-            chromium.evaluate("""(() => {
-                const form = document.querySelector('form[data-pattern="posts_on_day"]');
-                form.querySelector('[name="in.published"]').value = "2024-01-02";
-                form.querySelector('button[type=submit]').click();
-            })()""")
-            chromium.wait("document.readyState === 'complete' && !!document.getElementById('entities')")
-            rows = chromium.evaluate("[...document.querySelectorAll('#entities tbody tr')].map("
-                                     "r => [...r.cells].map(c => c.textContent))")
-            assert rows == [["Post", "ann", "p1", HOSTILE, "4", "2024-01-02"]]
-            assert chromium.evaluate("document.getElementById('pattern-rcu').textContent") == "0.5"
-            assert "aws dynamodb query" in chromium.evaluate("document.querySelector('#pattern-result .request')"
-                                                             ".textContent")
-            assert chromium.evaluate("document.querySelectorAll('main img').length") == 0
-            assert chromium.evaluate("document.title") != "pwned"
-            # a bad input: the model's error next to the form, the page intact
-            chromium.evaluate("""(() => {
-                const form = document.querySelector('form[data-pattern="posts_on_day"]');
-                form.querySelector('[name="in.published"]').value = "yesterday";
-                form.querySelector('button[type=submit]').click();
-            })()""")
-            chromium.wait("document.readyState === 'complete' && !!document.querySelector("
-                          "'#run-posts_on_day .error')")
-            assert "ValidationError" in chromium.evaluate("document.querySelector('#run-posts_on_day .error')"
-                                                          ".textContent")
-            assert chromium.evaluate("document.querySelectorAll('form.pattern-run').length") == 3
-            assert not chromium.errors, chromium.errors
+            with Server(backend) as server:
+                flow(chromium, engine, f"http://127.0.0.1:{server.port}/console/", tmp_path)
         finally:
             configure(None)
+
+
+def flow(chromium: Chromium, engine: Engine, base: str, tmp_path: Path) -> None:
+    # log in: every page leads to the login form first
+    chromium.send("Page.navigate", session=True, url=base + "tables/new")
+    chromium.wait("location.pathname === '/console/login' && document.readyState === 'complete'")
+    fill(chromium, {"access_key_id": "AKADMIN", "secret_access_key": "admin-secret"})
+    submit(chromium, "#login", "location.pathname === '/console/tables/new'")
+    assert "user/admin" in chromium.evaluate("document.getElementById('logout').textContent")
+
+    # create a table with a GSI and a stream
+    fill(chromium, {"name": "notes", "pk": "owner", "sk": "id", "gsi": "by_tag", "gsi_pk": "tag", "gsi_sk": "stars",
+                    "gsi_sk_type": "N", "stream": "NEW_AND_OLD_IMAGES"})
+    submit(chromium, "form.stack", "location.pathname === '/console/tables/notes'")
+    assert chromium.evaluate("document.querySelector('h1').textContent") == "notes"
+    described = engine.call("DescribeTable", {"TableName": "notes"})["Table"]
+    assert described["GlobalSecondaryIndexes"][0]["IndexName"] == "by_tag"
+
+    # put an item
+    item = {"owner": {"S": "ada"}, "id": {"S": "n1"}, "tag": {"S": "work"}, "stars": {"N": "5"}, "text": {"S": HOSTILE}}
+    chromium.evaluate("document.querySelector('a.button[href$=\"/item\"]').click()")
+    chromium.wait("location.pathname === '/console/tables/notes/item' && !!document.getElementById('item-form')")
+    fill(chromium, {"item": json.dumps(item)})
+    submit(chromium, "#item-form", "location.search.includes('saved=1')")
+
+    # query it through the GSI
+    chromium.open(base + "tables/notes/items")
+    fill(chromium, {"mode": "query", "index": "by_tag"})
+    assert chromium.evaluate("document.getElementById('pk-name').textContent") == "tag"
+    fill(chromium, {"pk": "work", "sk_op": ">=", "sk": "1", "order": "desc"})
+    submit(chromium, "#explorer", "!!document.getElementById('items')")
+    assert rows(chromium, "#items") == [["ada", "n1", "work", "5", HOSTILE]]
+    assert chromium.evaluate("document.getElementById('summary').textContent").startswith("1 items")
+    assert '"IndexName": "by_tag"' in chromium.evaluate("document.querySelector('.request pre').textContent")
+    assert "aws dynamodb query" in chromium.evaluate("document.querySelector('.request').textContent")
+    assert chromium.evaluate("document.querySelectorAll('main img').length") == 0
+    assert chromium.evaluate("document.title") != "pwned"
+
+    # the screenshot at 1280 px, and its key regions
+    check_layout(chromium, ["header", "h1", "#explorer", "#summary", "#items", ".request"])
+    png = chromium.screenshot()
+    (tmp_path / "console-query.png").write_bytes(png)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1280, 900)
+
+    # tail the stream in another tab, edit the item in this one, and watch the record arrive
+    tail = chromium.tab()
+    tail.open(base + "tables/notes/stream")
+    tail.wait("document.getElementById('tail-status').textContent.includes('polled')")
+    chromium.evaluate("document.querySelector('#items tbody a').click()")  # the row's edit link
+    chromium.wait("location.pathname === '/console/tables/notes/item' && !!document.getElementById('item-form')")
+    chromium.evaluate("""(() => {
+        const field = document.querySelector('[name="item"]');
+        const item = JSON.parse(field.value);
+        item.stars = {N: "6"};
+        field.value = JSON.stringify(item);
+    })()""")
+    submit(chromium, "#item-form", "location.search.includes('saved=1')")
+    tail.wait("document.querySelectorAll('#tail-records tr').length === 1")
+    assert tail.evaluate("document.querySelector('#tail-records tr td:nth-child(2)').textContent") == "MODIFY"
+    old, new = tail.evaluate("[...document.querySelectorAll('#tail-records tr td pre')].slice(1)"
+                             ".map(p => JSON.parse(p.textContent))")
+    assert old["stars"] == {"N": "5"} and new["stars"] == {"N": "6"} and new["text"] == {"S": HOSTILE}
+    assert tail.evaluate("document.querySelector('#tail-records td.changes').textContent") == "~ stars"
+    assert tail.evaluate("[...document.querySelectorAll('#tail-records pre.new span.changed')].map("
+                         "s => s.textContent.trim().replace(/,$/, ''))") == ['"stars": {"N":"6"}']
+    assert tail.evaluate("document.querySelectorAll('main img').length") == 0
+    check_layout(tail, ["header", "h1", "#tail"])
+
+    # run a model access pattern (--app)
+    chromium.open(base + "model")
+    assert chromium.evaluate("document.querySelectorAll('form.pattern-run').length") == 3
+    run_pattern(chromium, "2024-01-02")
+    chromium.wait("document.readyState === 'complete' && !!document.getElementById('entities')")
+    assert rows(chromium, "#entities", 0) == [["Post", "ann", "p1", HOSTILE, "4", "2024-01-02"]]
+    assert chromium.evaluate("document.getElementById('pattern-rcu').textContent") == "0.5"
+    assert "aws dynamodb query" in chromium.evaluate("document.querySelector('#pattern-result .request').textContent")
+    assert chromium.evaluate("document.title") != "pwned"
+    run_pattern(chromium, "yesterday")  # a bad input: the model's error next to the form, the page intact
+    chromium.wait("document.readyState === 'complete' && !!document.querySelector('#run-posts_on_day .error')")
+    assert "ValidationError" in chromium.evaluate("document.querySelector('#run-posts_on_day .error').textContent")
+    assert chromium.evaluate("document.querySelectorAll('form.pattern-run').length") == 3
+    assert not chromium.errors, chromium.errors
+
+
+def run_pattern(chromium: Chromium, day: str) -> None:
+    chromium.evaluate(f"""(() => {{
+        const form = document.querySelector('form[data-pattern="posts_on_day"]');
+        form.querySelector('[name="in.published"]').value = {json.dumps(day)};
+        form.querySelector('button[type=submit]').click();
+    }})()""")

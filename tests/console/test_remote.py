@@ -75,6 +75,8 @@ def test_the_console_command_serves_any_endpoint(engine: Engine, console: Browse
     status, stream = console.api("DescribeTable", {"TableName": "posts"})
     status, described = console.api("DescribeStream", {"StreamArn": stream["Table"]["LatestStreamArn"]})
     assert status == 200 and described["StreamDescription"]["Shards"]  # the Streams API, through its own client
+    usage = console.get("/console/usage")  # the endpoint's running totals are not published
+    assert usage.status == 200 and 'id="usage-unavailable"' in usage.text and "CloudWatch" in usage.text
     # the console's own server does not proxy the DynamoDB API to the endpoint
     refused = console.request("POST", "/", b"{}", {"X-Amz-Target": "DynamoDB_20120810.ListTables",
                                                     "Content-Type": "application/x-amz-json-1.0"})

@@ -1,15 +1,12 @@
-"""Hostile item content stays text; state changes need the CSRF token; other hosts and --auth get nothing."""
+"""Hostile item content stays text; state changes need the CSRF token; other hosts get nothing (--auth: test_login)."""
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 from urllib.parse import quote, urlencode
 
 from dynamokit.engine import Engine
-from dynamokit.server import Server
-from dynamokit.server.auth import Authenticator, AuthorizingBackend
 
 from .conftest import Browser, create_posts
 
@@ -92,18 +89,3 @@ def test_dns_rebinding_hosts_are_refused(browser: Browser) -> None:
         assert page.status == 403 and "csrf-token" not in page.text, host
     for host in ("localhost", f"localhost:{browser.port}", "[::1]:80", "10.1.2.3:8000"):
         assert browser.request("GET", "/console/", headers={"Host": host}).status == 200, host
-
-
-def test_with_auth_the_console_is_disabled(engine: Engine, tmp_path: Path) -> None:
-    path = tmp_path / "credentials.json"
-    path.write_text(json.dumps({"principals": [{"name": "alice", "access_key_id": "AKID", "secret_access_key": "s",
-                                                 "policies": []}]}))
-    backend = AuthorizingBackend(engine, Authenticator.from_file(str(path), engine.region, engine.account_id))
-    with Server(backend) as server:
-        browser = Browser(server.port)
-        page = browser.get("/console/")
-        assert page.status == 403 and "Console disabled" in page.text
-        assert browser.post("/console/tables/new", {"json": "{}"}).status == 403
-        api = browser.request("POST", "/console/api", b'{"operation": "DescribeTable", "request": {}}',
-                              {"Content-Type": "application/json", "X-CSRF-Token": browser.token})
-        assert api.status == 403

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from .errors import validation
@@ -69,12 +70,33 @@ def wanted(request: dict[str, Any]) -> str | None:
 
 
 class Usage:
-    """Running totals of consumed read and write units per table and index, for cost reports."""
+    """Running totals of consumed read and write units per table and index, for cost reports; and of the
+    operations answered and the errors among them, per table ("" for operations not on one table)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.read: dict[str, float] = {}
         self.write: dict[str, float] = {}
+        self.started = time.time()
+        self._operations: dict[tuple[str, str], int] = {}  # (table, operation) -> count
+        self._errors: dict[tuple[str, str], int] = {}  # (table, error code) -> count
+
+    def count(self, operation: str, request: dict[str, Any], error: str | None) -> None:
+        """One operation answered (`error`: the code it failed with), counted for each table it names (past
+        MAX_KEYS distinct keys, under "": requests naming ever new tables cannot grow the totals without end)."""
+        name, batch = request.get("TableName"), request.get("RequestItems")
+        tables = [name] if isinstance(name, str) else [t for t in batch if isinstance(t, str)] if isinstance(
+            batch, dict) else []
+        with self._lock:
+            for table in tables or [""]:
+                _add(self._operations, (table, operation))
+                if error is not None:
+                    _add(self._errors, (table, error))
+
+    def activity(self) -> dict[str, dict[tuple[str, str], int]]:
+        """The operations and errors counted so far, by (table, operation) and (table, error code)."""
+        with self._lock:
+            return {"operations": dict(self._operations), "errors": dict(self._errors)}
 
     def add(self, table: str, consumed: Consumed) -> None:
         totals = self.write if consumed.is_write else self.read
@@ -87,6 +109,15 @@ class Usage:
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
             return {"read": dict(self.read), "write": dict(self.write)}
+
+
+MAX_KEYS = 10_000
+
+
+def _add(counts: dict[tuple[str, str], int], key: tuple[str, str]) -> None:
+    if key not in counts and len(counts) >= MAX_KEYS:
+        key = ("", key[1])
+    counts[key] = counts.get(key, 0) + 1
 
 
 class PerTable:

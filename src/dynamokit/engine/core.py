@@ -31,7 +31,7 @@ from . import (
     ttl,
 )
 from .capacity import Consumed, Usage
-from .errors import DynamoDBError, EngineClosed, resource_not_found
+from .errors import DatabaseLocked, DynamoDBError, EngineClosed, resource_not_found
 from .faults import Fault, Faults
 from .resources import Resource, table_name
 from .schema import Table, check_name
@@ -145,23 +145,35 @@ class Engine:
             # One catalog check per operation, however many tables or items it names (writes check it
             # inside their transaction instead: see `prepare_write`).
             seen.calling, seen.checked = True, False
+        failed: str | None = "InternalServerError"  # what the usage totals count the call as, if not answered
         try:
-            if outermost:
-                for admit in self._admit:  # faults, throttling: none unless enabled
-                    admit(operation, request)
-            return handler(self, request)
-        except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError,
-                sqlite3.InterfaceError, sqlite3.ProgrammingError):
-            # A wrong JSON type tripped an operation: name it as DynamoDB does. Anything else is our bug.
-            found = shapes.problem(operation, request)
-            if found is None:
-                raise
-            raise DynamoDBError("SerializationException", found) from None
+            try:
+                if outermost:
+                    for admit in self._admit:  # faults, throttling: none unless enabled
+                        admit(operation, request)
+                answer = handler(self, request)
+                failed = None
+                return answer
+            except (KeyError, TypeError, AttributeError, ValueError, IndexError, OverflowError,
+                    sqlite3.InterfaceError, sqlite3.ProgrammingError):
+                # A wrong JSON type tripped an operation: name it as DynamoDB does. Anything else is our bug.
+                found = shapes.problem(operation, request)
+                if found is None:
+                    raise
+                raise DynamoDBError("SerializationException", found) from None
+        except DynamoDBError as error:
+            failed = error.code
+            raise
+        except (DatabaseLocked, EngineClosed):
+            failed = ""  # not answered: the server runs it again (locked) or answers 503 (closed)
+            raise
         finally:
             if outermost:
                 seen.calling = seen.checked = False
                 with self._calls_lock:
                     self._calls -= 1
+                if failed != "":
+                    self.usage.count(operation, request, failed)
 
     def close(self, timeout: float = 30.0) -> None:
         """Refuse new operations, wait (up to `timeout` seconds) for those running, then stop the

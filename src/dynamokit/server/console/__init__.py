@@ -14,36 +14,30 @@ from urllib.parse import unquote
 
 from ...engine.errors import DatabaseLocked, EngineClosed
 from ...errors import DynamoDBError
-from . import api, design, explorer, item, streams, tables
+from . import api, bulk, design, explorer, export, item, login, streams, tables, usage
 from .markup import error_box
 from .security import HEADERS, csrf_ok, host_allowed
-from .web import Backend, Request, Response, html_response, message_page
+from .web import Backend, Request, Response, csrf_refused, html_response, message_page
 
 log = logging.getLogger("dynamokit.console")
 
 _TABLE = re.compile(r"/console/tables/([^/]+)(/[a-z/]*)?")
 _STATIC = {"console.css": "text/css; charset=utf-8", "console.js": "text/javascript; charset=utf-8"}
 _GET = {"": tables.describe_page, "/items": explorer.explore_page, "/item": item.item_page,
-        "/delete": tables.delete_form, "/stream": streams.stream_page}
-_POST = {"/delete": tables.delete, "/item": item.put, "/item/delete": item.delete, "/stream": streams.enable}
+        "/delete": tables.delete_form, "/stream": streams.stream_page, "/items/export": export.export}
+_POST = {"/delete": tables.delete, "/item": item.put, "/item/update": item.update, "/item/delete": item.delete,
+         "/item/convert": item.convert, "/items/delete": bulk.delete_selected, "/stream": streams.enable}
 
 
 def answer(backend: Backend, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
     """The console's answer to one HTTP request below /console."""
     if not host_allowed(headers):
         return _plain(403, "The console answers only requests addressed to an IP address or localhost.\n")
-    request = Request.parse(backend, method, target, headers, body)
-    if _authorizing(backend):
-        return message_page(request, 403, "Console disabled", (
-            "This endpoint verifies signatures (--auth), and the console cannot sign its requests yet. Run "
-            "`dynamokit console --endpoint-url URL` with credentials of the credentials file instead."))
     if method not in ("GET", "HEAD", "POST"):
         return _plain(405, "Method Not Allowed\n", [("Allow", "GET, HEAD, POST")])
-    if method == "POST" and not csrf_ok(headers, request.form.get("csrf") if request.form else None):
-        return message_page(request, 403, "Request refused", (
-            "The request's CSRF token is missing or stale (the server restarted?). Reload the page and try again."))
+    request = Request.parse(backend, method, target, headers, body)
     try:
-        status, fields, data = _route(request)
+        status, fields, data = _checked(backend, request)
     except DatabaseLocked:
         raise  # nothing was written: the server answers the request again from a thread that may wait
     except EngineClosed:
@@ -57,6 +51,17 @@ def answer(backend: Backend, method: str, target: str, headers: dict[str, str], 
     return status, fields, b"" if method == "HEAD" else data
 
 
+def _checked(backend: Backend, request: Request) -> Response:
+    """Under --auth, the login gate (session, its CSRF token); else this process's CSRF check; then the page."""
+    if _authorizing(backend):
+        gated = login.gate(backend, request)
+        if gated is not None:
+            return gated
+    elif request.method == "POST" and not csrf_ok(request.headers, request.form.get("csrf") if request.form else None):
+        return csrf_refused(request)
+    return _route(request)
+
+
 def _route(request: Request) -> Response:
     path, post = request.path, request.method == "POST"
     if path in ("/console", "/console/"):
@@ -65,6 +70,8 @@ def _route(request: Request) -> Response:
         return _static(path.removeprefix("/console/static/"))
     if path == "/console/model":
         return design.run(request) if post else design.design_page(request)
+    if path == "/console/usage" and not post:
+        return usage.usage_page(request)
     if path == "/console/api" and post:
         return api.api(request)
     if path == "/console/tables/new":

@@ -13,7 +13,6 @@ import orjson
 from ...errors import DynamoDBError
 from .codegen import boto3_code, cli_command
 from .markup import EMPTY, Safe, code_block, csrf_field, error_box, html, join, pretty, segment, url
-from .security import TOKEN
 from .web import Request, Response, breadcrumbs, html_response, message_page
 
 APP: Any = None  # the dynamokit.model.App shown, set by the command line (`configure`)
@@ -147,7 +146,7 @@ def _run_form(request: Request, runnable: Runnable, estimate: Any, result: Safe)
         '<label>Limit <input name="limit" size="5" value="{limit}"></label>'
         '<label><input type="checkbox" name="reverse" value="1"{reverse}> descending</label>'
         '<button type="submit">Run</button></div></form>{result}</section>',
-        anchor=segment(runnable.name), name=runnable.name, about=about, csrf=csrf_field(TOKEN), fields=fields,
+        anchor=segment(runnable.name), name=runnable.name, about=about, csrf=csrf_field(request.token), fields=fields,
         limit=form.get("limit", str(DEFAULT_LIMIT)), reverse=Safe(" checked") if form.get("reverse") else EMPTY,
         result=result)
 

@@ -3,43 +3,23 @@ paging on the real LastEvaluatedKey, consumed capacity, and the request as JSON,
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 import orjson
 
 from ...errors import DynamoDBError
 from .codegen import boto3_code, cli_command
+from .grid import items_table
+from .keys import Key, keys_of
 from .markup import Safe, code_block, error_box, html, join, pretty, segment, url
-from .values import cell, kind, parse_json
+from .values import parse_json
 from .web import Request, Response, breadcrumbs, html_response, status_of
 
 SORT_OPERATORS = ("", "=", "<", "<=", ">", ">=", "begins_with", "between")
 MAX_LIMIT = 1000
-
-
-@dataclass(frozen=True)
-class Key:
-    """The key of the table or of one index: attribute names and their types."""
-
-    index: str  # "" for the table
-    pk: str
-    sk: str | None
-    types: dict[str, str]
-
-
-def keys_of(table: dict[str, Any]) -> list[Key]:
-    """The table's key, then each index's."""
-    types = {d["AttributeName"]: d["AttributeType"] for d in table.get("AttributeDefinitions", [])}
-
-    def key(index: str, schema: list[dict[str, str]]) -> Key:
-        parts = {k["KeyType"]: k["AttributeName"] for k in schema}
-        return Key(index, parts.get("HASH", ""), parts.get("RANGE"), types)
-
-    found = [key("", table.get("KeySchema", []))]
-    for index in table.get("GlobalSecondaryIndexes", []) + table.get("LocalSecondaryIndexes", []):
-        found.append(key(index["IndexName"], index["KeySchema"]))
-    return found
+EXPORT_ITEMS, EXPORT_BYTES = 10_000, 16 << 20  # the bound of an export of all pages
+NOTICES = ("deleted", "unprocessed")  # the explorer's query after a bulk delete: its counts
 
 
 def build(table: str, keys: list[Key], q: dict[str, str]) -> tuple[str, dict[str, Any]]:
@@ -96,7 +76,8 @@ def build(table: str, keys: list[Key], q: dict[str, str]) -> tuple[str, dict[str
     return mode, request
 
 
-def explore_page(request: Request, name: str) -> Response:
+def explore_page(request: Request, name: str, failed: DynamoDBError | None = None) -> Response:
+    """GET …/items: the form, and the result of the Query or Scan it describes; `failed`: a bulk delete's error."""
     link = "/console/tables/" + segment(name)
     nav = breadcrumbs((link, name), (link + "/items", "items"))
     try:
@@ -104,13 +85,22 @@ def explore_page(request: Request, name: str) -> Response:
     except DynamoDBError as error:
         return html_response(request, name, error_box(error.code, error.message), status_of(error), nav=nav)
     keys = keys_of(table)
-    q = dict(request.query)
+    q = {k: v for k, v in request.query.items() if k not in NOTICES}
     q.setdefault("limit", "50")
     results: Safe = Safe("")
     if q.get("mode") in ("query", "scan"):
         results = _run(request, name, keys, q)
-    body = html('<h1>Items of {}</h1>{}{}', name, _form(link, keys, q), results)
-    return html_response(request, f"{name} items", body, nav=nav)
+    body = html('<h1>Items of {}</h1>{}{}{}', name, _notice(request.query, failed), _form(link, keys, q), results)
+    return html_response(request, f"{name} items", body, 400 if failed else 200, nav=nav)
+
+
+def _notice(query: dict[str, str], failed: DynamoDBError | None) -> Safe:
+    """What the last bulk delete did."""
+    deleted, unprocessed = query.get("deleted", ""), query.get("unprocessed", "")
+    notice = html('<p class="notice" id="deleted">Deleted {} items{}.</p>', deleted,
+                  f"; {unprocessed} still unprocessed after retries" if unprocessed.isdigit() else ""
+                  ) if deleted.isdigit() else Safe("")
+    return html("{}{}", notice, error_box(failed.code, failed.message) if failed else "")
 
 
 def _run(request: Request, name: str, keys: list[Key], q: dict[str, str]) -> Safe:
@@ -130,36 +120,25 @@ def _run(request: Request, name: str, keys: list[Key], q: dict[str, str]) -> Saf
     consumed = answer.get("ConsumedCapacity", {}).get("CapacityUnits", "—")
     summary = html('<p class="summary" id="summary">{} items · {} scanned · {} capacity units consumed</p>',
                    answer.get("Count", len(items)), answer.get("ScannedCount", "—"), consumed)
-    paging = [html('<a href="{}">first page</a>', url(request.path, **{**q, "start": ""}))] if q.get("start") else []
+    here = "/console/tables/" + segment(name) + "/items"
+    paging = [html('<a href="{}">first page</a>', url(here, **{**q, "start": ""}))] if q.get("start") else []
     last = answer.get("LastEvaluatedKey")
     if last:
         paging.append(html('<a id="next-page" href="{}">next page →</a>', url(
-            request.path, **{**q, "start": orjson.dumps(last).decode()})))
+            here, **{**q, "start": orjson.dumps(last).decode()})))
         paging.append(html('<span class="muted">LastEvaluatedKey: {}</span>', orjson.dumps(last).decode()))
-    return html('{}<p class="paging">{}</p>{}{}', summary, join(paging, " · "), items_table(name, keys[0], items),
-                shown)
+    return html('{}<p class="paging">{}</p>{}{}{}', summary, join(paging, " · "), export_links(here, q),
+                items_table(name, keys[0], items, request.token, urlencode(q)), shown)
 
 
-def items_table(name: str, key: Key, items: list[dict[str, Any]]) -> Safe:
-    """Items as a grid: key attributes first, then every other attribute in order of first appearance."""
-    columns = [c for c in (key.pk, key.sk) if c]
-    seen = set(columns)
-    for item in items:
-        for attribute in item:
-            if attribute not in seen:
-                seen.add(attribute)
-                columns.append(attribute)
-    link = "/console/tables/" + segment(name) + "/item"
-    rows = []
-    for item in items:
-        item_key = {a: item[a] for a in (key.pk, key.sk) if a and a in item}
-        edit = html('<a href="{}">edit</a>', url(link, key=orjson.dumps(item_key).decode())) if item_key else ""
-        cells = join(html('<td title="{}">{}</td>', kind(item[c]), cell(item[c])) if c in item else Safe("<td></td>")
-                     for c in columns)
-        rows.append(html("<tr><td>{}</td>{}</tr>", edit, cells))
-    head = join(html("<th>{}</th>", c) for c in columns)
-    return html('<table class="grid" id="items"><thead><tr><th></th>{}</tr></thead><tbody>{}</tbody></table>',
-                head, join(rows))
+def export_links(here: str, q: dict[str, str]) -> Safe:
+    """Links that download this page of the result, or all its pages (up to the export's bound), as JSON or CSV."""
+    def link(fmt: str, pages: str) -> Safe:
+        return html('<a href="{}" download>{}</a>', url(here + "/export", **q, format=fmt, pages=pages), fmt.upper())
+
+    return html('<p class="row" id="export">Export this page: {} {} · all pages (at most {} items or {} MB): {} {}'
+                '</p>', link("json", ""), link("csv", ""), f"{EXPORT_ITEMS:,}", EXPORT_BYTES >> 20, link("json", "all"),
+                link("csv", "all"))
 
 
 def _form(link: str, keys: list[Key], q: dict[str, str]) -> Safe:

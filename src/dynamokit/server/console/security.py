@@ -20,14 +20,17 @@ HEADERS = [
 ]
 
 
-def cookie_name(headers: dict[str, str]) -> str:
+def cookie_name(headers: dict[str, str], kind: str = "csrf") -> str:
     """Cookies ignore ports: each server on this host (one per port) keeps its own cookie."""
     port = urlsplit("//" + headers.get("host", "")).port if _parses(headers.get("host", "")) else None
-    return f"dynamokit_csrf_{port or 80}"
+    return f"dynamokit_{kind}_{port or 80}"
 
 
-def set_cookie(headers: dict[str, str]) -> tuple[str, str]:
-    return ("Set-Cookie", f"{cookie_name(headers)}={TOKEN}; Path=/console/; HttpOnly; SameSite=Strict")
+def set_cookie(headers: dict[str, str], kind: str = "csrf", value: str = TOKEN, max_age: int | None = None
+               ) -> tuple[str, str]:
+    """A console cookie, out of reach of scripts (HttpOnly) and of other sites' requests (SameSite=Strict)."""
+    age = "" if max_age is None else f"; Max-Age={max_age}"
+    return ("Set-Cookie", f"{cookie_name(headers, kind)}={value}; Path=/console/; HttpOnly; SameSite=Strict{age}")
 
 
 def host_allowed(headers: dict[str, str]) -> bool:
@@ -54,17 +57,19 @@ def _parses(host: str) -> bool:
     return bool(host)
 
 
-def csrf_ok(headers: dict[str, str], form_token: str | None) -> bool:
-    """A state-changing request: same-origin (if the browser says), the cookie and the field/header both
-    hold this process's secret."""
+def csrf_ok(headers: dict[str, str], form_token: str | None, session_token: str | None = None) -> bool:
+    """A state-changing request: same-origin (if the browser says), and the field/header holds the token of
+    the session its cookie found, or (no session) this process's secret, which the cookie must hold too."""
     origin = headers.get("origin")
     if origin not in (None, "null") and urlsplit(origin).netloc != headers.get("host"):
         return False
     sent = form_token if form_token is not None else headers.get("x-csrf-token", "")
-    return _same(sent, TOKEN) and _same(_cookie(headers, cookie_name(headers)), TOKEN)
+    if session_token is not None:
+        return _same(sent, session_token)
+    return _same(sent, TOKEN) and _same(cookie(headers, cookie_name(headers)), TOKEN)
 
 
-def _cookie(headers: dict[str, str], name: str) -> str:
+def cookie(headers: dict[str, str], name: str) -> str:
     for part in headers.get("cookie", "").split(";"):
         key, _, value = part.strip().partition("=")
         if key == name:

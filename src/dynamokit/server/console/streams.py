@@ -1,11 +1,11 @@
 """A table's stream, tailed from the page: console.js polls GetRecords through `api` and shows each record's
-old and new image side by side; a table without a stream gets a form that enables one."""
+old and new image side by side, the attributes a MODIFY added, removed or changed marked (and listed by path,
+into maps); a table without a stream gets a form that enables one."""
 
 from __future__ import annotations
 
 from ...errors import DynamoDBError
 from .markup import csrf_field, error_box, html, join, segment
-from .security import TOKEN
 from .tables import STREAM_VIEWS
 from .web import Request, Response, breadcrumbs, html_response, redirect, status_of
 
@@ -24,7 +24,7 @@ def stream_page(request: Request, name: str) -> Response:
         body = html('<h1>Stream of {}</h1><p>This table has no stream.</p>'
                     '<form method="post" action="{}/stream" class="stack">{}<label>View type <select name="view">{}'
                     '</select></label><button type="submit">Enable the stream</button></form>',
-                    name, link, csrf_field(TOKEN), views)
+                    name, link, csrf_field(request.token), views)
         return html_response(request, f"{name} stream", body, nav=nav)
     body = html(
         '<h1>Stream of {name}</h1><p>{view} · <code>{arn}</code></p>'
@@ -32,7 +32,7 @@ def stream_page(request: Request, name: str) -> Response:
         '<option value="LATEST">new records</option><option value="TRIM_HORIZON">the oldest kept</option></select>'
         '</label><button type="button" id="tail-toggle">Pause</button> <span id="tail-status" class="muted">'
         'starting…</span></p><table class="grid stream"><thead><tr><th>#</th><th>event</th><th>time</th>'
-        '<th>keys</th><th>old image</th><th>new image</th></tr></thead><tbody id="tail-records"></tbody></table>'
+        '<th>keys</th><th>changes</th><th>old image</th><th>new image</th></tr></thead><tbody id="tail-records"></tbody></table>'
         '</div>', name=name, view=spec.get("StreamViewType", ""), arn=arn)
     return html_response(request, f"{name} stream", body, nav=nav)
 

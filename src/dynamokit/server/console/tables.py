@@ -6,7 +6,6 @@ from typing import Any
 
 from ...errors import DynamoDBError
 from .markup import EMPTY, Safe, code_block, csrf_field, error_box, html, join, pretty, segment
-from .security import TOKEN
 from .values import parse_json
 from .web import Request, Response, breadcrumbs, html_response, redirect, status_of
 
@@ -119,7 +118,7 @@ def create_form(request: Request, error: Safe = EMPTY) -> Response:
         '<details><summary>…or the whole CreateTable request as JSON</summary>'
         '<textarea name="json" rows="12" cols="80" placeholder="{{&quot;TableName&quot;: ...}}">{json}</textarea>'
         '</details><button type="submit">Create</button></form>',
-        error=error, csrf=csrf_field(TOKEN), name=form.get("name", ""), pk=form.get("pk", ""),
+        error=error, csrf=csrf_field(request.token), name=form.get("name", ""), pk=form.get("pk", ""),
         pk_types=types("pk_type", "S"), sk=form.get("sk", ""), sk_types=types("sk_type", "S"),
         gsi=form.get("gsi", ""), gsi_pk=form.get("gsi_pk", ""), gsi_pk_types=types("gsi_pk_type", "S"),
         gsi_sk=form.get("gsi_sk", ""), gsi_sk_types=types("gsi_sk_type", "S"),
@@ -180,7 +179,7 @@ def delete_form(request: Request, name: str, error: Safe = EMPTY) -> Response:
         '</p><form method="post" action="{link}/delete" class="stack" data-confirm="Delete table {name}?">{csrf}'
         '<label>Type the table name to confirm <input name="confirm" autocomplete="off" required></label>'
         '<button type="submit" class="danger">Delete table</button> <a href="{link}">Cancel</a></form>',
-        name=name, error=error, link=link, csrf=csrf_field(TOKEN))
+        name=name, error=error, link=link, csrf=csrf_field(request.token))
     return html_response(request, f"Delete {name}", body, 400 if error else 200,
                          nav=breadcrumbs((link, name), (link + "/delete", "delete")))
 

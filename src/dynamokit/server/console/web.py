@@ -9,7 +9,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 
-from .markup import EMPTY, Safe, error_box, html, page
+from .markup import EMPTY, Safe, csrf_field, error_box, html, page
 from .security import HEADERS, TOKEN, set_cookie
 
 log = logging.getLogger("dynamokit.console")
@@ -34,6 +34,8 @@ class Request:
     query: dict[str, str] = field(default_factory=dict)
     form: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    token: str = TOKEN  # the CSRF token its forms carry: the session's under --auth, else this process's
+    user: str = ""  # under --auth: the ARN of the principal logged in
 
     @classmethod
     def parse(cls, backend: Backend, method: str, target: str, headers: dict[str, str], body: bytes) -> Request:
@@ -54,7 +56,8 @@ class Request:
         return "http://" + self.headers.get("host", "127.0.0.1:8000")
 
     def region(self) -> str:
-        return str(getattr(self.backend, "region", None) or "us-east-1")
+        backend = getattr(self.backend, "engine", self.backend)  # a principal's view of the engine: the engine's
+        return str(getattr(backend, "region", None) or "us-east-1")
 
 
 def _fields(text: str) -> dict[str, str]:
@@ -64,9 +67,13 @@ def _fields(text: str) -> dict[str, str]:
 def html_response(request: Request, title: str, body: Safe, status: int = 200, nav: Safe = EMPTY) -> Response:
     from .design import APP
 
+    if request.user:
+        nav = html('{}<form method="post" action="/console/logout" class="right" id="logout">{}<span>{}</span> '
+                   '<button type="submit">Log out</button></form>', nav, csrf_field(request.token), request.user)
+    nav = Safe(nav + '<a class="right" href="/console/usage">usage</a>')
     if APP is not None:
         nav = Safe(nav + '<a class="right" href="/console/model">model</a>')
-    data = page(title, body, TOKEN, nav).encode()
+    data = page(title, body, request.token, nav).encode()
     headers = [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(len(data))), *HEADERS,
                set_cookie(request.headers)]
     return status, headers, data
@@ -84,6 +91,11 @@ def redirect(location: str) -> Response:
 
 def message_page(request: Request, status: int, title: str, text: str) -> Response:
     return html_response(request, title, html("<h1>{}</h1>{}", title, error_box(str(status), text)), status)
+
+
+def csrf_refused(request: Request) -> Response:
+    return message_page(request, 403, "Request refused", (
+        "The request's CSRF token is missing or stale (the server restarted?). Reload the page and try again."))
 
 
 def breadcrumbs(*links: tuple[str, str]) -> Safe:

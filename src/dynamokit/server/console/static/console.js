@@ -1,4 +1,5 @@
-// dynamokit console: copy buttons, confirmations, the explorer's key labels and the stream tail.
+// dynamokit console: copy buttons, confirmations, the explorer's key labels and selection, the stream
+// tail, the live usage page's refresh.
 // No framework, no build step. Every value from the database is set with textContent, never as HTML.
 "use strict";
 
@@ -36,9 +37,10 @@ function copyButtons() {
 }
 
 function confirmations() {
-  for (const form of document.querySelectorAll("form[data-confirm]")) {
+  for (const form of document.querySelectorAll("form")) {
     form.addEventListener("submit", (event) => {
-      if (!confirm(form.dataset.confirm)) event.preventDefault();
+      const message = event.submitter?.dataset.confirm || form.dataset.confirm;
+      if (message && !confirm(message)) event.preventDefault();
     });
   }
 }
@@ -59,6 +61,27 @@ function explorer() {
   update();
 }
 
+function selection() {
+  const form = document.getElementById("bulk");
+  if (!form) return;
+  const all = document.getElementById("select-all");
+  const button = document.getElementById("delete-selected");
+  const boxes = () => [...form.querySelectorAll('input[name="key"]')];
+  const update = () => {
+    const n = boxes().filter((box) => box.checked).length;
+    all.checked = n > 0 && n === boxes().length;
+    button.disabled = n === 0;
+    button.textContent = `Delete selected (${n})`;
+    button.dataset.confirm = `Delete ${n} selected item${n === 1 ? "" : "s"}? This cannot be undone.`;
+  };
+  all.addEventListener("change", () => {
+    for (const box of boxes()) box.checked = all.checked;
+    update();
+  });
+  form.addEventListener("change", update);
+  update();
+}
+
 function cell(text, className) {
   const td = document.createElement("td");
   if (className) {
@@ -69,6 +92,54 @@ function cell(text, className) {
   } else {
     td.textContent = text;
   }
+  return td;
+}
+
+// The attribute paths a MODIFY changed, [path, "added" | "removed" | "changed"], descending into maps.
+function diff(before, after, prefix = "") {
+  const out = [];
+  for (const name of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const path = prefix + name;
+    if (!(name in before)) out.push([path, "added"]);
+    else if (!(name in after)) out.push([path, "removed"]);
+    else if (before[name].M && after[name].M) out.push(...diff(before[name].M, after[name].M, path + "."));
+    else if (JSON.stringify(before[name]) !== JSON.stringify(after[name])) out.push([path, "changed"]);
+  }
+  return out;
+}
+
+function changeList(changes) {
+  const td = document.createElement("td");
+  td.className = "changes";
+  for (const [path, kind] of changes) {
+    const line = document.createElement("div");
+    line.className = kind;
+    line.textContent = `${{added: "+", removed: "−", changed: "~"}[kind]} ${path}`;
+    td.append(line);
+  }
+  return td;
+}
+
+// An image as JSON, one top-level attribute a line, the lines of the changed attributes marked.
+function image(item, marks, side) {
+  const td = document.createElement("td");
+  if (!item) return td;
+  const pre = document.createElement("pre");
+  pre.className = `json ${side}`;
+  const names = Object.keys(item);
+  pre.append("{\n");
+  names.forEach((name, i) => {
+    const line = document.createElement("span");
+    const kind = marks.get(name);
+    if (kind && !(kind === "added" && side === "old") && !(kind === "removed" && side === "new")) {
+      line.className = kind;
+      line.title = kind;
+    }
+    line.textContent = ` ${JSON.stringify(name)}: ${JSON.stringify(item[name])}${i + 1 < names.length ? "," : ""}\n`;
+    pre.append(line);
+  });
+  pre.append("}");
+  td.append(pre);
   return td;
 }
 
@@ -104,10 +175,12 @@ function tail() {
     const row = document.createElement("tr");
     row.className = "record " + record.eventName.toLowerCase();
     const when = data.ApproximateCreationDateTime ? new Date(data.ApproximateCreationDateTime * 1000) : null;
+    const changes = data.OldImage && data.NewImage ? diff(data.OldImage, data.NewImage) : [];
+    const top = new Map(changes.map(([path, kind]) => [path.split(".")[0], kind === "added" || kind === "removed"
+      ? kind : "changed"]));
     row.append(cell(String(++shown)), cell(record.eventName), cell(when ? when.toISOString() : ""),
-               cell(JSON.stringify(data.Keys), "json"),
-               cell(data.OldImage ? JSON.stringify(data.OldImage, null, 1) : "", "json old"),
-               cell(data.NewImage ? JSON.stringify(data.NewImage, null, 1) : "", "json new"));
+               cell(JSON.stringify(data.Keys), "json"), changeList(changes),
+               image(data.OldImage, top, "old"), image(data.NewImage, top, "new"));
     body.prepend(row);
     while (body.rows.length > 500) body.lastElementChild.remove();
   }
@@ -145,9 +218,48 @@ function tail() {
   poll(generation);
 }
 
+function usage() {
+  const box = document.getElementById("usage");
+  if (!box) return;
+  const status = document.getElementById("usage-status");
+  const fill = (id, rows, names) => {
+    const body = document.querySelector(`#${id} tbody`);
+    if (!body) return;
+    body.replaceChildren(...rows.map((row) => {
+      const tr = document.createElement("tr");
+      row.forEach((text, i) => {
+        const td = document.createElement("td");
+        td.textContent = text;
+        if (i >= names) td.className = "num";
+        tr.append(td);
+      });
+      return tr;
+    }));
+  };
+  async function refresh() {
+    try {
+      const response = await fetch(box.dataset.refresh, {credentials: "same-origin"});
+      if (!response.ok) throw new Error(`refresh failed: HTTP ${response.status}`);
+      const data = await response.json();
+      fill("usage-tables", data.tables, 1);
+      fill("usage-errors", data.errors, 2);
+      fill("usage-operations", data.operations, 1);
+      document.getElementById("usage-seconds").textContent = data.seconds;
+      document.getElementById("usage-since").textContent = data.since;
+      status.textContent = `refreshed ${new Date().toLocaleTimeString()}`;
+    } catch (error) {
+      status.textContent = String(error.message || error);
+    }
+    setTimeout(refresh, 2000);
+  }
+  setTimeout(refresh, 2000);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   copyButtons();
   confirmations();
   explorer();
+  selection();
   tail();
+  usage();
 });
