@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import pathlib
 import subprocess
 import sys
 
 import pytest
+
+import dynamokit as dynamokit_package
 
 HEAVY = ("sqlite3", "duckdb", "rich", "click", "boto3", "botocore", "aiobotocore", "dynamokit.engine.core",
          "dynamokit.engine.storage", "dynamokit.client", "dynamokit.server")
@@ -74,6 +77,38 @@ def test_duckdb_missing_says_which_extra() -> None:
         "from dynamokit.examples.blog import microservice\nprint(microservice.DuckDBSink)"
     )
     assert "pip install 'dynamokit[analytics]'" in out and out.splitlines()[-1] == "None"
+
+
+# The command line and what only it imports: the `cli` extra (click, rich).
+CLI_MODULES = ("dynamokit.__main__", "dynamokit.cli", "dynamokit.transfer_cli", "dynamokit.targets", "dynamokit.demo",
+               "dynamokit.model.cli", "dynamokit.model.migrations.cli", "dynamokit.streams.cli")
+WITHOUT_CLI_EXTRA = "import sys\nsys.modules['click'] = sys.modules['rich'] = None  # as if not installed\n"
+
+
+def test_everything_but_the_command_line_works_without_the_cli_extra() -> None:
+    """The engine, server, model, streams, mock and pytest plugin import without click and rich."""
+    src = pathlib.Path(dynamokit_package.__file__).parent
+    modules = sorted(".".join(("dynamokit", *path.relative_to(src).with_suffix("").parts)).removesuffix(".__init__")
+                     for path in src.rglob("*.py"))
+    light = [m for m in modules if not any(m == c or m.startswith(c + ".") for c in CLI_MODULES)]
+    assert "dynamokit.testing.plugin" in light and "dynamokit.model.catalogue" in light
+    out = fresh(WITHOUT_CLI_EXTRA + "import importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in light)
+                + "import boto3, dynamokit\nwith dynamokit.mock():\n"
+                "    print(boto3.client('dynamodb', region_name='eu-west-1').list_tables()['TableNames'])")
+    assert out.split() == ["[]"]
+
+
+def test_the_command_without_the_cli_extra_names_it() -> None:
+    done = subprocess.run([sys.executable, "-c", WITHOUT_CLI_EXTRA + "from dynamokit.launcher import main\nmain()",
+                           "--help"], capture_output=True, text=True, timeout=120, check=False,
+                          env={"PYTHONPATH": ":".join(p for p in sys.path if p)})
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "dynamokit: the command line needs click and rich, which the cli extra installs: pip install 'dynamokit[cli]'"]
+
+
+def test_the_command_with_the_cli_extra() -> None:
+    assert "demo" in fresh("import sys\nsys.argv = ['dynamokit', '--help']\nimport dynamokit.__main__")
 
 
 PUBLIC = {
