@@ -31,7 +31,7 @@ from ..client import Answer, install
 from ..direct import DirectSerializer
 from ..engine import Engine
 from ..engine.faults import Fault
-from .seed import Source, seed
+from .seeding import Source, seed
 
 SERVICES = frozenset(("dynamodb", "dynamodbstreams"))
 T = TypeVar("T")
@@ -191,7 +191,7 @@ def mock(target: Any = None, /, *, tables: Iterable[Any] = (), seed: Source | No
 
     `with dynamokit.mock() as engine:`, `@dynamokit.mock` / `@dynamokit.mock(tables=...)` on a function or a
     class (each test gets a fresh engine). `tables`: CreateTable requests and/or `dynamokit.model` Apps,
-    created in each fresh engine; `seed`: items to load (see `dynamokit.testing.seed`); `serve=True` also
+    created in each fresh engine; `seed`: items to load (see `dynamokit.testing.seeding`); `serve=True` also
     serves the engine over HTTP on 127.0.0.1 and points `AWS_ENDPOINT_URL_DYNAMODB` at it (for subprocesses
     and non-Python SDKs), with dummy credentials and region if none are set; the environment is restored.
     `throttling=True`: provisioned tables throttle (`engine.throttle`); `faults`: `Fault`s injected, decided by
