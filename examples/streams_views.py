@@ -17,7 +17,7 @@ from dynamokit.streams import (
     View,
     wait_for_version,
 )
-from dynamokit.streams.backfill import backfill
+from dynamokit.streams.backfilling import backfill
 from dynamokit.streams.tables import ensure_table
 
 

@@ -33,7 +33,7 @@ from dynamokit.model import (
     from_item,
 )
 from dynamokit.streams import Change, FtsSink, LocalRunner, Metrics, StreamProcessor, View
-from dynamokit.streams.backfill import backfill
+from dynamokit.streams.backfilling import backfill
 from dynamokit.streams.sources import StreamSource
 
 try:  # analytics needs DuckDB, an extra: pip install 'dynamokit[analytics]'
