@@ -123,10 +123,23 @@ PUBLIC = {
         "from_item", "pattern", "to_item",
     ],
     "dynamokit.streams": [
-        "Capacity", "Change", "DuckDBSink", "EventSourceMapping", "FreshRead", "FtsSink", "FtsWriter", "Hit",
-        "LocalRunner", "MappingError", "Metrics", "OpenSearchSink", "Sink", "StreamProcessor", "UnknownEntity", "View", "ViewTransaction", "decode",
+        "Capacity", "Change", "DuckDBSink", "EventSourceMapping", "Faults", "FreshRead", "FtsSink", "FtsWriter", "Hit",
+        "LocalRunner", "MappingError", "Metrics", "OpenSearchSink", "RemoteSource", "Sink", "StreamProcessor",
+        "StreamSource", "UnknownEntity", "View", "ViewTransaction", "backfill", "decode", "ensure_table",
         "wait_for_version",
     ],
+    "dynamokit.model.catalogue": ["PatternRow", "chart", "markdown", "patterns", "rcu"],
+    "dynamokit.model.migrations": [
+        "STATE_TABLE", "AddAttribute", "AddIndex", "ChangeIndex", "Migration", "MigrationError", "Parked", "Plan",
+        "Progress", "RemoveAttribute", "RenameAttribute", "Report", "TablePlan", "TableRun", "TableStatus",
+        "Transform", "arun", "plan", "run", "status", "write_back",
+    ],
+    "dynamokit.deploy": [
+        "LSI", "READ", "WRITE", "Deployment", "DeploymentError", "EventSourceMapping", "MappingError", "Processor",
+        "TableSettings", "create_table_request", "render", "template", "template_json", "terraform", "write",
+    ],
+    "dynamokit.server": ["Authenticator", "AuthorizingBackend", "Principal", "Server", "authorize", "tenant_policy"],
+    "dynamokit.testing": ["MockError", "seed"],
 }
 
 
@@ -138,3 +151,16 @@ def test_public_names_are_pinned(module: str) -> None:
     assert sorted(imported.__all__) == sorted(PUBLIC[module])
     for name in imported.__all__:
         assert getattr(imported, name) is not None, name
+
+
+def test_public_names_are_not_shadowed_by_submodules() -> None:
+    """Importing a submodule binds it to its package's attribute of the same name: after every module is
+    imported, each public name is still what its module exports, not a submodule."""
+    src = pathlib.Path(dynamokit_package.__file__).parent
+    modules = sorted(".".join(("dynamokit", *path.relative_to(src).with_suffix("").parts)).removesuffix(".__init__")
+                     for path in src.rglob("*.py") if path.stem != "__main__")
+    out = fresh("import importlib, json, types\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules)
+                + f"public = {PUBLIC!r}\n"
+                "print(json.dumps(sorted(f'{m}.{n}' for m, names in public.items() for n in names\n"
+                "                        if isinstance(getattr(importlib.import_module(m), n), types.ModuleType))))")
+    assert out.splitlines()[-1] == "[]"

@@ -10,6 +10,8 @@ from .app import App
 from .keys import KeyDef
 from .spans import Plan
 
+__all__ = ["PatternRow", "chart", "markdown", "patterns", "rcu"]
+
 ITEM_BYTES = 1024  # assumed item size for estimates
 LIST_ITEMS = 10  # assumed items a list read returns
 
