@@ -3,7 +3,7 @@ engine, as moto's `mock_aws` answers every AWS client.
 
 While a mock is active, botocore's `Session.create_client` (and aiobotocore's) and `BaseClient._make_api_call`
 are patched so that each `dynamodb`/`dynamodbstreams` client — made by `boto3.client`, `boto3.resource`, any
-`Session`, before or during the mock, in any region — gets `client.py`'s in-process `before-call` hook
+`Session`, before or during the mock, in any region — gets `dynamokit.client`'s in-process `before-call` hook
 (`MockAnswer`), which asks the active mock for its engine at each call. A request so answered is never
 signed nor sent, so no credentials are needed: clients made during the mock without any get dummy ones (no
 credential-chain lookups), and a region if none is configured. Other services are left alone (moto's
@@ -28,7 +28,7 @@ from botocore.model import OperationModel
 from botocore.session import Session
 
 from ..client import Answer, install
-from ..direct import DirectSerializer
+from ..client._direct import DirectSerializer
 from ..engine import Engine
 from ..engine.faults import Fault
 from .seeding import Source, seed
