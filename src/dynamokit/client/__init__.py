@@ -26,7 +26,7 @@ from botocore.model import OperationModel
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER, ResponseParserFactory
 
 from ..engine import Engine
-from ..server.protocol import answer, handle, operation_of
+from ..protocol import answer, handle, operation_of
 from ._direct import DirectSerializer, Unserialized
 from ._responses import ShapeParser, may_hold_binary
 

@@ -1,4 +1,4 @@
-"""dynamokit.server: DynamoDB's HTTP endpoint, the JSON 1.0 protocol (`protocol`) served over HTTP/1.1
+"""dynamokit.server: DynamoDB's HTTP endpoint, the JSON 1.0 protocol (`dynamokit.protocol`) served over HTTP/1.1
 (`Server`), with SigV4 authentication (`Authenticator`, `AuthorizingBackend`) and IAM policy evaluation
 (`authorize`, `tenant_policy`). Names are imported on first use (PEP 562)."""
 
