@@ -12,6 +12,7 @@ from typing import Any, Self, TypeVar
 import orjson
 
 from . import (
+    account,
     backups,
     batches,
     control,
@@ -58,6 +59,7 @@ OPERATIONS: dict[str, Operation] = {
     **transactions.OPERATIONS,
     **ttl.OPERATIONS,
     **tags.OPERATIONS,
+    **account.OPERATIONS,
     **policies.OPERATIONS,
     **partiql.OPERATIONS,
     **pitr.OPERATIONS,
