@@ -16,6 +16,7 @@ from . import (
     backups,
     batches,
     control,
+    dynamodbstreams,
     exports,
     imports,
     indexes,
@@ -26,7 +27,6 @@ from . import (
     policies,
     reads,
     shapes,
-    streams,
     tags,
     transactions,
     ttl,
@@ -63,7 +63,7 @@ OPERATIONS: dict[str, Operation] = {
     **policies.OPERATIONS,
     **partiql.OPERATIONS,
     **pitr.OPERATIONS,
-    **streams.OPERATIONS,
+    **dynamodbstreams.OPERATIONS,
     **exports.OPERATIONS,
     **imports.OPERATIONS,
 }
@@ -91,7 +91,7 @@ class Engine:
                  resume_backfills: bool = True, s3_endpoint_url: str | None = None,
                  s3_dir: str | None = None, throttling: bool = False, faults: Iterable[Fault] = (),
                  fault_seed: int | None = None) -> None:
-        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA,
+        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, dynamodbstreams.SCHEMA,
                                                       backups.SCHEMA, pitr.SCHEMA, exports.SCHEMA, imports.SCHEMA))
         self.s3 = objectstore.Config(s3_endpoint_url, s3_dir)  # where exports and imports find their buckets
         self._object_store: objectstore.ObjectStore | None = None
@@ -108,7 +108,7 @@ class Engine:
         self._admit: tuple[Callable[[str, dict[str, Any]], None], ...] = ()
         self.faults = Faults(faults, fault_seed, changed=self._arm)
         self._arm()
-        self.streams = streams.StreamLog(self)
+        self.streams = dynamodbstreams.StreamLog(self)
         self.ttl = ttl.TimeToLive(self)
         self.backfills: list[threading.Thread] = []
         self._calls = 0  # operations running (outermost calls), so close() can wait for them
