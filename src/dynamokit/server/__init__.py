@@ -8,14 +8,14 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .access import Principal, authorize, tenant_policy
     from .auth import Authenticator, AuthorizingBackend
     from .http import Server
-    from .policies import Principal, authorize, tenant_policy
 
 __all__ = ["Authenticator", "AuthorizingBackend", "Principal", "Server", "authorize", "tenant_policy"]
 
-_LAZY = {"Authenticator": ".auth", "AuthorizingBackend": ".auth", "Server": ".http", "Principal": ".policies",
-         "authorize": ".policies", "tenant_policy": ".policies"}
+_LAZY = {"Authenticator": ".auth", "AuthorizingBackend": ".auth", "Server": ".http", "Principal": ".access",
+         "authorize": ".access", "tenant_policy": ".access"}
 
 
 def __getattr__(name: str) -> Any:

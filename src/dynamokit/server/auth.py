@@ -45,7 +45,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from ..engine.errors import DynamoDBError
 from ..protocol import Backend
-from .policies import PolicyError, Principal, authorize
+from .access import PolicyError, Principal, authorize
 
 if TYPE_CHECKING:
     from ..engine import Engine
