@@ -14,9 +14,9 @@ import boto3  # noqa: E402
 import orjson  # noqa: E402
 from botocore.config import Config
 from dynamokit import Engine
+from dynamokit.server.access import authorize, tenant_policy
 from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
 from dynamokit.server.http import Server
-from dynamokit.server.policies import authorize, tenant_policy
 from tests.test_auth import signed
 
 FULL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}

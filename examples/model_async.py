@@ -10,8 +10,7 @@ import asyncio
 import datetime as dt
 
 from dynamokit import Engine
-from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, Pattern, Table
-from dynamokit.model.schema import acreate_tables
+from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, Pattern, Table, acreate_tables
 
 
 class Post(Entity):

@@ -5,9 +5,8 @@ from __future__ import annotations
 import datetime as dt
 
 from dynamokit import Engine
-from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, Options, Pattern, Table
+from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, Options, Pattern, Table, create_tables
 from dynamokit.model.catalogue import markdown
-from dynamokit.model.schema import create_tables
 
 
 class Post(Entity):

@@ -6,8 +6,7 @@ from __future__ import annotations
 import tempfile
 
 from dynamokit import Engine
-from dynamokit.model import App, Entity, Keys, Options, Table
-from dynamokit.model.schema import create_tables
+from dynamokit.model import App, Entity, Keys, Options, Table, create_tables
 from dynamokit.streams import (
     Change,
     DuckDBSink,
@@ -15,10 +14,10 @@ from dynamokit.streams import (
     LocalRunner,
     StreamProcessor,
     View,
+    backfill,
+    ensure_table,
     wait_for_version,
 )
-from dynamokit.streams.backfill import backfill
-from dynamokit.streams.tables import ensure_table
 
 
 class Post(Entity):

@@ -1,5 +1,5 @@
 """The in-process client hands item operations' parameters to the engine unserialized only when botocore's
-validator accepts them and its serializer would give them back unchanged (`dynamokit.direct`)."""
+validator accepts them and its serializer would give them back unchanged (`dynamokit.client._direct`)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 import dynamokit
 from dynamokit import Engine
-from dynamokit.direct import OPERATIONS, ParamChecks, Unserialized
+from dynamokit.client._direct import OPERATIONS, ParamChecks, Unserialized
 
 _client = dynamokit.client(Engine())
 _model = _client.meta.service_model

@@ -15,7 +15,7 @@ import pytest
 
 from dynamokit import Engine
 from dynamokit.engine.objectstore import LocalStore
-from dynamokit.server.policies import accesses
+from dynamokit.server.access import accesses
 
 from .conftest import Caller, Clock, create, expect_error
 

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import importlib
 import json
+import pathlib
 import subprocess
 import sys
 
 import pytest
+
+import dynamokit as dynamokit_package
 
 HEAVY = ("sqlite3", "duckdb", "rich", "click", "boto3", "botocore", "aiobotocore", "dynamokit.engine.core",
          "dynamokit.engine.storage", "dynamokit.client", "dynamokit.server")
@@ -76,6 +79,38 @@ def test_duckdb_missing_says_which_extra() -> None:
     assert "pip install 'dynamokit[analytics]'" in out and out.splitlines()[-1] == "None"
 
 
+# The command line and what only it imports: the `cli` extra (click, rich).
+CLI_MODULES = ("dynamokit.__main__", "dynamokit.cli", "dynamokit.transfer_cli", "dynamokit.targets", "dynamokit.demo",
+               "dynamokit.model.cli", "dynamokit.model.migrations.cli", "dynamokit.streams.cli")
+WITHOUT_CLI_EXTRA = "import sys\nsys.modules['click'] = sys.modules['rich'] = None  # as if not installed\n"
+
+
+def test_everything_but_the_command_line_works_without_the_cli_extra() -> None:
+    """The engine, server, model, streams, mock and pytest plugin import without click and rich."""
+    src = pathlib.Path(dynamokit_package.__file__).parent
+    modules = sorted(".".join(("dynamokit", *path.relative_to(src).with_suffix("").parts)).removesuffix(".__init__")
+                     for path in src.rglob("*.py"))
+    light = [m for m in modules if not any(m == c or m.startswith(c + ".") for c in CLI_MODULES)]
+    assert "dynamokit.testing.plugin" in light and "dynamokit.model.catalogue" in light
+    out = fresh(WITHOUT_CLI_EXTRA + "import importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in light)
+                + "import boto3, dynamokit\nwith dynamokit.mock():\n"
+                "    print(boto3.client('dynamodb', region_name='eu-west-1').list_tables()['TableNames'])")
+    assert out.split() == ["[]"]
+
+
+def test_the_command_without_the_cli_extra_names_it() -> None:
+    done = subprocess.run([sys.executable, "-c", WITHOUT_CLI_EXTRA + "from dynamokit.launcher import main\nmain()",
+                           "--help"], capture_output=True, text=True, timeout=120, check=False,
+                          env={"PYTHONPATH": ":".join(p for p in sys.path if p)})
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.splitlines() == [
+        "dynamokit: the command line needs click and rich, which the cli extra installs: pip install 'dynamokit[cli]'"]
+
+
+def test_the_command_with_the_cli_extra() -> None:
+    assert "demo" in fresh("import sys\nsys.argv = ['dynamokit', '--help']\nimport dynamokit.__main__")
+
+
 PUBLIC = {
     "dynamokit": ["DynamoDBError", "Engine", "EngineClosed", "Fault", "__version__", "client", "mock", "resource"],
     "dynamokit.model": [
@@ -88,10 +123,23 @@ PUBLIC = {
         "from_item", "pattern", "to_item",
     ],
     "dynamokit.streams": [
-        "Capacity", "Change", "DuckDBSink", "EventSourceMapping", "FreshRead", "FtsSink", "FtsWriter", "Hit",
-        "LocalRunner", "MappingError", "Metrics", "OpenSearchSink", "Sink", "StreamProcessor", "UnknownEntity", "View", "ViewTransaction", "decode",
+        "Capacity", "Change", "DuckDBSink", "EventSourceMapping", "Faults", "FreshRead", "FtsSink", "FtsWriter", "Hit",
+        "LocalRunner", "MappingError", "Metrics", "OpenSearchSink", "RemoteSource", "Sink", "StreamProcessor",
+        "StreamSource", "UnknownEntity", "View", "ViewTransaction", "backfill", "decode", "ensure_table",
         "wait_for_version",
     ],
+    "dynamokit.model.catalogue": ["PatternRow", "chart", "markdown", "patterns", "rcu"],
+    "dynamokit.model.migrations": [
+        "STATE_TABLE", "AddAttribute", "AddIndex", "ChangeIndex", "Migration", "MigrationError", "Parked", "Plan",
+        "Progress", "RemoveAttribute", "RenameAttribute", "Report", "TablePlan", "TableRun", "TableStatus",
+        "Transform", "arun", "plan", "run", "status", "write_back",
+    ],
+    "dynamokit.deploy": [
+        "LSI", "READ", "WRITE", "Deployment", "DeploymentError", "EventSourceMapping", "MappingError", "Processor",
+        "TableSettings", "create_table_request", "render", "template", "template_json", "terraform", "write",
+    ],
+    "dynamokit.server": ["Authenticator", "AuthorizingBackend", "Principal", "Server", "authorize", "tenant_policy"],
+    "dynamokit.testing": ["MockError", "seed"],
 }
 
 
@@ -103,3 +151,16 @@ def test_public_names_are_pinned(module: str) -> None:
     assert sorted(imported.__all__) == sorted(PUBLIC[module])
     for name in imported.__all__:
         assert getattr(imported, name) is not None, name
+
+
+def test_public_names_are_not_shadowed_by_submodules() -> None:
+    """Importing a submodule binds it to its package's attribute of the same name: after every module is
+    imported, each public name is still what its module exports, not a submodule."""
+    src = pathlib.Path(dynamokit_package.__file__).parent
+    modules = sorted(".".join(("dynamokit", *path.relative_to(src).with_suffix("").parts)).removesuffix(".__init__")
+                     for path in src.rglob("*.py") if path.stem != "__main__")
+    out = fresh("import importlib, json, types\n" + "".join(f"importlib.import_module({m!r})\n" for m in modules)
+                + f"public = {PUBLIC!r}\n"
+                "print(json.dumps(sorted(f'{m}.{n}' for m, names in public.items() for n in names\n"
+                "                        if isinstance(getattr(importlib.import_module(m), n), types.ModuleType))))")
+    assert out.splitlines()[-1] == "[]"

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from dynamokit import DynamoDBError, Engine
+from dynamokit.server.access import PolicyError, Principal, authorize, tenant_policy
 from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
 from dynamokit.server.http import Server
-from dynamokit.server.policies import PolicyError, Principal, authorize, tenant_policy
 
 from .test_auth import client, code_of, items_of
 

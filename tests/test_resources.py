@@ -12,7 +12,7 @@ import pytest
 
 from dynamokit import DynamoDBError, Engine
 from dynamokit.engine.resources import Resource, parse_arn
-from dynamokit.server.policies import Principal, authorize
+from dynamokit.server.access import Principal, authorize
 
 ACCOUNT = "123456789012"
 PUBLIC = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/public"

@@ -29,9 +29,8 @@ from botocore.model import Shape
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dynamokit import DynamoDBError, Engine
+from dynamokit import DynamoDBError, Engine, protocol
 from dynamokit.engine.core import OPERATIONS as ENGINE_OPERATIONS
-from dynamokit.server import protocol
 from dynamokit.server.http import Server
 
 TIMEOUT = 5.0  # seconds per request: longer is a hang

@@ -1,5 +1,5 @@
 """`python -m dynamokit`: the `dynamokit` command."""
 
-from .cli import main
+from .launcher import main
 
 main()

@@ -25,9 +25,9 @@ from .engine.storage import scratch_dir
 from .errors import DynamoDBError
 from .model.cli import model as model_cli
 from .model.migrations.cli import migrate as migrate_cli
+from .protocol import Backend
 from .server.auth import Authenticator, AuthorizingBackend, CredentialsError
 from .server.http import Server, endpoint_url
-from .server.protocol import Backend
 from .server.workers import Pool, cpu_count, reserve_port
 from .streams.cli import streams as streams_cli
 from .transfer_cli import export_command, import_command

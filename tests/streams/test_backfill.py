@@ -8,7 +8,7 @@ from typing import Any
 
 from dynamokit import Engine
 from dynamokit.streams import Change, View
-from dynamokit.streams.backfill import backfill
+from dynamokit.streams.backfilling import backfill
 from dynamokit.streams.faults import Crash
 from dynamokit.streams.tables import ensure_table
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from ..streams.mapping import EventSourceMapping, MappingError
 from .cloudformation import template, template_json
+from .export import render, write
 from .spec import LSI, READ, WRITE, Deployment, DeploymentError, Processor, TableSettings
 from .tables import create_table_request
 from .terraform import terraform
@@ -22,7 +23,9 @@ __all__ = [
     "Processor",
     "TableSettings",
     "create_table_request",
+    "render",
     "template",
     "template_json",
     "terraform",
+    "write",
 ]

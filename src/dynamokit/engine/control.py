@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from . import indexes, policies
+from . import indexes, resource_policies
 from .errors import DynamoDBError, invalid_parameter, resource_in_use, resource_not_found, validation
 from .schema import (
     MAX_GSIS,
@@ -254,7 +254,7 @@ def delete_table(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
         conn.execute("DELETE FROM items WHERE tid = ?", (table.tid,))
         conn.execute("DELETE FROM index_entries WHERE tid = ?", (table.tid,))
         engine.streams.drop(conn, table)
-        policies.forget(conn, table)
+        resource_policies.forget(conn, table)
         engine.catalog_changed(conn)
     shown["TableStatus"] = "DELETING"
     for field in _NOT_SHOWN_ON_DELETE:

@@ -12,9 +12,11 @@ from typing import Any, Self, TypeVar
 import orjson
 
 from . import (
+    account,
     backups,
     batches,
     control,
+    dynamodbstreams,
     exports,
     imports,
     items,
@@ -22,10 +24,9 @@ from . import (
     objectstore,
     partiql,
     pitr,
-    policies,
     reads,
+    resource_policies,
     shapes,
-    streams,
     tags,
     transactions,
     ttl,
@@ -58,10 +59,11 @@ OPERATIONS: dict[str, Operation] = {
     **transactions.OPERATIONS,
     **ttl.OPERATIONS,
     **tags.OPERATIONS,
-    **policies.OPERATIONS,
+    **account.OPERATIONS,
+    **resource_policies.OPERATIONS,
     **partiql.OPERATIONS,
     **pitr.OPERATIONS,
-    **streams.OPERATIONS,
+    **dynamodbstreams.OPERATIONS,
     **exports.OPERATIONS,
     **imports.OPERATIONS,
 }
@@ -94,7 +96,7 @@ class Engine:
                  resume_backfills: bool = True, s3_endpoint_url: str | None = None,
                  s3_dir: str | None = None, throttling: bool = False, faults: Iterable[Fault] = (),
                  fault_seed: int | None = None) -> None:
-        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, streams.SCHEMA,
+        self.storage = Storage(path, schemas=(ttl.SCHEMA, tags.SCHEMA, transactions.SCHEMA, dynamodbstreams.SCHEMA,
                                                       backups.SCHEMA, pitr.SCHEMA, exports.SCHEMA, imports.SCHEMA,
                                                       leadership.SCHEMA))
         self.s3 = objectstore.Config(s3_endpoint_url, s3_dir)  # where exports and imports find their buckets
@@ -112,7 +114,7 @@ class Engine:
         self._admit: tuple[Callable[[str, dict[str, Any]], None], ...] = ()
         self.faults = Faults(faults, fault_seed, changed=self._arm)
         self._arm()
-        self.streams = streams.StreamLog(self)
+        self.streams = dynamodbstreams.StreamLog(self)
         self.ttl = ttl.TimeToLive(self)
         self.backfills: list[threading.Thread] = []  # the jobs this engine ran (see `wait_for_backfills`)
         self.leadership = leadership.Leadership(self)

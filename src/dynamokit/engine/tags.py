@@ -1,4 +1,4 @@
-"""Resource tags (TagResource, UntagResource, ListTagsOfResource) and small control-plane calls.
+"""Resource tags: TagResource, UntagResource, ListTagsOfResource.
 
 Tags are stored per table id in `tags`; a trigger drops them with their table. Validation follows the
 service: the whole request is checked before anything changes, and every error is a ValidationException.
@@ -151,23 +151,8 @@ def list_tags_of_resource(engine: Engine, request: dict[str, Any]) -> dict[str, 
     return out
 
 
-# -- DescribeLimits, DescribeEndpoints ----------------------------------------------------------------------
-def describe_limits(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    """The default account and table throughput quotas of a region."""
-    return {"AccountMaxReadCapacityUnits": 80000, "AccountMaxWriteCapacityUnits": 80000,
-            "TableMaxReadCapacityUnits": 40000, "TableMaxWriteCapacityUnits": 40000}
-
-
-def describe_endpoints(engine: Engine, request: dict[str, Any]) -> dict[str, Any]:
-    """The regional endpoint, cached for a day."""
-    address = f"dynamodb.{engine.region}.amazonaws.com"
-    return {"Endpoints": [{"Address": address, "CachePeriodInMinutes": 1440}]}
-
-
 OPERATIONS: dict[str, Operation] = {
     "TagResource": tag_resource,
     "UntagResource": untag_resource,
     "ListTagsOfResource": list_tags_of_resource,
-    "DescribeLimits": describe_limits,
-    "DescribeEndpoints": describe_endpoints,
 }

@@ -1,17 +1,16 @@
-"""The access-pattern catalogue: entity x key chart and pattern table, as rich tables or Markdown."""
+"""The access-pattern catalogue: entity x key chart and pattern table, as rows or Markdown (`dynamokit model
+show` prints them as rich tables: model/cli.py)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from rich.console import Console
-from rich.measure import Measurement
-from rich.table import Table as RichTable
-
 from .app import App
 from .keys import KeyDef
 from .spans import Plan
+
+__all__ = ["PatternRow", "chart", "markdown", "patterns", "rcu"]
 
 ITEM_BYTES = 1024  # assumed item size for estimates
 LIST_ITEMS = 10  # assumed items a list read returns
@@ -122,26 +121,3 @@ def markdown(app: App) -> str:
         for r in patterns(app)
     ]
     return "\n".join(lines) + "\n"
-
-
-def show(app: App, console: Console | None = None) -> None:
-    """Print the chart and the pattern table as rich tables. Key templates and conditions are never cut
-    short: a terminal folds long cells onto more lines; other output (a pipe, a file) is as wide as needed."""
-    console = console or Console()
-    header, rows = chart(app)
-    keys = RichTable(title="Entities x keys")
-    for column in header:
-        keys.add_column(column, overflow="fold")
-    for row in rows:
-        keys.add_row(*row)
-    table = RichTable(title="Access patterns")
-    for column in ("pattern", "entities", "index", "key condition", "est. RCU/call", "reads"):
-        table.add_column(column, overflow="fold")
-    for r in patterns(app):
-        table.add_row(r.name, r.entities, r.index, r.condition, f"{r.rcu:g}", r.reads)
-    if not console.is_terminal:
-        wide = console.options.update_width(1 << 16)
-        needed = max(Measurement.get(console, wide, t).maximum for t in (keys, table))
-        console.width = max(console.width, needed)
-    console.print(keys)
-    console.print(table)

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import click
+from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table as RichTable
 
 from ..targets import load as load_target
 from . import catalogue
@@ -32,6 +35,29 @@ def model() -> None:
     """
 
 
+def show_tables(app: App, console: Console | None = None) -> None:
+    """Print the chart and the pattern table as rich tables. Key templates and conditions are never cut
+    short: a terminal folds long cells onto more lines; other output (a pipe, a file) is as wide as needed."""
+    console = console or Console()
+    header, rows = catalogue.chart(app)
+    keys = RichTable(title="Entities x keys")
+    for column in header:
+        keys.add_column(column, overflow="fold")
+    for row in rows:
+        keys.add_row(*row)
+    table = RichTable(title="Access patterns")
+    for column in ("pattern", "entities", "index", "key condition", "est. RCU/call", "reads"):
+        table.add_column(column, overflow="fold")
+    for r in catalogue.patterns(app):
+        table.add_row(r.name, r.entities, r.index, r.condition, f"{r.rcu:g}", r.reads)
+    if not console.is_terminal:
+        wide = console.options.update_width(1 << 16)
+        needed = max(Measurement.get(console, wide, t).maximum for t in (keys, table))
+        console.width = max(console.width, needed)
+    console.print(keys)
+    console.print(table)
+
+
 @model.command("show")
 @click.argument("target")
 @click.option("--markdown", is_flag=True, help="Print Markdown instead of rich tables.")
@@ -47,7 +73,7 @@ def show(target: str, markdown: bool) -> None:
     if markdown:
         click.echo(catalogue.markdown(app), nl=False)
     else:
-        catalogue.show(app)
+        show_tables(app)
 
 
 @model.command("export")

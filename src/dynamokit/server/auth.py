@@ -44,8 +44,8 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import quote, unquote, urlsplit
 
 from ..engine.errors import DynamoDBError
-from .policies import PolicyError, Principal, authorize
-from .protocol import Backend
+from ..protocol import Backend
+from .access import PolicyError, Principal, authorize
 
 if TYPE_CHECKING:
     from ..engine import Engine

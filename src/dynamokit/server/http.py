@@ -28,8 +28,8 @@ from urllib.parse import urlsplit
 
 from ..engine.errors import DatabaseLocked, DynamoDBError, EngineClosed
 from ..engine.storage import NO_WAIT
+from ..protocol import Backend, handle, respond
 from . import s3
-from .protocol import Backend, handle, respond
 
 log = logging.getLogger("dynamokit.server")
 

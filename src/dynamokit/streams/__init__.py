@@ -2,11 +2,13 @@
 
 Typed changes (`decode`), Lambda-deployable handlers with ordered partial-batch failures
 (`StreamProcessor`), a local event-source runner (`LocalRunner`), idempotent view writers (`View`,
-`wait_for_version`), gapless backfill (`backfill`) and sinks (`FtsSink`, `DuckDBSink`, `OpenSearchSink`;
-any `Sink` can take each batch's changes).
+`wait_for_version`, `ensure_table` for the view tables), gapless backfill (`backfill`), the stream a runner
+reads (the engine's, or any Streams endpoint: `RemoteSource`; both are a `StreamSource`) and sinks (`FtsSink`,
+`DuckDBSink`, `OpenSearchSink`; any `Sink` can take each batch's changes); `Faults` injects redelivery and
+failures into a handler, for tests.
 
 A Lambda function imports only what it uses: changes, processor and views load neither the engine nor
-SQLite; `LocalRunner` and the sinks are imported on first use.
+SQLite; `LocalRunner`, `backfill`, the sources and the sinks are imported on first use.
 """
 
 from __future__ import annotations
@@ -15,20 +17,25 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from .changes import Change, decode
+from .faults import Faults
 from .mapping import EventSourceMapping, MappingError
 from .metrics import Metrics
 from .processor import Sink, StreamProcessor, UnknownEntity
 from .views import Capacity, FreshRead, View, ViewTransaction, wait_for_version
 
 if TYPE_CHECKING:
+    from .backfilling import backfill
     from .runner import LocalRunner
     from .sinks import DuckDBSink, FtsSink, FtsWriter, Hit, OpenSearchSink
+    from .sources import RemoteSource, StreamSource
+    from .tables import ensure_table
 
 __all__ = [
     "Capacity",
     "Change",
     "DuckDBSink",
     "EventSourceMapping",
+    "Faults",
     "FreshRead",
     "FtsSink",
     "FtsWriter",
@@ -37,17 +44,22 @@ __all__ = [
     "MappingError",
     "Metrics",
     "OpenSearchSink",
+    "RemoteSource",
     "Sink",
     "StreamProcessor",
+    "StreamSource",
     "UnknownEntity",
     "View",
     "ViewTransaction",
+    "backfill",
     "decode",
+    "ensure_table",
     "wait_for_version",
 ]
 
 _LAZY = {"LocalRunner": ".runner", "DuckDBSink": ".sinks", "FtsSink": ".sinks", "FtsWriter": ".sinks", "Hit": ".sinks",
-         "OpenSearchSink": ".sinks"}
+         "OpenSearchSink": ".sinks", "RemoteSource": ".sources", "StreamSource": ".sources", "backfill": ".backfilling",
+         "ensure_table": ".tables"}
 
 
 def __getattr__(name: str) -> Any:

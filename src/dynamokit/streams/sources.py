@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..engine import Engine
-from ..engine.streams import iterators, store
+from ..engine.dynamodbstreams import iterators, store
 from ..errors import DynamoDBError
 from ..model import Transport
 from ..model.transport import BotoTransport

@@ -3,7 +3,7 @@ engine, as moto's `mock_aws` answers every AWS client.
 
 While a mock is active, botocore's `Session.create_client` (and aiobotocore's) and `BaseClient._make_api_call`
 are patched so that each `dynamodb`/`dynamodbstreams` client — made by `boto3.client`, `boto3.resource`, any
-`Session`, before or during the mock, in any region — gets `client.py`'s in-process `before-call` hook
+`Session`, before or during the mock, in any region — gets `dynamokit.client`'s in-process `before-call` hook
 (`MockAnswer`), which asks the active mock for its engine at each call. A request so answered is never
 signed nor sent, so no credentials are needed: clients made during the mock without any get dummy ones (no
 credential-chain lookups), and a region if none is configured. Other services are left alone (moto's
@@ -28,10 +28,10 @@ from botocore.model import OperationModel
 from botocore.session import Session
 
 from ..client import Answer, install
-from ..direct import DirectSerializer
+from ..client._direct import DirectSerializer
 from ..engine import Engine
 from ..engine.faults import Fault
-from .seed import Source, seed
+from .seeding import Source, seed
 
 SERVICES = frozenset(("dynamodb", "dynamodbstreams"))
 T = TypeVar("T")
@@ -191,7 +191,7 @@ def mock(target: Any = None, /, *, tables: Iterable[Any] = (), seed: Source | No
 
     `with dynamokit.mock() as engine:`, `@dynamokit.mock` / `@dynamokit.mock(tables=...)` on a function or a
     class (each test gets a fresh engine). `tables`: CreateTable requests and/or `dynamokit.model` Apps,
-    created in each fresh engine; `seed`: items to load (see `dynamokit.testing.seed`); `serve=True` also
+    created in each fresh engine; `seed`: items to load (see `dynamokit.testing.seeding`); `serve=True` also
     serves the engine over HTTP on 127.0.0.1 and points `AWS_ENDPOINT_URL_DYNAMODB` at it (for subprocesses
     and non-Python SDKs), with dummy credentials and region if none are set; the environment is restored.
     `throttling=True`: provisioned tables throttle (`engine.throttle`); `faults`: `Fault`s injected, decided by

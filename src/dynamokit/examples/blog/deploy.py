@@ -41,7 +41,7 @@ def _reader() -> Any:
     region. Its search index is SQLite in the instance's /tmp (per instance: use OpenSearchSink to share one)."""
     import boto3  # type: ignore[import-untyped]
 
-    from dynamokit.model.transport import BotoTransport
+    from dynamokit.model import BotoTransport
     from dynamokit.streams import FtsSink
 
     from .microservice import Reader

@@ -32,9 +32,16 @@ from dynamokit.model import (
     create_tables,
     from_item,
 )
-from dynamokit.streams import Change, FtsSink, LocalRunner, Metrics, StreamProcessor, View
-from dynamokit.streams.backfill import backfill
-from dynamokit.streams.sources import StreamSource
+from dynamokit.streams import (
+    Change,
+    FtsSink,
+    LocalRunner,
+    Metrics,
+    StreamProcessor,
+    StreamSource,
+    View,
+    backfill,
+)
 
 try:  # analytics needs DuckDB, an extra: pip install 'dynamokit[analytics]'
     from dynamokit.streams import DuckDBSink

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 import orjson
 
-from ..engine.errors import DatabaseLocked, DynamoDBError, EngineClosed
+from .engine.errors import DatabaseLocked, DynamoDBError, EngineClosed
 
 log = logging.getLogger("dynamokit.server")
 

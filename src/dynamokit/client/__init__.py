@@ -1,5 +1,5 @@
 """Real boto3 clients answered in-process by an Engine: botocore validates each request as always (item
-operations skip serialization when it would change nothing, see `direct`); the engine answers it at
+operations skip serialization when it would change nothing, see `_direct`); the engine answers it at
 botocore's `before-call` step (no HTTP, no sockets). Hooks of your own on `before-call` see an empty body
 for such requests: register on `before-parameter-build` to see parameters.
 
@@ -25,10 +25,10 @@ from botocore.config import Config
 from botocore.model import OperationModel
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER, ResponseParserFactory
 
-from .direct import DirectSerializer, Unserialized
-from .engine import Engine
-from .responses import ShapeParser, may_hold_binary
-from .server.protocol import answer, handle, operation_of
+from ..engine import Engine
+from ..protocol import answer, handle, operation_of
+from ._direct import DirectSerializer, Unserialized
+from ._responses import ShapeParser, may_hold_binary
 
 _ENDPOINT = "http://dynamokit.invalid"
 _MISSING = object()

@@ -34,12 +34,12 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from ..engine import expressions as ex
+from ..engine.dynamodbstreams import iterators
 from ..engine.errors import DynamoDBError
 from ..engine.partiql.parser import parse as partiql_parse
 from ..engine.partiql.syntax import Exists as PartiQLExists
 from ..engine.partiql.syntax import Select as PartiQLSelect
 from ..engine.resources import parse_arn
-from ..engine.streams import iterators
 
 if TYPE_CHECKING:
     from ..engine import Engine
