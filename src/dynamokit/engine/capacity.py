@@ -69,12 +69,20 @@ def wanted(request: dict[str, Any]) -> str | None:
 
 
 class Usage:
-    """Running totals of consumed read and write units per table and index, for cost reports."""
+    """Running totals of consumed read and write units per table and index, for cost reports; and the
+    write units online index builds consumed, apart (CloudWatch's OnlineIndexConsumedWriteCapacity: an
+    index's ConsumedWriteCapacityUnits leaves its backfill out)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self.read: dict[str, float] = {}
         self.write: dict[str, float] = {}
+        self.online_index: dict[str, float] = {}
+
+    def add_online_index(self, table: str, index: str, units: float) -> None:
+        key = f"{table}/index/{index}"
+        with self._lock:
+            self.online_index[key] = self.online_index.get(key, 0.0) + units
 
     def add(self, table: str, consumed: Consumed) -> None:
         totals = self.write if consumed.is_write else self.read
@@ -86,7 +94,7 @@ class Usage:
 
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
-            return {"read": dict(self.read), "write": dict(self.write)}
+            return {"read": dict(self.read), "write": dict(self.write), "online_index": dict(self.online_index)}
 
 
 class PerTable:
