@@ -5,12 +5,22 @@ gapless stream backfill while a writer goes on."""
 from __future__ import annotations
 
 import threading
+from datetime import UTC, datetime
 
 import pytest
 
 from dynamokit import Engine
 from dynamokit.model import GSI, App, Entity, Index, Keys, Options, Pattern, Table, Transport, from_item
-from dynamokit.model.migrations import AddIndex, BuildView, Migration, plan, run, status
+from dynamokit.model.migrations import (
+    AddIndex,
+    BuildView,
+    ChangeIndex,
+    Migration,
+    MigrationError,
+    plan,
+    run,
+    status,
+)
 from dynamokit.model.schema import create_tables
 from dynamokit.streams import Change, StreamProcessor, View
 from dynamokit.streams.backfill import backfill
@@ -223,3 +233,35 @@ def test_building_a_view_needs_the_embedded_engine(moto_url: str) -> None:
         run(views_app(2).use(transport))
     for name in ("ms_posts", "ms_views", "dynamokit_migrations"):
         transport.call("DeleteTable", {"TableName": name})
+
+
+class Stamped(Entity):
+    comment_id: str
+    author_id: str
+    created: datetime
+    keys = Keys(pk="{comment_id}")
+    options = Options(name="stamped")
+
+
+class StampedV2(Stamped):
+    keys = Keys(pk="{comment_id}", by_user=Index("by_user", pk="{author_id}", sk="{created}"))
+    options = Options(name="stamped")
+
+
+def test_a_new_gsi_over_attributes_stored_in_another_form_is_refused_naming_the_fix() -> None:
+    """A datetime field is stored as '...+00:00' but written as a key in '...Z': DynamoDB would index both."""
+    with Engine() as engine:
+        old = App(Table("stamps", [Stamped], pk="comment_id", sk=None)).use(engine)
+        create_tables(old)
+        old.put(Stamped(comment_id="c1", author_id="u1", created=datetime(2024, 5, 1, 12, tzinfo=UTC))).run()
+
+        def v2(*changes: AddIndex | ChangeIndex) -> App:
+            table = Table("stamps", [StampedV2], pk="comment_id", sk=None,
+                          indexes=[GSI("by_user", pk="author_id", sk="created")])  # fmt: skip
+            return App(table, migrations=[Migration(1, 2, list(changes))]).use(engine)
+
+        with pytest.raises(MigrationError, match=r"stamped.by_user: stored items hold .* another form .* "
+                                                 r"declare ChangeIndex\(StampedV2, 'by_user'\) too"):  # fmt: skip
+            plan(v2(AddIndex(StampedV2, "by_user")))
+        both = v2(AddIndex(StampedV2, "by_user"), ChangeIndex(StampedV2, "by_user"))
+        assert run(both).tables[0].progress.migrated == 1  # type: ignore[union-attr]

@@ -131,7 +131,7 @@ def survey(app: App, chain: Chain, table: Table, state_table: str) -> Steps[Surv
                 found.unavailable[name] = f"GSI '{index}' is ACTIVE (DynamoDB backfills it)"
             elif bound.name in built:
                 found.unavailable[name] = "the view is built (its backfill is ready)"
-    if stored.version is None:  # no recorded templates: compare a sample of stored keys instead
+    if stored.version is None or found.indexed:  # compare a sample of stored keys with the new model's
         yield from check_sample(app, chain, found, entities)
     return found
 
@@ -141,7 +141,8 @@ SAMPLE = 100  # items read (one Scan page) to compare stored keys with the new t
 
 def check_sample(app: App, chain: Chain, found: Survey, entities: dict[str, Bound[Any]]) -> Steps[None]:
     """Refuse when sampled items hold GSI keys the new model renders differently and no migration declares
-    that key changed (an entity no migration rewrites would keep stale keys its patterns cannot find)."""
+    that key changed (an entity no migration rewrites would keep stale keys its patterns cannot find), and
+    when a GSI DynamoDB backfills from attributes the items hold would find them in another form."""
     from .rewrite import upgrade
 
     table = found.table
@@ -158,7 +159,14 @@ def check_sample(app: App, chain: Chain, found: Survey, entities: dict[str, Boun
             names = [a for a in (key.pk_attr, key.sk_attr) if a]
             if all(new.get(a) == item.get(a) for a in names):
                 continue
-            if key.alias not in found.rekeyed.get(bound.name, set()):
+            rekeyed = key.alias in found.rekeyed.get(bound.name, set())
+            if not rekeyed and key.alias in found.indexed.get(bound.name, set()):
+                raise MigrationError(
+                    f"{bound.name}.{key.alias}: stored items hold its key attributes in another form than the "
+                    f"model writes ({_shown(item, names)} vs {_shown(new, names)}); DynamoDB would index both "
+                    f"forms, so declare ChangeIndex({bound.entity.__name__}, {key.alias!r}) too to rewrite them"
+                )
+            if not rekeyed:
                 raise MigrationError(
                     f"{bound.name}.{key.alias}: stored items hold keys its template {key.pk.text!r}"
                     f"{' / ' + repr(key.sk.text) if key.sk else ''} does not render (e.g. {_shown(item, names)}) and "

@@ -3,6 +3,7 @@ stream backfill (`BuildView`), and read the write units DynamoDB's own backfill 
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ _WRITES = frozenset({"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "T
 
 @dataclass
 class ViewRun:
-    """A view built by a run: source items scanned, stream records handled, view writes and their WCU."""
+    """A view built by a run: source items scanned (and the scan's RCU), stream records handled, view writes
+    and their WCU (as the responses reported them)."""
 
     name: str
     scanned: int
+    rcu: float
     streamed: int
     writes: int
     wcu: float
@@ -32,7 +35,8 @@ class ViewRun:
 
     def __str__(self) -> str:
         return (
-            f"view '{self.name}' ready: scanned {self.scanned:,} items + {self.streamed:,} stream records, "
+            f"view '{self.name}' ready: scanned {self.scanned:,} items ({self.rcu:,.0f} RCU) + {self.streamed:,} "
+            f"stream records, "
             f"{self.writes:,} view writes ({self.wcu:,.0f} WCU) in {self.seconds:.1f}s"
         )
 
@@ -94,12 +98,13 @@ def build_view(transport: Any, view: BuildView) -> ViewRun:
             f"building view '{view.entity.entity_name()}' reads table '{view.source}''s stream through the "
             f"embedded engine: run it with --db (against DynamoDB, run dynamokit.streams.backfill on the stream)"
         )
-    counting = Counting(engine)
+    counting = Counting(engine if inspect.iscoroutinefunction(transport.call) else transport)
     started = time.perf_counter()
     done = backfill(engine, view.source, view.processor(counting), name=view.name, segments=view.segments)
     return ViewRun(
         view.entity.entity_name(),
         done.scanned,
+        done.rcu,
         done.streamed,
         counting.writes,
         counting.wcu,
