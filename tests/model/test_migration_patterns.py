@@ -83,7 +83,7 @@ def test_faux_sql_a_new_gsi_is_backfilled_by_dynamodb_nothing_rewritten(transpor
     done = run(app, segments=2)
     writer.put(Comment(**comment(300).model_dump()), create=True).run()  # the new model writes meanwhile
     table = done.tables[0]
-    assert table.indexes == ["by_user"] and table.progress is not None and table.progress.scanned == 0
+    assert table.indexes == ["by_user"] and table.progress is None  # nothing rewritten, no Scan
     if isinstance(transport, Engine):  # each comment < 1 KB: one write unit per entry the backfill copied
         assert table.index_wcu == {"by_user": 300.0}
         assert "GSI 'by_user' backfill by DynamoDB: 300 WCU (metered by the engine)" in str(done)

@@ -71,10 +71,13 @@ class TablePlan:
             lines.append(f"  items to rewrite: {self.items:,} ({kind}) of {', '.join(sorted(s.affected))}")
         else:
             lines.append("  items to rewrite: none (no stored item of this table changes)")
-        lines.append(
-            f"  capacity: {self.scan_rcu:,.0f} RCU (one Scan) + {self.wcu:,.0f} WCU (rewrites, GSI copies "
-            f"included); on demand ~${self.cost:,.4f}"
-        )
+        if s.affected:
+            lines.append(
+                f"  capacity: {self.scan_rcu:,.0f} RCU (one Scan) + {self.wcu:,.0f} WCU (rewrites, GSI copies "
+                f"included); on demand ~${self.cost:,.4f}"
+            )
+        else:
+            lines.append(f"  on demand ~${self.cost:,.6f} (the backfills above)")
         timed = "" if self.seconds is None else f" (~{self.seconds:,.0f}s at {self.rate:,.0f} WCU/s)"
         for pattern, until in s.unavailable.items():
             until += timed if until == "the run completes" else ""

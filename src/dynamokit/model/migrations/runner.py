@@ -328,8 +328,8 @@ def orchestrate(
         ctx = Context(app, chain, table, found.target, state_table, Limiter(rate), progress, chunk, on_chunk)
         ctx.bounds = {b.name: b for b in app.bounds.values() if b.table is table and b.name in found.affected}
         ctx.watched = {name: watched(b, chain) for name, b in ctx.bounds.items()}
-        outcome.progress = progress
         if found.affected:
+            outcome.progress = progress
             ctx.filter = pending_filter(chain, found.affected, found.target, table)
             todo = [checkpoints.get(n) or Checkpoint(n) for n in range(count)]
             for checkpoint in todo:  # a resumed run counts what its earlier part did
