@@ -244,3 +244,33 @@ def test_killed_and_resumed_under_a_writer_every_item_migrated_once(tmp_path: Pa
 @pytest.mark.slow
 def test_one_hundred_thousand_items_killed_and_resumed_under_a_writer(tmp_path: Path) -> None:
     killed_and_resumed_under_a_writer(tmp_path / "docs.db", 100_000, None)
+
+
+def test_a_raising_transform_parks_items_exit_3_and_retry_parked_finishes(tmp_path: Path) -> None:
+    db = tmp_path / "docs.db"
+    load(db)
+    (tmp_path / "fragile.py").write_text(
+        "from tests.model.migration_models import count_words, migrations, v2_app\n"
+        "def fragile(values):\n"
+        "    if values['doc_id'] == 'd000007':\n"
+        "        raise ValueError('no words here')\n"
+        "    return count_words(values)\n"
+        "app = v2_app(migrations(fragile))\n"
+    )
+    env = {**ENV, "PYTHONPATH": ENV["PYTHONPATH"] + os.pathsep + str(tmp_path)}
+    parked = subprocess.run(
+        [sys.executable, "-m", "dynamokit.cli", "migrate", "run", "fragile:app", "--db", str(db)],
+        env=env, cwd=ROOT, text=True, capture_output=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert parked.returncode == 3, parked.stderr
+    assert (
+        "parked doc {'pk': {'S': 'DOC#d000007'}, 'sk': {'S': 'DOC'}}: ValueError: no words here"
+        in parked.stdout
+    )
+    assert "1 item(s) parked: fix the migration, then run --retry-parked" in parked.stdout
+    assert "parked now 1" in cli("status", TARGET, "--db", str(db)).stdout
+    retried = cli("run", TARGET, "--db", str(db), "--retry-parked")
+    assert retried.returncode == 0, retried.stderr
+    assert "finished" in cli("status", TARGET, "--db", str(db)).stdout
+    with Engine(str(db)) as engine:
+        assert v2_app().use(engine).get(Doc, doc_id="d000007").run() == v2_doc(7)
