@@ -11,7 +11,7 @@ import datetime as dt
 import time
 import warnings
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from dynamokit.model import (
     GSI,
@@ -133,7 +133,7 @@ def app(prefix: str = "sql_", version: int = 1) -> App:
     """The blog's model as it shipped (version 1), or after the product change (version 2)."""
     comment = Comment if version == 1 else CommentV2
     indexes = [GSI("by_post"), GSI("by_author"), GSI("by_day")]
-    patterns = [POSTS_BY_AUTHOR, TOP_POSTS, COMMENTS_OF_POST, COMMENTS_ON_DAY, LIKES_OF_POST]
+    patterns: list[Pattern[Any]] = [POSTS_BY_AUTHOR, TOP_POSTS, COMMENTS_OF_POST, COMMENTS_ON_DAY, LIKES_OF_POST]
     if version == 2:
         indexes.append(GSI("by_user", pk="author_id", sk="created"))
         patterns[2:4] = [
