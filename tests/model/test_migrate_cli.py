@@ -29,14 +29,14 @@ TARGET = "tests.model.migration_models:v2_app"
 COUNT = 3000
 
 
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
+def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "dynamokit.cli", "migrate", *args],
         env=ENV,
         cwd=ROOT,
         text=True,
         capture_output=True,
-        timeout=300,
+        timeout=timeout,
         check=False,
     )
 
@@ -205,7 +205,7 @@ def killed_and_resumed_under_a_writer(db: Path, count: int, rate: str | None) ->
             assert running.returncode == -signal.SIGKILL, "the run ended before it was killed"
             stopped = status(app)[0]
             assert stopped.run is not None and "finished" not in stopped.run and stopped.stored is None
-            resumed = cli("run", TARGET, "--db", str(db), "--segments", "4")
+            resumed = cli("run", TARGET, "--db", str(db), "--segments", "4", timeout=3000)
             assert resumed.returncode == 0, resumed.stderr
             assert "docs: v1 -> v2 (resumed)" in resumed.stdout and "parked 0" in resumed.stdout
         finally:
@@ -242,6 +242,7 @@ def test_killed_and_resumed_under_a_writer_every_item_migrated_once(tmp_path: Pa
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(3600)
 def test_one_hundred_thousand_items_killed_and_resumed_under_a_writer(tmp_path: Path) -> None:
     killed_and_resumed_under_a_writer(tmp_path / "docs.db", 100_000, None)
 
