@@ -8,7 +8,26 @@ Throughput: one run over freshly loaded v1 items per segment count, nothing else
 a writer updating random documents (UpdateItem ADD views, one every `--pause` seconds, on its own client)
 for `--baseline` seconds with no migration, then during a run with 4 segments; p50/p99 of its calls.
 
-RESULTS are in the module's `RESULTS` string (the last measured run, with the load average).
+Measured on the shared 2-core machine with other sessions' test runs and this worktree's 100k test going on
+(load average 8 at the start, 17 at the end), `--items 20000 --http-items 3000`:
+
+    where                   segments   items   items/s    WCU/s
+    embedded engine                1   20000       302      907
+    embedded engine                2   20000       461    1,383
+    embedded engine                4   20000       502    1,507
+    HTTP (dynamokit serve)         1    3000        45      136
+    HTTP (dynamokit serve)         2    3000        92      277
+    HTTP (dynamokit serve)         4    3000       149      446
+
+    writer UpdateItem latency, ms (one update every 5 ms; migration: 4 segments)
+    where                   p50 before  p99 before  p50 during  p99 during  calls before/during  items/s
+    embedded engine               1.02       21.74        9.58      304.75             183/1225      345
+    HTTP (dynamokit serve)       16.61       72.76       53.77      615.26               90/576       43
+
+At load ~2 (an earlier run of the throughput part) the engine did 2,500-2,800 items/s and HTTP 500-700: the
+numbers follow the machine's load more than the segment count. During a run the writer's p50 grows ~3-9x and
+its p99 ~8-14x: the run's guarded PutItems and the writer's UpdateItems share one SQLite writer (engine) or
+one server (HTTP) and 2 cores; `--rate` (WCU/s) is the knob that gives the writer its latency back.
 """
 
 from __future__ import annotations
@@ -28,14 +47,6 @@ from dynamokit.model.migrations import run
 from dynamokit.model.schema import create_tables
 from dynamokit.server.http import Server
 from tests.model.migration_models import Doc, v1_app, v1_doc, v2_app
-
-RESULTS = """
-Measured 2025, shared 2-core machine (6 sessions), load average 5.5-7 during the run,
-`--items 20000 --http-items 3000`:
-
-    where                     segments  items  items/s  WCU/s
-    (filled in by the last run: see the report)
-"""
 
 
 def load(transport: Transport, count: int) -> None:
