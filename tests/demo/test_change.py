@@ -25,15 +25,12 @@ def test_json_has_the_cost_of_change_of_every_pattern(demo_run: DemoRun) -> None
         assert spent["wcu"] > 0 and spent["cost_usd"] > 0 and spent["seconds"] > 0, name
         assert 0 < spent["served_seconds"] <= spent["seconds"] + 1e-3, name
         assert spent["access"]["requests"] == 1 and spent["access"]["rcu"] > 0, name
-    # GSIs on attributes the items already have: nothing rewritten; the migration rewrites the old comments
-    assert (
-        patterns["simple"]["change"]["items_rewritten"]
-        == patterns["faux_sql"]["change"]["items_rewritten"]
-        == 0
-    )
-    assert (
-        patterns["simple"]["change"]["index_items"] > 0 and patterns["faux_sql"]["change"]["index_items"] > 0
-    )
+    # GSIs on attributes the items already have: DynamoDB backfills them (metered WCU); the old comments are
+    # rewritten too, since their stored `created` is not the form the model writes a datetime key in
+    for name in ("simple", "faux_sql"):
+        spent = patterns[name]["change"]
+        assert spent["index_items"] > 0 and spent["items_rewritten"] > 0, name
+        assert spent["wcu"] >= spent["index_items"], name
     assert patterns["single_table"]["change"]["items_rewritten"] > 0
     assert patterns["microservice"]["change"]["items_rewritten"] > 0
     assert demo_run.json["agreement"]["user_comments"] is True

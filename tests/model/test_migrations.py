@@ -269,16 +269,6 @@ def test_declaration_errors_are_one_line() -> None:
         v2_app([Migration(1, 2, [AddAttribute(DocV1, "lang", "en")])])
 
 
-@pytest.mark.slow
-def test_one_hundred_thousand_items() -> None:
-    with Engine() as engine:
-        load_v1(engine, 100_000)
-        app = v2_app().use(engine)
-        done = run(app, segments=4, chunk=500)
-        assert done.tables[0].progress is not None and done.tables[0].progress.migrated == 100_000
-        assert len(app.query("docs_by_status", status="live").all()) == len(range(1, 100_000, 3))
-
-
 def test_arun_over_an_async_transport_stops_and_resumes() -> None:
     """`arun`: the same run as asyncio tasks (here the engine in worker threads); a failing hook stops every
     segment at a checkpoint, and the next run resumes from there."""

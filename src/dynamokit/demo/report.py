@@ -64,7 +64,7 @@ class Change:
 
     items_rewritten: int  # base items rewritten (microservice: view lines the backfill wrote)
     index_items: int  # entries the engine copied into a GSI added with UpdateTable (not requests)
-    wcu: float  # the change's write units (GSI copies estimated at one unit per entry)
+    wcu: float  # the change's write units (a new GSI's backfill included, as the engine metered it)
     rcu: float  # the change's read units (the migration's or backfill's Scan)
     seconds: float  # wall time of the change
     served_seconds: float  # from its start until the new access pattern was served

@@ -70,8 +70,10 @@ def wanted(request: dict[str, Any]) -> str | None:
 
 
 class Usage:
-    """Running totals of consumed read and write units per table and index, for cost reports; and of the
-    operations answered and the errors among them, per table ("" for operations not on one table)."""
+    """Running totals of consumed read and write units per table and index, for cost reports; of the
+    operations answered and the errors among them, per table ("" for operations not on one table); and the
+    write units online index builds consumed, apart (CloudWatch's OnlineIndexConsumedWriteCapacity: an
+    index's ConsumedWriteCapacityUnits leaves its backfill out)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -80,6 +82,7 @@ class Usage:
         self.started = time.time()
         self._operations: dict[tuple[str, str], int] = {}  # (table, operation) -> count
         self._errors: dict[tuple[str, str], int] = {}  # (table, error code) -> count
+        self.online_index: dict[str, float] = {}
 
     def count(self, operation: str, request: dict[str, Any], error: str | None) -> None:
         """One operation answered (`error`: the code it failed with), counted for each table it names (past
@@ -98,6 +101,11 @@ class Usage:
         with self._lock:
             return {"operations": dict(self._operations), "errors": dict(self._errors)}
 
+    def add_online_index(self, table: str, index: str, units: float) -> None:
+        key = f"{table}/index/{index}"
+        with self._lock:
+            self.online_index[key] = self.online_index.get(key, 0.0) + units
+
     def add(self, table: str, consumed: Consumed) -> None:
         totals = self.write if consumed.is_write else self.read
         with self._lock:
@@ -108,7 +116,7 @@ class Usage:
 
     def snapshot(self) -> dict[str, dict[str, float]]:
         with self._lock:
-            return {"read": dict(self.read), "write": dict(self.write)}
+            return {"read": dict(self.read), "write": dict(self.write), "online_index": dict(self.online_index)}
 
 
 MAX_KEYS = 10_000

@@ -304,6 +304,11 @@ class Engine:
         self._refresh_catalog()
         return self._tables
 
+    def online_index_wcu(self, table: str, index: str) -> float:
+        """Write units this engine's backfill of a GSI added with UpdateTable consumed (DynamoDB reports them
+        only in CloudWatch, as OnlineIndexConsumedWriteCapacity)."""
+        return self.usage.snapshot()["online_index"].get(f"{table}/index/{index}", 0.0)
+
     def wait_for_backfills(self, timeout: float | None = None) -> None:
         """Block until the jobs this engine runs (index backfills, restores, exports, imports) have finished."""
         for thread in list(self.backfills):

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from .capacity import write_units
 from .commit import index_key
 from .errors import DynamoDBError, invalid_parameter, resource_not_found, validation
 from .schema import (
@@ -115,6 +116,8 @@ def backfill(engine: Engine, table_name: str, index_name: str) -> None:
 
     Writes made meanwhile maintain the CREATING index themselves; entries are inserted idempotently, and the
     cursor is stored with the index so another engine on the same file can resume an interrupted backfill.
+    Each entry is charged as DynamoDB bills a backfill: a write of the item's size (1 KB units) on the index,
+    reported apart from request capacity (`Engine.online_index_wcu`).
     """
     while True:
         with engine.storage.write() as conn:
@@ -129,20 +132,23 @@ def backfill(engine: Engine, table_name: str, index_name: str) -> None:
             table = Table.from_description(tid, description)
             index = table.indexes[index_name]
             cursor = spec.get("_cursor")
-            sql = "SELECT phash, hk, rk, item FROM items WHERE tid = ?"
+            sql = "SELECT phash, hk, rk, item, size FROM items WHERE tid = ?"
             args: list[Any] = [tid]
             if cursor is not None:
                 sql += " AND (phash, hk, rk) > (?, ?, ?)"
                 args += [cursor[0], bytes.fromhex(cursor[1]), bytes.fromhex(cursor[2])]
             rows = conn.execute(sql + " ORDER BY phash, hk, rk LIMIT ?", (*args, BACKFILL_CHUNK)).fetchall()
-            for phash, hk, rk, raw in rows:
+            units = 0.0
+            for phash, hk, rk, raw, size in rows:
                 try:
                     where = index_key(table, index, orjson.loads(raw))
                 except DynamoDBError:
                     continue  # an item whose attribute has the wrong type for the new key is not indexed
                 if where is not None:
-                    conn.execute("INSERT OR IGNORE INTO index_entries(tid, iid, phash, ihk, irk, tphash, hk, rk) "
-                                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?)", (tid, index.iid, *where, phash, hk, rk))
+                    added = conn.execute("INSERT OR IGNORE INTO index_entries(tid, iid, phash, ihk, irk, tphash, "
+                                         "hk, rk) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                         (tid, index.iid, *where, phash, hk, rk)).rowcount
+                    units += write_units(0, size) if added else 0.0
             if len(rows) == BACKFILL_CHUNK:
                 last = rows[-1]
                 spec["_cursor"] = [last[0], last[1].hex(), last[2].hex()]
@@ -152,8 +158,9 @@ def backfill(engine: Engine, table_name: str, index_name: str) -> None:
                 spec.pop("_cursor", None)
             conn.execute("UPDATE catalog SET description = ? WHERE tid = ?", (orjson.dumps(description), tid))
             engine.catalog_changed(conn)
-            if spec["IndexStatus"] == "ACTIVE":
-                return
+        engine.usage.add_online_index(table_name, index_name, units)
+        if spec["IndexStatus"] == "ACTIVE":
+            return
 
 
 def job(engine: Engine, table_name: str, index_name: str) -> Job:

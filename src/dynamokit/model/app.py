@@ -118,7 +118,7 @@ class App:
 
     def _declare(self, chain: Chain) -> None:
         """Migrations: every write records the model version (`_v`); reads upgrade older items."""
-        chain.check(set(self.bounds))
+        chain.check(self.bounds)
         self.migrations, self.version = chain, chain.version
         for bound in self.bounds.values():
             bound.version = chain.version

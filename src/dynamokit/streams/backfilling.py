@@ -24,12 +24,14 @@ _DONE = "done"
 
 @dataclass(frozen=True)
 class BackfillResult:
-    """How a backfill ended: items scanned in this run, stream records handled, whether it is ready."""
+    """How a backfill ended: items scanned in this run, stream records handled, whether it is ready, and the
+    read units its Scan consumed."""
 
     name: str
     scanned: int
     streamed: int
     ready: bool
+    rcu: float = 0.0
 
 
 class _State:
@@ -74,6 +76,7 @@ def backfill(engine: Engine, source_table: str, processor_or_projection: StreamP
     key_names = [k["AttributeName"] for k in
                  engine.call("DescribeTable", {"TableName": source_table})["Table"]["KeySchema"]]
     scanned = [0] * total
+    rcu = [0.0] * total
     errors: list[BaseException] = []
     lock = threading.Lock()
 
@@ -82,7 +85,8 @@ def backfill(engine: Engine, source_table: str, processor_or_projection: StreamP
             cursor = state.get(f"c{segment}")
             while cursor != _DONE:
                 request: dict[str, Any] = {"TableName": source_table, "Segment": segment, "TotalSegments": total,
-                                           "Limit": page_size, "ConsistentRead": True}
+                                           "Limit": page_size, "ConsistentRead": True,
+                                                    "ReturnConsumedCapacity": "TOTAL"}
                 if cursor:
                     request["ExclusiveStartKey"] = orjson.loads(cursor)
                 page = engine.call("Scan", request)
@@ -92,6 +96,7 @@ def backfill(engine: Engine, source_table: str, processor_or_projection: StreamP
                                            created_at=engine.clock(), event_id=f"scan|{name}|{orjson.dumps(keys).decode()}",
                                            version=version, app=processor.app))
                 scanned[segment] += len(page["Items"])
+                rcu[segment] += float(page.get("ConsumedCapacity", {}).get("CapacityUnits", 0.0))
                 last = page.get("LastEvaluatedKey")
                 cursor = orjson.dumps(last).decode() if last else _DONE
                 with lock:
@@ -112,4 +117,4 @@ def backfill(engine: Engine, source_table: str, processor_or_projection: StreamP
     finally:
         runner.stop()
     state.set(ready=True)
-    return BackfillResult(name, sum(scanned), runner.metrics.processed, True)
+    return BackfillResult(name, sum(scanned), runner.metrics.processed, True, sum(rcu))

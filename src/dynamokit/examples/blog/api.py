@@ -45,11 +45,15 @@ class UserComment:
 @dataclass(frozen=True)
 class Adapted:
     """What adapting to the product change did: base items rewritten (or view items written), entries the
-    engine copied into a new GSI by itself, and seconds from the start until the new pattern was served."""
+    engine copied into a new GSI by itself, seconds from the start until the new pattern was served, and
+    the capacity the requests through the change's meter do not show: the GSI backfill's WCU (metered by
+    the engine) and the view backfill's Scan RCU."""
 
     items_rewritten: int
     index_items: int
     served_seconds: float
+    index_wcu: float = 0.0
+    scan_rcu: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -128,37 +132,27 @@ def newest_first(found: list[tuple[Any, str, str, str]]) -> list[UserComment]:
     return [UserComment(c, p, b) for _, c, p, b in sorted(found, reverse=True)]
 
 
-def add_gsi(transport: Any, table: str, index: str, pk: str, sk: str, started: float) -> tuple[int, float]:
-    """Add a GSI over existing string attributes to a live table (UpdateTable; the engine backfills it) and
-    wait until it is ACTIVE: (entries copied into it, seconds from `started` until it served reads)."""
-    transport.call(
-        "UpdateTable",
-        {
-            "TableName": table,
-            "AttributeDefinitions": [
-                {"AttributeName": pk, "AttributeType": "S"},
-                {"AttributeName": sk, "AttributeType": "S"},
-            ],
-            "GlobalSecondaryIndexUpdates": [
-                {
-                    "Create": {
-                        "IndexName": index,
-                        "KeySchema": [
-                            {"AttributeName": pk, "KeyType": "HASH"},
-                            {"AttributeName": sk, "KeyType": "RANGE"},
-                        ],
-                        "Projection": {"ProjectionType": "ALL"},
-                    }
-                }
-            ],
-        },
+def migrate(app: Any, transport: Any, started: float) -> Adapted:
+    """Run the migrations the new model `app` declares (`dynamokit.model.migrations.run`, the requests through
+    `transport`): what it rewrote or wrote into views, what DynamoDB copied into new GSIs and the WCU the
+    engine metered for that, and seconds from `started` until the new pattern was served."""
+    from dynamokit.model.migrations import run
+
+    done = run(app, transport, segments=2)
+    rewritten = sum(t.progress.migrated for t in done.tables if t.progress is not None)
+    views = [v for t in done.tables for v in t.views]
+    copied = 0
+    for table in done.tables:
+        described = transport.call("DescribeTable", {"TableName": table.table})["Table"]
+        copied += sum(int(g.get("ItemCount", 0)) for g in described.get("GlobalSecondaryIndexes", [])
+                      if g["IndexName"] in table.indexes)
+    return Adapted(
+        items_rewritten=rewritten + sum(v.writes for v in views),
+        index_items=copied,
+        served_seconds=time.perf_counter() - started,
+        index_wcu=sum(w or 0.0 for t in done.tables for w in t.index_wcu.values()),
+        scan_rcu=sum(v.rcu for v in views),
     )
-    while True:
-        described = transport.call("DescribeTable", {"TableName": table})["Table"]
-        spec = next(g for g in described["GlobalSecondaryIndexes"] if g["IndexName"] == index)
-        if spec.get("IndexStatus") == "ACTIVE":
-            return int(spec.get("ItemCount", 0)), time.perf_counter() - started
-        time.sleep(0.005)
 
 
 def query_all(transport: Any, request: dict[str, Any]) -> list[dict[str, Any]]:

@@ -11,7 +11,7 @@ import datetime as dt
 import time
 import warnings
 from collections.abc import Mapping
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from dynamokit.model import (
     GSI,
@@ -19,6 +19,7 @@ from dynamokit.model import (
     Entity,
     Index,
     Keys,
+    Options,
     Pattern,
     Ref,
     ScanWarning,
@@ -26,6 +27,7 @@ from dynamokit.model import (
     Transport,
     create_tables,
 )
+from dynamokit.model.migrations import AddIndex, ChangeIndex, Migration
 
 from . import data
 from .api import (
@@ -36,9 +38,8 @@ from .api import (
     ProgressFn,
     Remnants,
     UserComment,
-    add_gsi,
+    migrate,
     newest_first,
-    query_all,
     words,
 )
 
@@ -84,6 +85,20 @@ class Comment(Entity):
     }
 
 
+class CommentV2(Comment):
+    """The product change (model version 2): a user's comments, newest first, from a new GSI over attributes
+    every comment already has. DynamoDB backfills it; nothing is rewritten."""
+
+    keys = Keys(
+        pk="{comment_id}",
+        by_post=Index("by_post", pk="{post_id}", sk="{created}#{comment_id}"),
+        by_author=Index("by_author", pk="{author_id}", sk="{comment_id}"),
+        by_day=Index("by_day", pk="{day}", sk="{created}#{comment_id}"),
+        by_user=Index("by_user", pk="{author_id}", sk="{created}"),
+    )
+    options = Options(name="Comment")
+
+
 class Like(Entity):
     post_id: str
     user_id: str
@@ -102,19 +117,37 @@ COMMENTS_ON_DAY = Pattern("comments_on_day", Comment, by=("day",))
 LIKES_OF_POST = Pattern("likes_of_post", Like, by=("post_id",))
 
 
-def app(prefix: str = "sql_") -> App:
+# The stored `created` ("...+00:00") is not the form the model writes a datetime key in ("...Z"): the old
+# comments are rewritten (ChangeIndex) so the index holds one form; DynamoDB's backfill indexes them first.
+MIGRATIONS = [
+    Migration(
+        1,
+        2,
+        [AddIndex(CommentV2, "by_user"), ChangeIndex(CommentV2, "by_user")],
+        "a user's comments, newest first",
+    )
+]
+
+
+def app(prefix: str = "sql_", version: int = 1) -> App:
+    """The blog's model as it shipped (version 1), or after the product change (version 2)."""
+    comment = Comment if version == 1 else CommentV2
+    indexes = [GSI("by_post"), GSI("by_author"), GSI("by_day")]
+    patterns: list[Pattern[Any]] = [POSTS_BY_AUTHOR, TOP_POSTS, COMMENTS_OF_POST, COMMENTS_ON_DAY, LIKES_OF_POST]
+    if version == 2:
+        indexes.append(GSI("by_user", pk="author_id", sk="created"))
+        patterns[2:4] = [
+            Pattern("comments_of_post", CommentV2, by=("post_id",)),
+            Pattern("comments_on_day", CommentV2, by=("day",)),
+            Pattern("user_comments", CommentV2, by=("author_id",), key="by_user"),
+        ]
     return App(
         Table(f"{prefix}authors", [Author], pk="author_id", sk=None),
         Table(f"{prefix}posts", [Post], pk="post_id", sk=None, indexes=[GSI("by_author"), GSI("by_likes")]),
-        Table(
-            f"{prefix}comments",
-            [Comment],
-            pk="comment_id",
-            sk=None,
-            indexes=[GSI("by_post"), GSI("by_author"), GSI("by_day")],
-        ),
+        Table(f"{prefix}comments", [comment], pk="comment_id", sk=None, indexes=indexes),
         Table(f"{prefix}likes", [Like], pk="post_id", sk="user_id", indexes=[GSI("by_user")]),
-        patterns=[POSTS_BY_AUTHOR, TOP_POSTS, COMMENTS_OF_POST, COMMENTS_ON_DAY, LIKES_OF_POST],
+        patterns=patterns,
+        migrations=MIGRATIONS if version == 2 else (),
     )
 
 
@@ -140,7 +173,9 @@ class FauxSqlBlog:
     )
 
     def __init__(self, transport: Transport) -> None:
+        self.transport = transport
         self.app = app().use(transport)
+        self.changed: App | None = None  # model version 2, once the product change is deployed
 
     def create(self) -> None:
         create_tables(self.app)
@@ -224,27 +259,19 @@ class FauxSqlBlog:
         }
 
     def adapt(self, transport: Transport) -> Adapted:
-        """The product change: UpdateTable adds a GSI (author_id, created) to the live comments table; the
-        engine backfills it from attributes every comment already has, nothing is rewritten."""
+        """The product change as a model migration (`AddIndex` over attributes every comment has): the run
+        adds GSI by_user (author_id, created) to the live comments table with UpdateTable and waits until
+        DynamoDB has backfilled it (ACTIVE); nothing is rewritten."""
         started = time.perf_counter()
-        copied, served = add_gsi(
-            self.app.transport, "sql_comments", "by_user", "author_id", "created", started
-        )
-        return Adapted(0, copied, served)
+        changed = app(version=2).use(self.transport)
+        adapted = migrate(changed, transport, started)
+        self.changed = changed
+        return adapted
 
     def user_comments(self, author_id: str) -> list[UserComment]:
-        found = query_all(
-            self.app.transport,
-            {
-                "TableName": "sql_comments",
-                "IndexName": "by_user",
-                "KeyConditionExpression": "author_id = :a",
-                "ExpressionAttributeValues": {":a": {"S": author_id}},
-                "ScanIndexForward": False,
-            },
-        )
-        comments = [Comment.from_item(item) for item in found]
-        return newest_first([(c.created, c.comment_id, c.post_id, c.body) for c in comments])
+        assert self.changed is not None, "adapt() first"
+        found = self.changed.query("user_comments", author_id=author_id).reverse().all()
+        return newest_first([(c.created, c.comment_id, c.post_id, c.body) for c in found])
 
     def remnants(self, post_id: str) -> Remnants:
         children = len(self.app.query(COMMENTS_OF_POST, post_id=post_id).all())

@@ -32,6 +32,7 @@ from dynamokit.model import (
     create_tables,
     from_item,
 )
+from dynamokit.model.migrations import BuildView, Migration
 from dynamokit.streams import (
     Change,
     FtsSink,
@@ -40,7 +41,6 @@ from dynamokit.streams import (
     StreamProcessor,
     StreamSource,
     View,
-    backfill,
 )
 
 try:  # analytics needs DuckDB, an extra: pip install 'dynamokit[analytics]'
@@ -49,7 +49,17 @@ except ImportError:
     DuckDBSink = None  # type: ignore[assignment,misc]
 
 from . import data
-from .api import FEED_SIZE, Adapted, CommentView, PostPage, ProgressFn, Remnants, UserComment, newest_first
+from .api import (
+    FEED_SIZE,
+    Adapted,
+    CommentView,
+    PostPage,
+    ProgressFn,
+    Remnants,
+    UserComment,
+    migrate,
+    newest_first,
+)
 
 POSTS_TABLE, VIEWS_TABLE = "ms_posts", "ms_views"
 
@@ -155,10 +165,24 @@ TOP = Pattern("top", PostCard, by=(), key="by_likes")
 COUNTER = "comments"  # the counter attribute of the comment-count and comments-per-day items
 
 
-def views_app(table: str = VIEWS_TABLE) -> App:
+def timeline(transport: Transport) -> StreamProcessor:
+    """The product change's view builder: the posts service's comments into users' timelines."""
+    processor = StreamProcessor(posts_app(), ordering="per_key")
+    processor.on(Comment)(Timeline(transport).comment_changed)
+    return processor
+
+
+MIGRATIONS = [
+    Migration(1, 2, [BuildView(UserCommentLine, POSTS_TABLE, timeline, segments=2)], "a user's comments")
+]
+
+
+def views_app(table: str = VIEWS_TABLE, version: int = 1) -> App:
+    """The reader's views as shipped (version 1), or after the product change adds users' timelines."""
     return App(
         Table(table, [PostCard, CommentLine, UserCommentLine], indexes=[GSI("gsi1"), GSI("gsi2")]),
         patterns=[FEED, TOP],
+        migrations=MIGRATIONS if version == 2 else (),
     )
 
 
@@ -229,7 +253,6 @@ class Timeline:
     def __init__(self, transport: Transport) -> None:
         self.views = views_app().use(transport)
         self.view = View(transport, VIEWS_TABLE)
-        self.written = 0
 
     def comment_changed(self, change: Change[Comment]) -> None:
         comment = change.item
@@ -241,7 +264,6 @@ class Timeline:
             self.view.delete(key, change.version)
         else:
             self.view.upsert(key, item, change.version)
-        self.written += 1
 
 
 def comment_entity(comment: data.Comment) -> Comment:
@@ -419,27 +441,14 @@ class MicroserviceBlog:
         return {d.isoformat(): counts.get(d.isoformat(), 0) for d in days}
 
     def adapt(self, transport: Transport) -> Adapted:
-        """The product change as a new view: deploy the reader with the timeline handler (new changes land
-        in it at once), then build the view from the existing comments with the gapless backfill (stream
-        position first, then a parallel Scan of the posts table, merged by version). Nothing is rewritten
-        in the posts service's table; `items_rewritten` counts the view lines the backfill wrote."""
+        """The product change as a new view (`BuildView`, a model migration of the reader's views): deploy
+        the reader with the timeline handler (new changes land in it at once), then the migration run
+        builds the view from the existing comments with the gapless backfill (stream position first, then a
+        parallel Scan of the posts table, merged by version). Nothing is rewritten in the posts service's
+        table; `items_rewritten` counts the view lines the backfill wrote."""
         started = time.perf_counter()
         self.reader.processor.on(Comment)(Timeline(self._reader_transport).comment_changed)
-        building = Timeline(transport)
-        processor = StreamProcessor(posts_app(), ordering="per_key")
-        processor.on(Comment)(building.comment_changed)
-        if not isinstance(self.engine, Engine):
-            raise TypeError("the change scene's backfill scans the embedded Engine")
-        backfill(self.engine, POSTS_TABLE, processor, name="blog-user-comments", segments=2)
-        served = time.perf_counter() - started
-        # The backfill's Scan reads the engine directly; its capacity is that of the same consistent Scan.
-        request: dict[str, Any] = {"TableName": POSTS_TABLE, "Select": "COUNT", "ConsistentRead": True}
-        while True:
-            page = transport.call("Scan", request)
-            if "LastEvaluatedKey" not in page:
-                break
-            request["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return Adapted(building.written, 0, served)
+        return migrate(views_app(version=2).use(self._reader_transport), transport, started)
 
     def user_comments(self, author_id: str) -> list[UserComment]:
         found = _items(

@@ -13,7 +13,21 @@ import warnings
 from collections import Counter
 from typing import Any
 
-from dynamokit.model import App, Entity, Keys, Pattern, ScanWarning, Table, Transport, attr, create_tables
+from dynamokit.model import (
+    GSI,
+    App,
+    Entity,
+    Index,
+    Keys,
+    Options,
+    Pattern,
+    ScanWarning,
+    Table,
+    Transport,
+    attr,
+    create_tables,
+)
+from dynamokit.model.migrations import AddIndex, ChangeIndex, Migration
 
 from . import data
 from .api import (
@@ -24,7 +38,7 @@ from .api import (
     ProgressFn,
     Remnants,
     UserComment,
-    add_gsi,
+    migrate,
     newest_first,
     query_all,
     top,
@@ -61,6 +75,19 @@ class Comment(Entity):
     keys = Keys(pk="COMMENTS#{post_id}", sk="{created}#{comment_id}")
 
 
+class CommentV2(Comment):
+    """The product change (model version 2): a new GSI over attributes every comment already has; DynamoDB
+    backfills it, nothing is rewritten. Posts have both attributes too, so they share the index and the
+    Query filters them out (read, then dropped)."""
+
+    keys = Keys(
+        pk="COMMENTS#{post_id}",
+        sk="{created}#{comment_id}",
+        by_user=Index("by_user", pk="{author_id}", sk="{created}"),
+    )
+    options = Options(name="Comment")
+
+
 class Like(Entity):
     post_id: str
     user_id: str
@@ -72,8 +99,27 @@ COMMENTS_OF_POST = Pattern("comments_of_post", Comment, by=("post_id",))
 LIKES_OF_POST = Pattern("likes_of_post", Like, by=("post_id",))
 
 
-def app(table: str = "simple_blog") -> App:
-    return App(Table(table, [Author, Post, Comment, Like]), patterns=[COMMENTS_OF_POST, LIKES_OF_POST])
+# The stored `created` ("...+00:00") is not the form the model writes a datetime key in ("...Z"): the old
+# comments are rewritten (ChangeIndex) so the index holds one form; DynamoDB's backfill indexes them first.
+MIGRATIONS = [
+    Migration(
+        1,
+        2,
+        [AddIndex(CommentV2, "by_user"), ChangeIndex(CommentV2, "by_user")],
+        "a user's comments, newest first",
+    )
+]
+
+
+def app(table: str = "simple_blog", version: int = 1) -> App:
+    """The blog's model as it shipped (version 1), or after the product change (version 2)."""
+    if version == 1:
+        return App(Table(table, [Author, Post, Comment, Like]), patterns=[COMMENTS_OF_POST, LIKES_OF_POST])
+    return App(
+        Table(table, [Author, Post, CommentV2, Like], indexes=[GSI("by_user", pk="author_id", sk="created")]),
+        patterns=[Pattern("comments_of_post", CommentV2, by=("post_id",)), LIKES_OF_POST],
+        migrations=MIGRATIONS,
+    )
 
 
 def comment_entity(comment: data.Comment) -> Comment:
@@ -99,6 +145,7 @@ class SimpleBlog:
     )
 
     def __init__(self, transport: Transport) -> None:
+        self.transport = transport
         self.app = app().use(transport)
 
     def create(self) -> None:
@@ -168,14 +215,9 @@ class SimpleBlog:
         return {day: counts[day] for day in texts}
 
     def adapt(self, transport: Transport) -> Adapted:
-        """The product change: UpdateTable adds a GSI over attributes every comment already has (author_id,
-        created) to the live table; the engine backfills it and nothing is rewritten. Posts have both
-        attributes too, so they share the index and the Query filters them out (read, then dropped)."""
-        started = time.perf_counter()
-        copied, served = add_gsi(
-            self.app.transport, "simple_blog", "by_user", "author_id", "created", started
-        )
-        return Adapted(0, copied, served)
+        """The product change as a model migration (`AddIndex` over attributes every comment has): the run
+        adds GSI by_user (author_id, created) with UpdateTable and waits until it is ACTIVE."""
+        return migrate(app(version=2).use(self.transport), transport, time.perf_counter())
 
     def user_comments(self, author_id: str) -> list[UserComment]:
         found = query_all(

@@ -28,7 +28,6 @@ from dynamokit.model import (
     create_tables,
 )
 from dynamokit.model.migrations import AddIndex, Migration
-from dynamokit.model.migrations import run as run_migrations
 
 from . import data
 from .api import (
@@ -39,6 +38,7 @@ from .api import (
     ProgressFn,
     Remnants,
     UserComment,
+    migrate,
     newest_first,
     words,
 )
@@ -263,9 +263,7 @@ class SingleTableBlog:
         rewrites every older comment with its new key, each write guarded against the writes going on."""
         started = time.perf_counter()
         self.deployed = (app(version=2).use(self.app.transport), CommentV2)
-        done = run_migrations(self.app, transport, segments=2)
-        rewritten = sum(t.progress.migrated for t in done.tables if t.progress is not None)
-        return Adapted(rewritten, 0, time.perf_counter() - started)
+        return migrate(self.app, transport, started)
 
     def user_comments(self, author_id: str) -> list[UserComment]:
         found = self.app.query("user_comments", author_id=author_id).reverse().all()

@@ -6,11 +6,16 @@ app = App(table, patterns=[...], migrations=MIGRATIONS)
 print(plan(app, transport=engine))   # what changes, items, WCU/RCU, cost, patterns unavailable until done
 run(app, transport=engine, segments=4, rate=500)   # parallel, guarded, checkpointed, rate-limited
 ```
+
+The same plan/run/status serve every pattern: a new GSI over attributes the items hold (faux-SQL:
+`AddIndex`, DynamoDB backfills it, nothing rewritten), a key change rewriting items (single-table), and a
+new view built by the gapless stream backfill (microservice: `BuildView(View, "source_table", processor)`).
 """
 
 from .changes import (
     AddAttribute,
     AddIndex,
+    BuildView,
     ChangeIndex,
     Migration,
     MigrationError,
@@ -20,14 +25,16 @@ from .changes import (
 )
 from .lazy import write_back
 from .limits import Progress
-from .plan import Plan, TablePlan, TableStatus, plan, status
+from .plan import Plan, TablePlan, TableStatus, ViewPlan, plan, status
 from .runner import Report, TableRun, arun, run
 from .state import STATE_TABLE, Parked
+from .views import ViewRun
 
 __all__ = [
     "STATE_TABLE",
     "AddAttribute",
     "AddIndex",
+    "BuildView",
     "ChangeIndex",
     "Migration",
     "MigrationError",
@@ -41,6 +48,8 @@ __all__ = [
     "TableRun",
     "TableStatus",
     "Transform",
+    "ViewPlan",
+    "ViewRun",
     "arun",
     "plan",
     "run",

@@ -3,19 +3,26 @@
 A change names the (new) entity class it applies to. Attribute changes rewrite an item's plain values;
 key changes (`AddIndex`, `ChangeIndex`) need no per-item code: every migrated item's derived keys are
 rendered again by the new model. Plans use them to create missing GSIs and to name the access patterns
-that are incomplete until a run finishes.
+that are incomplete until a run finishes. An `AddIndex` whose key attributes are fields the items already
+hold (faux-SQL: `GSI("by_user", pk="author_id", sk="created")`) rewrites nothing: DynamoDB backfills the
+new GSI itself. `BuildView` (the microservice pattern) writes no item of its own table either: the gapless
+stream backfill fills a view from another table.
 """
 
 from __future__ import annotations
 
 import copy
 import itertools
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..entity import Entity
 from ..errors import ModelError
+
+if TYPE_CHECKING:
+    from ..bound import Bound
+    from ..transport import Transport
 
 VERSION_ATTRIBUTE = "_v"
 
@@ -120,7 +127,29 @@ class Transform:
         return f"{self.entity.entity_name()}: transform ({what})"
 
 
-Change = AddIndex | ChangeIndex | AddAttribute | RenameAttribute | RemoveAttribute | Transform
+@dataclass(frozen=True)
+class BuildView:
+    """A new view: items of `entity` (in this App's view table) built from table `source`'s items and stream
+    by the gapless backfill (`dynamokit.streams.backfill`); `processor(transport)` returns the
+    StreamProcessor whose handlers write the view (version-guarded, so the scan and the stream merge)."""
+
+    entity: type[Entity]
+    source: str
+    processor: Callable[[Transport], Any]
+    segments: int = 4
+
+    @property
+    def name(self) -> str:
+        """The backfill's name: its resumable state in the backfill state table."""
+        return f"{self.source}->{self.entity.entity_name()}"
+
+    def describe(self) -> str:
+        return (
+            f"{self.entity.entity_name()}: build the view from table '{self.source}' (scan + stream backfill)"
+        )
+
+
+Change = AddIndex | ChangeIndex | AddAttribute | RenameAttribute | RemoveAttribute | Transform | BuildView
 KEY_CHANGES = (AddIndex, ChangeIndex)
 
 
@@ -163,13 +192,14 @@ class Chain:
         self.first, self.version = ordered[0].source, ordered[-1].target
         self.version_text = str(self.version)
         self._affected: dict[tuple[int, int | None], frozenset[str]] = {}
+        self.in_place: set[AddIndex] = set()  # new GSIs over attributes the items hold: nothing to rewrite
 
-    def check(self, entities: Collection[type[Entity]]) -> None:
+    def check(self, bounds: Mapping[type[Entity], Bound[Any]]) -> None:
         """Every change names an entity of the App, and key changes name one of its keys."""
         for migration in self.migrations:
             for change in migration.changes:
                 name = change.entity.entity_name()
-                if change.entity not in entities:
+                if change.entity not in bounds:
                     raise MigrationError(f"migration {migration.name}: {name} is not an entity of this App")
                 guarded = {*change.entity.options.unique, *change.entity.references}
                 touched = {getattr(change, n, None) for n in ("name", "old", "new")} & guarded
@@ -183,6 +213,15 @@ class Chain:
                         f"migration {migration.name}: {name} has no key '{change.key}' "
                         f"(keys: {sorted(change.entity.keys.indexes)})"
                     )
+                if isinstance(change, AddIndex):
+                    key = bounds[change.entity].indexes[change.key]
+                    if {key.pk_attr, key.sk_attr} - {None} <= set(change.entity.model_fields):
+                        self.in_place.add(change)
+        self._affected.clear()
+
+    def rewrites(self, change: Change) -> bool:
+        """Whether a change rewrites the stored items of its entity."""
+        return not isinstance(change, BuildView) and change not in self.in_place
 
     def stored_version(self, item: Mapping[str, Any]) -> int:
         """The model version an item was written with (items from before migrations: the first version)."""
@@ -209,9 +248,12 @@ class Chain:
         """Names of the entities whose items written at `source` need rewriting to reach `target`."""
         known = self._affected.get((source, target))
         if known is None:
-            known = frozenset()
-            for migration in self.steps(source, target):
-                known |= migration.entities
+            known = frozenset(
+                c.entity.entity_name()
+                for m in self.steps(source, target)
+                for c in m.changes
+                if self.rewrites(c)
+            )
             self._affected[(source, target)] = known
         return known
 
@@ -221,9 +263,14 @@ class Chain:
         """The plain values of an item of `entity` written at `source`, changed up to `target`."""
         for migration in self.steps(source, target):
             for change in migration.changes:
-                if change.entity.entity_name() == entity and not isinstance(change, KEY_CHANGES):
+                if change.entity.entity_name() == entity and not isinstance(
+                    change, (*KEY_CHANGES, BuildView)
+                ):
                     values = change.apply(values)
         return values
 
     def key_changes(self, source: int, target: int | None = None) -> list[AddIndex | ChangeIndex]:
         return [c for m in self.steps(source, target) for c in m.changes if isinstance(c, KEY_CHANGES)]
+
+    def views(self, source: int, target: int | None = None) -> list[BuildView]:
+        return [c for m in self.steps(source, target) for c in m.changes if isinstance(c, BuildView)]

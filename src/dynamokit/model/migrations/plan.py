@@ -8,12 +8,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ...errors import DynamoDBError
 from ..steps import Steps, call, run_sync
+from ..table import Table
 from ..transport import Transport
-from .changes import Migration
+from .changes import BuildView, Chain, Migration
 from .runner import chain_of, pending_filter
 from .state import STATE_TABLE, Checkpoint, read_checkpoints, read_parked, read_run
 from .survey import Survey, survey
+from .views import view_state
 
 if TYPE_CHECKING:
     from ..app import App
@@ -32,10 +35,15 @@ class TablePlan:
     scan_rcu: float = 0.0
     wcu: float = 0.0
     rate: float | None = None  # WCU/s the run will be limited to
+    index_items: dict[str, int] = field(default_factory=dict)  # new GSI -> items DynamoDB copies into it
+    index_wcu: float = 0.0  # what that backfill writes on the indexes (billed like writes)
+    views: list[ViewPlan] = field(default_factory=list)
 
     @property
     def cost(self) -> float:
-        return (self.scan_rcu * READ_PRICE + self.wcu * WRITE_PRICE) / 1e6
+        reads = self.scan_rcu + sum(v.rcu for v in self.views)
+        writes = self.wcu + self.index_wcu + sum(v.writes for v in self.views)
+        return (reads * READ_PRICE + writes * WRITE_PRICE) / 1e6
 
     @property
     def seconds(self) -> float | None:
@@ -52,23 +60,49 @@ class TablePlan:
             lines += [f"    - {change.describe()}" for change in migration.changes]
         for gsi in s.missing:
             lines.append(f"  UpdateTable: create GSI '{gsi.name}' and wait until it is ACTIVE")
+        for index, items in self.index_items.items():
+            lines.append(
+                f"  GSI '{index}' backfill by DynamoDB (nothing rewritten): {items:,} items "
+                f"({'counted' if self.counted else 'estimated'}), ~{self.index_wcu:,.0f} WCU on the index"
+            )
+        lines += [f"  {view}" for view in self.views]
         if s.affected:
             kind = "counted" if self.counted else "estimated: every item of the table, --count to count"
             lines.append(f"  items to rewrite: {self.items:,} ({kind}) of {', '.join(sorted(s.affected))}")
         else:
-            lines.append("  items to rewrite: none (no entity of this table changes)")
-        lines.append(
-            f"  capacity: {self.scan_rcu:,.0f} RCU (one Scan) + {self.wcu:,.0f} WCU (rewrites, GSI copies "
-            f"included); on demand ~${self.cost:,.4f}"
-        )
-        until = "the run completes"
-        if self.seconds is not None:
-            until += f" (~{self.seconds:,.0f}s at {self.rate:,.0f} WCU/s)"
-        for pattern in s.unavailable:
+            lines.append("  items to rewrite: none (no stored item of this table changes)")
+        if s.affected:
+            lines.append(
+                f"  capacity: {self.scan_rcu:,.0f} RCU (one Scan) + {self.wcu:,.0f} WCU (rewrites, GSI copies "
+                f"included); on demand ~${self.cost:,.4f}"
+            )
+        else:
+            lines.append(f"  on demand ~${self.cost:,.6f} (the backfills above)")
+        timed = "" if self.seconds is None else f" (~{self.seconds:,.0f}s at {self.rate:,.0f} WCU/s)"
+        for pattern, until in s.unavailable.items():
+            until += timed if until == "the run completes" else ""
             lines.append(f"  access pattern '{pattern}' is incomplete until {until}")
         if s.affected and not s.unavailable:
             lines.append("  every access pattern keeps answering (reads upgrade old items in memory)")
         return "\n".join(lines)
+
+
+@dataclass
+class ViewPlan:
+    """A view a run builds with the stream backfill: the source's items read, the view writes at most."""
+
+    name: str
+    source: str
+    items: int
+    rcu: float
+    writes: int
+
+    def __str__(self) -> str:
+        return (
+            f"view '{self.name}' from table '{self.source}': read {self.items:,} items ({self.rcu:,.0f} RCU, "
+            f"consistent Scan, then the stream), up to {self.writes:,} view writes (>= {self.writes:,} WCU); "
+            f"runs on the embedded engine (--db)"
+        )
 
 
 @dataclass
@@ -83,13 +117,9 @@ class Plan:
         return "\n".join(str(t) for t in self.tables)
 
 
-def count_steps(found: Survey) -> Steps[int]:
-    """Count the items a run would rewrite (a Scan with Select=COUNT: it costs the scan's RCU)."""
-    request: dict[str, Any] = {
-        "TableName": found.table.name,
-        "Select": "COUNT",
-        **pending_filter_of(found),
-    }
+def count_steps(found: Survey, where: dict[str, Any]) -> Steps[int]:
+    """Count the items `where` keeps (a Scan with Select=COUNT: it costs the scan's RCU)."""
+    request: dict[str, Any] = {"TableName": found.table.name, "Select": "COUNT", **where}
     total = 0
     while True:
         response = yield from call("Scan", request)
@@ -99,9 +129,25 @@ def count_steps(found: Survey) -> Steps[int]:
         request["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
 
-def pending_filter_of(found: Survey) -> dict[str, Any]:
-    from .changes import Chain
+def having(found: Survey, index: str) -> dict[str, Any]:
+    """A Scan filter keeping the items GSI `index` will hold (both key attributes present)."""
+    gsi = found.table.indexes[index]
+    names = {f"#k{i}": a for i, a in enumerate(a for a in (gsi.pk_attr, gsi.sk_attr) if a)}
+    return {
+        "FilterExpression": " AND ".join(f"attribute_exists({n})" for n in names),
+        "ExpressionAttributeNames": names,
+    }
 
+
+def view_steps(view: BuildView) -> Steps[ViewPlan]:
+    """What building `view` reads (the source table, consistently) and writes (a line per item at most)."""
+    described = (yield from call("DescribeTable", {"TableName": view.source}))["Table"]
+    items = int(described.get("ItemCount", 0))
+    rcu = float(math.ceil(int(described.get("TableSizeBytes", 0)) / 4096))
+    return ViewPlan(view.entity.entity_name(), view.source, items, rcu, items)
+
+
+def pending_filter_of(found: Survey) -> dict[str, Any]:
     chain = Chain(found.migrations)
     return pending_filter(chain, found.affected, found.target, found.table)
 
@@ -130,13 +176,30 @@ def plan(
         estimate.scan_rcu = math.ceil(size / 4096) / 2 if found.affected else 0.0
         if found.affected:
             if count:
-                estimate.items, estimate.counted = run_sync(wire, count_steps(found)), True
+                estimate.items, estimate.counted = (
+                    run_sync(wire, count_steps(found, pending_filter_of(found))),
+                    True,
+                )
             else:
                 estimate.items = items
         average = size / items if items else 1024
         units = max(1, math.ceil(average / 1024))
         indexes = max((len(b.indexes) for b in app.bounds.values() if b.table is table), default=0)
         estimate.wcu = float(estimate.items * units * (1 + indexes))
+        backfilled = {
+            b.find_key(k).index
+            for n, keys in found.indexed.items()
+            for k in keys
+            for b in app.bounds.values()
+            if b.table is table and b.name == n
+        }
+        for gsi in found.missing:
+            if gsi.name in backfilled:
+                counted = run_sync(wire, count_steps(found, having(found, gsi.name))) if count else items
+                estimate.counted |= count
+                estimate.index_items[gsi.name] = counted
+                estimate.index_wcu += float(counted * units)
+        estimate.views = [run_sync(wire, view_steps(v)) for v in found.views]
     return out
 
 
@@ -150,10 +213,12 @@ class TableStatus:
     run: dict[str, Any] | None
     checkpoints: dict[int, Checkpoint]
     parked: int
+    views: dict[str, str] = field(default_factory=dict)  # view -> where its backfill stands
 
     def __str__(self) -> str:
         stored = "unrecorded" if self.stored is None else f"v{self.stored}"
         head = f"{self.table}: stored {stored}, App v{self.version}"
+        head += "".join(f"; view '{name}' {state}" for name, state in self.views.items())
         if self.run is None:
             return head + ("" if self.stored == self.version else "; no run yet")
         segments = int(self.run["segments"])
@@ -181,24 +246,25 @@ def status(
 ) -> list[TableStatus]:
     chain = chain_of(app, migrations)
     wire = transport if transport is not None else app.transport
-    return [
-        run_sync(wire, _status(app, chain.version, table.name, state_table)) for table in app.tables.values()
-    ]
+    return [run_sync(wire, _status(app, chain, table, state_table)) for table in app.tables.values()]
 
 
-def _status(app: App, version: int, table: str, state_table: str) -> Steps[TableStatus]:
-    from .state import Stored, read_state
+def _status(app: App, chain: Chain, table: Table, state_table: str) -> Steps[TableStatus]:
+    from .state import read_state
 
+    names = {b.name for b in app.bounds.values() if b.table is table}
+    views = {}
+    for view in chain.views(chain.first):
+        if view.entity.entity_name() in names:
+            views[view.entity.entity_name()] = yield from view_state(view)
+    version = chain.version
     try:
-        stored = yield from read_state(state_table, table)
-    except Exception as error:
-        if getattr(error, "code", None) != "ResourceNotFoundException":
+        stored = yield from read_state(state_table, table.name)
+    except DynamoDBError as error:
+        if error.code != "ResourceNotFoundException":
             raise
-        return TableStatus(table, None, version, None, {}, 0)
-    del app
-    record = yield from read_run(state_table, table, version)
-    checkpoints = (yield from read_checkpoints(state_table, table, version)) if record else {}
-    parked = len((yield from read_parked(state_table, table, version))) if record else 0
-    return TableStatus(
-        table, stored.version if isinstance(stored, Stored) else None, version, record, checkpoints, parked
-    )
+        return TableStatus(table.name, None, version, None, {}, 0, views)
+    record = yield from read_run(state_table, table.name, version)
+    checkpoints = (yield from read_checkpoints(state_table, table.name, version)) if record else {}
+    parked = len((yield from read_parked(state_table, table.name, version))) if record else 0
+    return TableStatus(table.name, stored.version, version, record, checkpoints, parked, views)

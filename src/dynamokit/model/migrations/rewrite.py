@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING, Any
 from ..bound import Bound
 from ..builders import Placeholders
 from ..values import Item, from_item, to_av
-from .changes import VERSION_ATTRIBUTE, Chain, MigrationError
+from .changes import (
+    VERSION_ATTRIBUTE,
+    AddAttribute,
+    Chain,
+    MigrationError,
+    RemoveAttribute,
+    RenameAttribute,
+)
 
 if TYPE_CHECKING:
     from ..app import App
@@ -103,7 +110,9 @@ def watched(bound: Bound[Any], chain: Chain) -> frozenset[str]:
     names = set(bound.entity.model_fields) | managed(bound)
     for migration in chain.migrations:
         for change in migration.changes:
-            if change.entity is bound.entity:
+            if change.entity is bound.entity and isinstance(
+                change, (AddAttribute, RenameAttribute, RemoveAttribute)
+            ):
                 names.update(getattr(change, n) for n in ("name", "old", "new") if hasattr(change, n))
     return frozenset(names)
 

@@ -36,6 +36,7 @@ from .state import (
     write_state,
 )
 from .survey import Survey, survey, templates
+from .views import BUILD_VIEW, INDEX_WCU, ViewRun, build, build_view, measured, online_index_wcu
 
 if TYPE_CHECKING:
     from ..app import App
@@ -58,7 +59,7 @@ class Stopped(Exception):
 def chain_of(app: App, migrations: Sequence[Migration] | None) -> Chain:
     if migrations:
         chain = Chain(migrations)
-        chain.check(set(app.bounds))
+        chain.check(app.bounds)
         return chain
     if app.migrations is None:
         raise MigrationError("this App declares no migrations (App(..., migrations=[Migration(...)]))")
@@ -229,6 +230,8 @@ class TableRun:
     target: int
     progress: Progress | None = None
     indexes: list[str] = field(default_factory=list)
+    index_wcu: dict[str, float | None] = field(default_factory=dict)  # created GSI -> its backfill's WCU
+    views: list[ViewRun] = field(default_factory=list)
     parked: list[Parked] = field(default_factory=list)
     resumed: bool = False
 
@@ -242,6 +245,16 @@ class TableRun:
         lines = [f"{self.table}: v{self.source} -> v{self.target}" + (" (resumed)" if self.resumed else "")]
         if self.indexes:
             lines.append(f"  created GSI(s) {', '.join(self.indexes)}")
+        for index, wcu in self.index_wcu.items():
+            lines.append(
+                f"  GSI '{index}' backfill by DynamoDB: "
+                + (
+                    f"{wcu:,.0f} WCU (metered by the engine)"
+                    if wcu is not None
+                    else "WCU not reported here (CloudWatch: OnlineIndexConsumedWriteCapacity)"
+                )
+            )
+        lines += [f"  {view}" for view in self.views]
         if self.progress is not None:
             lines.append(f"  {self.progress}")
         for parked in self.parked[:10]:
@@ -315,8 +328,8 @@ def orchestrate(
         ctx = Context(app, chain, table, found.target, state_table, Limiter(rate), progress, chunk, on_chunk)
         ctx.bounds = {b.name: b for b in app.bounds.values() if b.table is table and b.name in found.affected}
         ctx.watched = {name: watched(b, chain) for name, b in ctx.bounds.items()}
-        outcome.progress = progress
         if found.affected:
+            outcome.progress = progress
             ctx.filter = pending_filter(chain, found.affected, found.target, table)
             todo = [checkpoints.get(n) or Checkpoint(n) for n in range(count)]
             for checkpoint in todo:  # a resumed run counts what its earlier part did
@@ -325,6 +338,10 @@ def orchestrate(
             yield from parallel([segment_steps(ctx, c, count) for c in todo if not c.done], ctx.stop)
         if retry_parked:
             yield from retry_steps(ctx)
+        for index in outcome.indexes:
+            outcome.index_wcu[index] = yield from measured(table.name, index)
+        for view in found.views:
+            outcome.views.append((yield from build(view)))
         outcome.parked = yield from read_parked(state_table, table.name, found.target)
         if not outcome.parked:
             yield from write_state(state_table, table.name, found.target, templates(app, table))
@@ -389,13 +406,32 @@ async def arun(
 def _drive_sync(wire: Transport, steps: Steps[R]) -> R:
     """run_sync, plus PARALLEL: each operation in a thread; the first failure stops the others at their
     next chunk and is raised."""
-    return run_sync(wire, steps, {**PSEUDO, PARALLEL: lambda request: _threads(wire, request["steps"],
-                                                                             request["stop"])})
+    return run_sync(
+        wire,
+        steps,
+        {
+            **PSEUDO,
+            PARALLEL: lambda request: _threads(wire, request["steps"], request["stop"]),
+            BUILD_VIEW: lambda request: build_view(wire, request["view"]),
+            INDEX_WCU: lambda request: online_index_wcu(wire, request["table"], request["index"]),
+        },
+    )
 
 
 async def _drive_async(wire: AsyncTransport, steps: Steps[R]) -> R:
     """run_async, plus PARALLEL: each operation an asyncio task (the first failure is raised)."""
-    return await run_async(wire, steps, {**APSEUDO, PARALLEL: lambda request: _tasks(wire, request["steps"])})
+    return await run_async(
+        wire,
+        steps,
+        {
+            **APSEUDO,
+            PARALLEL: lambda request: _tasks(wire, request["steps"]),
+            BUILD_VIEW: lambda request: asyncio.to_thread(build_view, wire, request["view"]),
+            INDEX_WCU: lambda request: asyncio.to_thread(
+                online_index_wcu, wire, request["table"], request["index"]
+            ),
+        },
+    )
 
 
 def _threads(wire: Transport, operations: list[Steps[Any]], stop: threading.Event) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from ..bound import Bound
 from ..steps import Steps, call
 from ..table import GSI, Table
-from .changes import Chain, Migration, MigrationError
+from .changes import BuildView, Chain, Migration, MigrationError
 from .state import Stored, read_state
 
 if TYPE_CHECKING:
@@ -50,8 +50,10 @@ class Survey:
     migrations: list[Migration]
     affected: frozenset[str]
     missing: list[GSI] = field(default_factory=list)
-    unavailable: list[str] = field(default_factory=list)  # patterns/collections incomplete until the run ends
+    unavailable: dict[str, str] = field(default_factory=dict)  # pattern/collection -> until what it is served
     rekeyed: dict[str, set[str]] = field(default_factory=dict)  # entity -> key aliases rewritten
+    indexed: dict[str, set[str]] = field(default_factory=dict)  # entity -> new GSI keys DynamoDB backfills
+    views: list[BuildView] = field(default_factory=list)  # views to build into this table
 
     @property
     def pending(self) -> bool:
@@ -83,9 +85,17 @@ def survey(app: App, chain: Chain, table: Table, state_table: str) -> Steps[Surv
     existing = {g["IndexName"] for g in description.get("GlobalSecondaryIndexes", [])}
     missing = [g for g in table.indexes.values() if g.name not in existing]
     found = Survey(table, description, stored, source, chain.version, migrations, affected, missing)
+    found.views = [v for v in chain.views(source) if v.entity.entity_name() in entities]
     for change in chain.key_changes(source):
         if change.entity.entity_name() in entities:
-            found.rekeyed.setdefault(change.entity.entity_name(), set()).add(change.key)
+            into = found.indexed if change in chain.in_place else found.rekeyed
+            into.setdefault(change.entity.entity_name(), set()).add(change.key)
+    active = {
+        g["IndexName"]
+        for g in description.get("GlobalSecondaryIndexes", [])
+        if g.get("IndexStatus", "ACTIVE") == "ACTIVE"
+    }
+    built = {v.entity.entity_name() for v in found.views}
     current = templates(app, table)
     for name, bound in entities.items():
         before = stored.keys.get(name, {})
@@ -107,14 +117,21 @@ def survey(app: App, chain: Chain, table: Table, state_table: str) -> Steps[Surv
             alias = bound.find_key(key).alias if key != "primary" else "primary"
             index = bound.find_key(key).index
             stale = alias in found.rekeyed.get(bound.name, set())
-            if index is not None and index not in existing and not stale:
+            backfilled = alias in found.indexed.get(bound.name, set())
+            if index is not None and index not in existing and not (stale or backfilled):
                 raise MigrationError(
                     f"access pattern '{name}' reads GSI '{index}', which table '{table.name}' lacks, and no "
                     f"migration adds key '{alias}' of {bound.name} (AddIndex): it could only be served by a Scan"
                 )
-            if stale and found.pending and name not in found.unavailable:
-                found.unavailable.append(name)
-    if stored.version is None:  # no recorded templates: compare a sample of stored keys instead
+            if not found.pending or name in found.unavailable:
+                continue
+            if stale:
+                found.unavailable[name] = "the run completes"
+            elif backfilled and index not in active:
+                found.unavailable[name] = f"GSI '{index}' is ACTIVE (DynamoDB backfills it)"
+            elif bound.name in built:
+                found.unavailable[name] = "the view is built (its backfill is ready)"
+    if stored.version is None or found.indexed:  # compare a sample of stored keys with the new model's
         yield from check_sample(app, chain, found, entities)
     return found
 
@@ -124,7 +141,8 @@ SAMPLE = 100  # items read (one Scan page) to compare stored keys with the new t
 
 def check_sample(app: App, chain: Chain, found: Survey, entities: dict[str, Bound[Any]]) -> Steps[None]:
     """Refuse when sampled items hold GSI keys the new model renders differently and no migration declares
-    that key changed (an entity no migration rewrites would keep stale keys its patterns cannot find)."""
+    that key changed (an entity no migration rewrites would keep stale keys its patterns cannot find), and
+    when a GSI DynamoDB backfills from attributes the items hold would find them in another form."""
     from .rewrite import upgrade
 
     table = found.table
@@ -141,7 +159,14 @@ def check_sample(app: App, chain: Chain, found: Survey, entities: dict[str, Boun
             names = [a for a in (key.pk_attr, key.sk_attr) if a]
             if all(new.get(a) == item.get(a) for a in names):
                 continue
-            if key.alias not in found.rekeyed.get(bound.name, set()):
+            rekeyed = key.alias in found.rekeyed.get(bound.name, set())
+            if not rekeyed and key.alias in found.indexed.get(bound.name, set()):
+                raise MigrationError(
+                    f"{bound.name}.{key.alias}: stored items hold its key attributes in another form than the "
+                    f"model writes ({_shown(item, names)} vs {_shown(new, names)}); DynamoDB would index both "
+                    f"forms, so declare ChangeIndex({bound.entity.__name__}, {key.alias!r}) too to rewrite them"
+                )
+            if not rekeyed:
                 raise MigrationError(
                     f"{bound.name}.{key.alias}: stored items hold keys its template {key.pk.text!r}"
                     f"{' / ' + repr(key.sk.text) if key.sk else ''} does not render (e.g. {_shown(item, names)}) and "
