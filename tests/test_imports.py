@@ -130,9 +130,9 @@ PUBLIC = {
     ],
     "dynamokit.model.catalogue": ["PatternRow", "chart", "markdown", "patterns", "rcu"],
     "dynamokit.model.migrations": [
-        "STATE_TABLE", "AddAttribute", "AddIndex", "ChangeIndex", "Migration", "MigrationError", "Parked", "Plan",
+        "STATE_TABLE", "AddAttribute", "AddIndex", "BuildView", "ChangeIndex", "Migration", "MigrationError", "Parked", "Plan",
         "Progress", "RemoveAttribute", "RenameAttribute", "Report", "TablePlan", "TableRun", "TableStatus",
-        "Transform", "arun", "plan", "run", "status", "write_back",
+        "Transform", "ViewPlan", "ViewRun", "arun", "plan", "run", "status", "write_back",
     ],
     "dynamokit.deploy": [
         "LSI", "READ", "WRITE", "Deployment", "DeploymentError", "EventSourceMapping", "MappingError", "Processor",

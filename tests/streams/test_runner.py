@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
-from dynamokit.streams import LocalRunner
+from dynamokit.streams import LocalRunner, Metrics
 
 from .conftest import Clock
 
@@ -163,3 +163,16 @@ def test_runner_reused_after_a_crash_mid_batch_loses_nothing(engine: Engine) -> 
         runner.run_until_caught_up(5)
     runner.run_until_caught_up(5)
     assert sorted(set(handled)) == [f"k{i:02d}" for i in range(12)]
+
+
+def test_fresh_metrics_assigned_to_a_runner_count_what_follows(engine: Engine) -> None:
+    """`runner.metrics = Metrics()` starts the counts anew (the demo does so after its load): the records
+    handled afterwards are counted in the new object, not in one the runner no longer shows."""
+    handler = Recorder()
+    runner = LocalRunner(engine, "src", handler)
+    put(engine, "a", n=1)
+    runner.run_until_caught_up(5)
+    runner.metrics = fresh = Metrics()
+    put(engine, "b", n=2)
+    runner.run_until_caught_up(5)
+    assert handler.seen == ["a", "b"] and runner.metrics is fresh and fresh.processed == 1

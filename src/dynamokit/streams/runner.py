@@ -56,11 +56,10 @@ class LocalRunner:
         self.stream_arn, self.hash_key = self.source.describe(self.table_name)
         self.name = name or f"{self.table_name}-runner"
         self.checkpoints = Checkpoints(self.store, checkpoint_table, f"{self.name}|{self.stream_arn}")
-        self.metrics = Metrics()
         self._stop = threading.Event()
         self.delivery = Delivery(self.settings, getattr(processor, "lambda_handler", processor),
                                  source=self.source, store=self.store, stream_arn=self.stream_arn, name=self.name,
-                                 metrics=self.metrics, stop=self._stop, settle=self._settle,
+                                 metrics=Metrics(), stop=self._stop, settle=self._settle,
                                  idle_since=lambda: self._idle_since)
         self.scheduler = Scheduler(self.settings.parallelization_factor, self.name)
         self._saved: dict[str, Checkpoint] | None = None
@@ -97,6 +96,15 @@ class LocalRunner:
         return cls(source, table_name, processor, **options)
 
     # -- control -------------------------------------------------------------------------------------------
+    @property
+    def metrics(self) -> Metrics:
+        """The runner's counters (kept by its delivery); assign a fresh `Metrics()` to count anew."""
+        return self.delivery.metrics
+
+    @metrics.setter
+    def metrics(self, metrics: Metrics) -> None:
+        self.delivery.metrics = metrics
+
     def start(self) -> LocalRunner:
         """Run in a background thread until `stop()`."""
         if self._thread is None or not self._thread.is_alive():
