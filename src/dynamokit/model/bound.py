@@ -118,6 +118,11 @@ class Bound(Generic[E]):
             self.entity.model_fields
         )
 
+    @cached_property
+    def index_inputs(self) -> frozenset[str]:
+        """Every field a GSI key template of this entity uses."""
+        return frozenset(f for key in self.indexes.values() for f in key.fields)
+
     def find_key(self, name: str | None) -> KeyDef:
         """A key by alias or GSI name (None: the primary key)."""
         for key in self.keys:

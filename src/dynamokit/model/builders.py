@@ -64,6 +64,8 @@ class Placeholders:
 
 def root(path: str) -> str:
     """The top-level attribute of a document path."""
+    if "." not in path and "[" not in path:
+        return path
     return re.split(r"[.\[]", path, maxsplit=1)[0]
 
 

@@ -38,6 +38,8 @@ class Action:
 def with_condition(
     request: dict[str, Any], bound: Bound[Any], conditions: list[Condition], ph: Placeholders | None = None
 ) -> dict[str, Any]:
+    if not conditions and ph is None:
+        return request
     ph = ph or Placeholders()
     if conditions:
         combined = conditions[0]
@@ -259,7 +261,7 @@ def update_actions(
     if not checked:
         check_update(bound, update)
         check_condition([bound], condition)
-    known = {name: bound.coerce(name, value) for name, value in (known or {}).items()}
+    known = {name: bound.coerce(name, value) for name, value in known.items()} if known else {}
     options = bound.entity.options
     full = Update(list(update.actions))
     if options.updated:
@@ -267,7 +269,7 @@ def update_actions(
     if options.version:
         full.add({options.version: 1})
     touched = full.touched()
-    locked = touched & set(bound.primary.fields)
+    locked = touched.intersection(bound.primary.fields)
     if locked:
         raise ModelError(
             f"{bound.name}: {sorted(locked)} are primary key inputs; delete and re-create instead"
@@ -278,11 +280,56 @@ def update_actions(
             f"{bound.name}: {sorted(derived) or [bound.table.type_attribute]} are managed by the model"
         )
     assigned = {name: bound.coerce(name, value) for name, value in full.assigned().items()}
-    available = {**{f: bound.coerce(f, key_values[f]) for f in bound.primary.fields}, **known, **assigned}
     conditions = [bound.exists()] + ([condition] if condition is not None else [])
     needed: set[str] = set()
+    if not touched.isdisjoint(bound.index_inputs):
+        available = {**{f: bound.coerce(f, key_values[f]) for f in bound.primary.fields}, **known, **assigned}
+        needed = rewrite_keys(bound, full, touched, assigned, available)
+    unique_changes = touched.intersection(options.unique)
+    for name in unique_changes:
+        if name not in known:
+            raise MissingKeyInputs(bound.name, f"unique {name}", [name])
+        needed.add(name)
+    ref_changes = touched.intersection(bound.counted)
+    for name in ref_changes:
+        if name not in assigned:
+            raise ModelError(f"{bound.name}: change reference '{name}' with set()")
+        if name not in known:
+            raise MissingKeyInputs(bound.name, f"reference {name}", [name])
+        needed.add(name)
+    conditions += [bound.equals(name, known[name]) for name in sorted(needed)]
+    ph = Placeholders()
+    request = {
+        "TableName": bound.table.name,
+        "Key": bound.key(key_values),
+        "UpdateExpression": full.render(ph, bound.encode),
+    }
+    actions = [Action("Update", with_condition(request, bound, conditions, ph))]
+    if unique_changes:
+        actions += unique_actions(
+            bound, {n: known[n] for n in unique_changes}, {n: assigned[n] for n in unique_changes}
+        )
+    if not bound.entity.references:
+        return actions
+    counters = Counters()
+    actions += reference_changes(
+        bound,
+        bounds,
+        {n: known[n] for n in ref_changes},
+        {n: v for n, v in assigned.items() if n in bound.entity.references},
+        counters,
+    )
+    return actions + counters.actions()
+
+
+def rewrite_keys(
+    bound: Bound[Any], full: Update, touched: frozenset[str], assigned: Mapping[str, Any], available: Mapping[str, Any]
+) -> set[str]:
+    """Add to `full` the rewrite of every GSI key whose inputs the update touches; returns the fields read
+    (not assigned, not primary key inputs) that the rewritten keys rely on."""
+    needed: set[str] = set()
     for key in bound.indexes.values():
-        hit = touched & set(key.fields)
+        hit = touched.intersection(key.fields)
         if not hit:
             continue
         computed = hit - set(assigned)
@@ -307,38 +354,7 @@ def update_actions(
                     for name in names
                 }
             )
-    unique_changes = touched & set(options.unique)
-    for name in unique_changes:
-        if name not in known:
-            raise MissingKeyInputs(bound.name, f"unique {name}", [name])
-        needed.add(name)
-    ref_changes = touched & set(bound.counted)
-    for name in ref_changes:
-        if name not in assigned:
-            raise ModelError(f"{bound.name}: change reference '{name}' with set()")
-        if name not in known:
-            raise MissingKeyInputs(bound.name, f"reference {name}", [name])
-        needed.add(name)
-    conditions += [bound.equals(name, known[name]) for name in sorted(needed)]
-    ph = Placeholders()
-    request = {
-        "TableName": bound.table.name,
-        "Key": bound.key(key_values),
-        "UpdateExpression": full.render(ph, bound.encode),
-    }
-    actions = [Action("Update", with_condition(request, bound, conditions, ph))]
-    actions += unique_actions(
-        bound, {n: known[n] for n in unique_changes}, {n: assigned[n] for n in unique_changes}
-    )
-    counters = Counters()
-    actions += reference_changes(
-        bound,
-        bounds,
-        {n: known[n] for n in ref_changes},
-        {n: v for n, v in assigned.items() if n in bound.entity.references},
-        counters,
-    )
-    return actions + counters.actions()
+    return needed
 
 
 def numeric_key(text: str) -> int | Decimal:
@@ -349,7 +365,8 @@ def numeric_key(text: str) -> int | Decimal:
 def request_of(actions: list[Action], **single: Any) -> tuple[str, dict[str, Any]]:
     """The operation and request that run these actions (`single` extras apply to a lone action)."""
     if len(actions) == 1 and actions[0].kind in _SINGLE:
-        return _SINGLE[actions[0].kind], {**actions[0].request, **single}
+        request = actions[0].request
+        return _SINGLE[actions[0].kind], {**request, **single} if single else request
     if len(actions) > 100:
         raise ModelError(f"a transaction holds at most 100 actions, not {len(actions)}")
     return "TransactWriteItems", {"TransactItems": [{a.kind: a.request} for a in actions]}
