@@ -119,6 +119,12 @@ class Bound(Generic[E]):
         )
 
     @cached_property
+    def stamped(self) -> bool:
+        """Whether writes set timestamps or a version (see `writes.stamp`)."""
+        options = self.entity.options
+        return bool(options.created or options.updated or options.version)
+
+    @cached_property
     def index_inputs(self) -> frozenset[str]:
         """Every field a GSI key template of this entity uses."""
         return frozenset(f for key in self.indexes.values() for f in key.fields)
@@ -260,9 +266,17 @@ class Bound(Generic[E]):
         return {k: v for k, v in from_item(item).items() if k not in hidden}
 
     def exists(self) -> Condition:
-        return attr(self.table.pk).exists()
+        return self._exists
 
     def absent(self) -> Condition:
+        return self._absent
+
+    @cached_property
+    def _exists(self) -> Condition:
+        return attr(self.table.pk).exists()
+
+    @cached_property
+    def _absent(self) -> Condition:
         return attr(self.table.pk).not_exists()
 
     def equals(self, name: str, value: Any) -> Condition:

@@ -28,7 +28,7 @@ def encode_part(value: Any, width: int = 0) -> str:
     if kind is dt.datetime and value.year >= 1000:
         return _utc_text(value)
     if isinstance(value, enum.Enum):
-        inner = value.value
+        inner = value._value_  # what .value returns, without its descriptor call
         return inner if inner.__class__ is str else encode_part(inner, width)
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -7,7 +7,7 @@ several run together in one TransactWriteItems.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -173,15 +173,17 @@ def put_actions(
     entity: E,
     *,
     create: bool,
-    now: dt.datetime,
+    clock: Callable[[], dt.datetime],
     condition: Condition | None = None,
     current: Mapping[str, Any] | None = None,
 ) -> tuple[list[Action], E]:
-    """Put an entity: create-only or upsert (guarded by its version when it has one)."""
-    check_condition([bound], condition)
+    """Put an entity: create-only or upsert (guarded by its version when it has one); `clock` is read only
+    for an entity that keeps timestamps."""
+    if condition is not None:
+        check_condition([bound], condition)
     options = bound.entity.options
     old_version = getattr(entity, options.version) if options.version else None
-    stored = stamp(bound, entity, now, old_version=old_version)
+    stored = stamp(bound, entity, clock(), old_version=old_version) if bound.stamped else entity
     conditions = [condition] if condition is not None else []
     if create or (options.version and not old_version):
         conditions.append(bound.absent())
@@ -246,7 +248,7 @@ def update_actions(
     key_values: Mapping[str, Any],
     update: Update,
     *,
-    now: dt.datetime,
+    clock: Callable[[], dt.datetime],
     condition: Condition | None = None,
     known: Mapping[str, Any] | None = None,
     checked: bool = False,
@@ -265,7 +267,7 @@ def update_actions(
     options = bound.entity.options
     full = Update(list(update.actions))
     if options.updated:
-        full.set({options.updated: now})
+        full.set({options.updated: clock()})
     if options.version:
         full.add({options.version: 1})
     touched = full.touched()
