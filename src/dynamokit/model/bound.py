@@ -146,13 +146,10 @@ class Bound(Generic[E]):
     def encode(self, path: str, value: Any) -> AttributeValue:
         return self.entity.encode(path, self.coerce(path, value))
 
-    def key(self, values: Mapping[str, Any]) -> Item:
-        """The primary key item of the entity identified by `values` (its primary key inputs)."""
-        return self._key(values)
-
     @cached_property
-    def _key(self) -> Callable[[Mapping[str, Any]], Item]:
-        """key(values) compiled: str inputs of str fields go straight into the templates; else `_typed_key`."""
+    def key(self) -> Callable[[Mapping[str, Any]], Item]:
+        """key(values): the primary key item of the entity identified by `values` (its primary key inputs),
+        compiled: str inputs of str fields go straight into the templates; anything else via `_typed_key`."""
         fields = tuple(dict.fromkeys(self.primary.fields))
         if not fields or any(self.plain_types.get(f) is not str for f in fields):
             return self._guarded(self._typed_key)
