@@ -1,4 +1,5 @@
-"""Model overhead vs the same raw engine.call: `PYTHONPATH=src python -m tests.model.bench_overhead`.
+"""Model overhead vs the same raw engine.call (get, put, update, query of 20 items):
+`PYTHONPATH=src python -m tests.model.bench_overhead`.
 
 Raw and model calls run in alternating blocks and each side keeps its fastest block, measured in process
 CPU time: on a shared machine wall-clock medians mostly measure the neighbours. `--wall` uses wall time.

@@ -254,7 +254,8 @@ def update_actions(
     checked: bool = False,
 ) -> list[Action]:
     """Update an existing entity, rewriting every derived key whose inputs it changes (`checked`: the
-    update's actions were validated as they were added, as UpdateOp does).
+    update's actions were validated as they were added, as UpdateOp does; `clock` is read only for an
+    `updated` timestamp).
 
     A key is recomputed from the update's own values, the primary key inputs and `known` current
     values; each `known` value becomes a condition, so a concurrent change fails the write instead
@@ -325,7 +326,11 @@ def update_actions(
 
 
 def rewrite_keys(
-    bound: Bound[Any], full: Update, touched: frozenset[str], assigned: Mapping[str, Any], available: Mapping[str, Any]
+    bound: Bound[Any],
+    full: Update,
+    touched: frozenset[str],
+    assigned: Mapping[str, Any],
+    available: Mapping[str, Any],
 ) -> set[str]:
     """Add to `full` the rewrite of every GSI key whose inputs the update touches; returns the fields read
     (not assigned, not primary key inputs) that the rewritten keys rely on."""
