@@ -17,7 +17,7 @@ from .errors import ModelError
 from .generated import define
 from .keys import KeyDef, encode_part
 from .table import Table
-from .values import AttributeValue, Item, from_item
+from .values import AttributeValue, Item, from_item, to_av
 
 UNIQUE_TYPE = "_unique"
 
@@ -144,6 +144,9 @@ class Bound(Generic[E]):
         return value if adapter is None else adapter.validate_python(value)
 
     def encode(self, path: str, value: Any) -> AttributeValue:
+        """A field value as the attribute value a write stores (typed as on put; TTL as epoch seconds)."""
+        if value.__class__ is self.plain_types.get(path):  # str, int or bool, exactly: nothing to convert
+            return to_av(value)
         return self.entity.encode(path, self.coerce(path, value))
 
     @cached_property
