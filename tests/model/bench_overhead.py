@@ -1,4 +1,5 @@
-"""Model overhead vs the same raw engine.call: `PYTHONPATH=src python -m tests.model.bench_overhead`.
+"""Model overhead vs the same raw engine.call (get, put, update, query of 20 items):
+`PYTHONPATH=src python -m tests.model.bench_overhead`.
 
 Raw and model calls run in alternating blocks and each side keeps its fastest block, measured in process
 CPU time: on a shared machine wall-clock medians mostly measure the neighbours. `--wall` uses wall time.
@@ -49,6 +50,10 @@ def main() -> None:
         put_request = {**app.put(post).params(), "ReturnConsumedCapacity": "TOTAL"}
         get_request = {**app.get(Post, post_id="p1").params(), "ReturnConsumedCapacity": "TOTAL"}
         query_request = {**app.posts_by_author(author="ann").params(), "ReturnConsumedCapacity": "TOTAL"}
+        update_request = {
+            **app.update(Post, post_id="p1").set(title="x").add(views=1).params(),
+            "ReturnConsumedCapacity": "TOTAL",
+        }
         cases = {
             "get": (
                 lambda: engine.call("GetItem", dict(get_request)),
@@ -56,6 +61,11 @@ def main() -> None:
                 400,
             ),
             "put": (lambda: engine.call("PutItem", dict(put_request)), lambda: app.put(post).run(), 300),
+            "update": (
+                lambda: engine.call("UpdateItem", dict(update_request)),
+                lambda: app.update(Post, post_id="p1").set(title="x").add(views=1).run(),
+                300,
+            ),
             "query (20 items)": (
                 lambda: engine.call("Query", dict(query_request)),
                 lambda: app.posts_by_author(author="ann").page(),

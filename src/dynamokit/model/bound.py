@@ -17,7 +17,7 @@ from .errors import ModelError
 from .generated import define
 from .keys import KeyDef, encode_part
 from .table import Table
-from .values import AttributeValue, Item, from_item
+from .values import AttributeValue, Item, from_item, to_av
 
 UNIQUE_TYPE = "_unique"
 
@@ -118,6 +118,17 @@ class Bound(Generic[E]):
             self.entity.model_fields
         )
 
+    @cached_property
+    def stamped(self) -> bool:
+        """Whether writes set timestamps or a version (see `writes.stamp`)."""
+        options = self.entity.options
+        return bool(options.created or options.updated or options.version)
+
+    @cached_property
+    def index_inputs(self) -> frozenset[str]:
+        """Every field a GSI key template of this entity uses."""
+        return frozenset(f for key in self.indexes.values() for f in key.fields)
+
     def find_key(self, name: str | None) -> KeyDef:
         """A key by alias or GSI name (None: the primary key)."""
         for key in self.keys:
@@ -133,15 +144,15 @@ class Bound(Generic[E]):
         return value if adapter is None else adapter.validate_python(value)
 
     def encode(self, path: str, value: Any) -> AttributeValue:
+        """A field value as the attribute value a write stores (typed as on put; TTL as epoch seconds)."""
+        if value.__class__ is self.plain_types.get(path):  # str, int or bool, exactly: nothing to convert
+            return to_av(value)
         return self.entity.encode(path, self.coerce(path, value))
 
-    def key(self, values: Mapping[str, Any]) -> Item:
-        """The primary key item of the entity identified by `values` (its primary key inputs)."""
-        return self._key(values)
-
     @cached_property
-    def _key(self) -> Callable[[Mapping[str, Any]], Item]:
-        """key(values) compiled: str inputs of str fields go straight into the templates; else `_typed_key`."""
+    def key(self) -> Callable[[Mapping[str, Any]], Item]:
+        """key(values): the primary key item of the entity identified by `values` (its primary key inputs),
+        compiled: str inputs of str fields go straight into the templates; anything else via `_typed_key`."""
         fields = tuple(dict.fromkeys(self.primary.fields))
         if not fields or any(self.plain_types.get(f) is not str for f in fields):
             return self._guarded(self._typed_key)
@@ -255,9 +266,17 @@ class Bound(Generic[E]):
         return {k: v for k, v in from_item(item).items() if k not in hidden}
 
     def exists(self) -> Condition:
-        return attr(self.table.pk).exists()
+        return self._exists
 
     def absent(self) -> Condition:
+        return self._absent
+
+    @cached_property
+    def _exists(self) -> Condition:
+        return attr(self.table.pk).exists()
+
+    @cached_property
+    def _absent(self) -> Condition:
         return attr(self.table.pk).not_exists()
 
     def equals(self, name: str, value: Any) -> Condition:

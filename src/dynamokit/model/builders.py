@@ -64,6 +64,8 @@ class Placeholders:
 
 def root(path: str) -> str:
     """The top-level attribute of a document path."""
+    if "." not in path and "[" not in path:
+        return path
     return re.split(r"[.\[]", path, maxsplit=1)[0]
 
 
@@ -131,6 +133,8 @@ class _Call(Condition):
     args: tuple[Any, ...] = ()
 
     def render(self, ph: Placeholders, encode: Encoder) -> str:
+        if not self.args:  # attribute_exists(path), attribute_not_exists(path)
+            return f"{self.function}({ph.path(self.path)})"
         args = [ph.path(self.path)] + [
             ph.value(a if isinstance(a, dict) else encode(self.path, a)) for a in self.args
         ]
@@ -285,11 +289,6 @@ def condition_of(condition: Condition | Callable[[Any], object]) -> Condition:
     return built
 
 
-def _pairs(values: Mapping[str, Any] | None, kw: Mapping[str, Any]) -> Iterable[tuple[str, Any]]:
-    yield from (values or {}).items()
-    yield from kw.items()
-
-
 @dataclass
 class Update:
     """An update: set, remove, add, subtract, append, prepend, delete-from-set, if_not_exists.
@@ -300,7 +299,9 @@ class Update:
     actions: list[tuple[str, str, Any]] = field(default_factory=list)
 
     def _add(self, kind: str, values: Mapping[str, Any] | None, kw: Mapping[str, Any]) -> Self:
-        self.actions.extend((kind, path, value) for path, value in _pairs(values, kw))
+        if values:
+            self.actions.extend([(kind, path, value) for path, value in values.items()])
+        self.actions.extend([(kind, path, value) for path, value in kw.items()])
         return self
 
     def set(self, values: Mapping[str, Any] | None = None, /, **kw: Any) -> Self:
@@ -368,12 +369,11 @@ class Update:
                 adds.append(f"{name} {ph.value(encode(path, value))}")
             else:
                 deletes.append(f"{name} {ph.value(encode(path, value))}")
-        clauses = [
-            (word, parts)
-            for word, parts in (("SET", sets), ("REMOVE", removes), ("ADD", adds), ("DELETE", deletes))
-            if parts
-        ]
-        return " ".join(f"{word} {', '.join(parts)}" for word, parts in clauses)
+        clauses = []
+        for word, parts in (("SET ", sets), ("REMOVE ", removes), ("ADD ", adds), ("DELETE ", deletes)):
+            if parts:
+                clauses.append(word + ", ".join(parts))
+        return " ".join(clauses)
 
 
 def projection(paths: Iterable[str], ph: Placeholders) -> str:

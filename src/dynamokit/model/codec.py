@@ -81,10 +81,6 @@ class _Slow(Exception):
     """The fast path declines this input; pydantic validation decides."""
 
 
-def _b64(text: str) -> bytes:
-    return binascii.a2b_base64(text)
-
-
 def _ttl(av: AttributeValue) -> dt.datetime:
     """A TTL attribute (epoch seconds) as pydantic reads it: an aware UTC datetime."""
     if "S" in av:
@@ -287,7 +283,7 @@ class Codec:
         namespace: dict[str, Any] = {
             "_Decimal": Decimal,
             "_fromiso": dt.datetime.fromisoformat,
-            "_b64": _b64,
+            "_b64": binascii.a2b_base64,
             "_ttl": _ttl,
             "_bool": _bool,
             "_date": dt.date.fromisoformat,
@@ -397,10 +393,10 @@ class Codec:
                 kinds = {type(member.value) for member in annotation}
                 if kinds == {str}:
                     namespace[f"_e{index}"] = annotation
-                    branches.insert(0, (f"k is _e{index}", store + "{'S': v.value}"))
+                    branches.insert(0, (f"k is _e{index}", store + "{'S': v._value_}"))
                 elif kinds == {int}:
                     namespace[f"_e{index}"] = annotation
-                    branches.insert(0, (f"k is _e{index}", store + "{'N': str(v.value)}"))
+                    branches.insert(0, (f"k is _e{index}", store + "{'N': str(v._value_)}"))
             lines.append("    k = v.__class__")
             for position, (test, statement) in enumerate(branches):
                 lines += [f"    {'if' if position == 0 else 'elif'} {test}:", f"        {statement}"]

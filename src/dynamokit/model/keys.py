@@ -28,7 +28,8 @@ def encode_part(value: Any, width: int = 0) -> str:
     if kind is dt.datetime and value.year >= 1000:
         return _utc_text(value)
     if isinstance(value, enum.Enum):
-        return encode_part(value.value, width)
+        inner = value._value_  # what .value returns, without its descriptor call
+        return inner if inner.__class__ is str else encode_part(inner, width)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int):
@@ -113,12 +114,14 @@ def _compile_render(
             continue
         name, width = part
         var = f"v{index}"
-        lines += [f"    {var} = values.get({name!r})", f"    if {var} is None: return None"]
-        pieces.append(
-            f"({var} if {var}.__class__ is str and {escaping.clean(var)} else _encode({var}, {width}))"
-        )
+        lines += [
+            f"    {var} = values.get({name!r})",
+            f"    if {var} is None: return None",
+            f"    if {var}.__class__ is not str: {var} = _text({var}, {width})",
+        ]
+        pieces.append(f"({var} if {escaping.clean(var)} else _escape({var}))")
     lines.append(f"    return {' + '.join(pieces) or repr('')}")
-    namespace: dict[str, Any] = {"_encode": lambda v, w: escaping.escape(encode_part(v, w))}
+    namespace: dict[str, Any] = {"_text": encode_part, "_escape": escaping.escape}
     (render,) = define("\n".join(lines), f"<dynamokit template {text!r}>", namespace, "render")
     return render  # type: ignore[no-any-return]
 

@@ -66,7 +66,7 @@ class Put(Generic[E]):
             self.app.bounds,
             self.entity,
             create=self.create,
-            now=self.app.clock(),
+            clock=self.app.clock,
             condition=self.condition,
             current=now_current,
         )
@@ -103,7 +103,7 @@ class Put(Generic[E]):
                 self.app.bounds,
                 self.entity,
                 create=True,
-                now=self.app.clock(),
+                clock=self.app.clock,
                 condition=self.condition,
             )
             (yield from execute(actions))
@@ -187,7 +187,7 @@ class UpdateOp(Update, Generic[E]):
             self.app.bounds,
             self.key,
             self,
-            now=self.app.clock(),
+            clock=self.app.clock,
             condition=self._condition,
             known=known,
             checked=True,

@@ -40,7 +40,7 @@ class Transaction:
             self.app.bounds,
             entity,
             create=create,
-            now=self.app.clock(),
+            clock=self.app.clock,
             condition=condition,
             current=current,
         )
@@ -63,7 +63,7 @@ class Transaction:
             self.app.bounds,
             key,
             update,
-            now=self.app.clock(),
+            clock=self.app.clock,
             condition=condition,
             known=known,
         )

@@ -154,6 +154,8 @@ def check_update(bound: Bound[Any], update: Update) -> None:
             what = f"{kind} {'elements' if origin in (set, frozenset) else 'amount'}"
         else:
             what = "value"
+        if value.__class__ is base and not (replaces and info.metadata):
+            continue  # exactly the field's type, and no constraints that apply: nothing to check
         try:
             _validator(info, replaces).validate_python(value)
         except ValidationError as error:

@@ -7,7 +7,7 @@ several run together in one TransactWriteItems.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -38,6 +38,8 @@ class Action:
 def with_condition(
     request: dict[str, Any], bound: Bound[Any], conditions: list[Condition], ph: Placeholders | None = None
 ) -> dict[str, Any]:
+    if not conditions and ph is None:
+        return request
     ph = ph or Placeholders()
     if conditions:
         combined = conditions[0]
@@ -171,15 +173,17 @@ def put_actions(
     entity: E,
     *,
     create: bool,
-    now: dt.datetime,
+    clock: Callable[[], dt.datetime],
     condition: Condition | None = None,
     current: Mapping[str, Any] | None = None,
 ) -> tuple[list[Action], E]:
-    """Put an entity: create-only or upsert (guarded by its version when it has one)."""
-    check_condition([bound], condition)
+    """Put an entity: create-only or upsert (guarded by its version when it has one); `clock` is read only
+    for an entity that keeps timestamps."""
+    if condition is not None:
+        check_condition([bound], condition)
     options = bound.entity.options
     old_version = getattr(entity, options.version) if options.version else None
-    stored = stamp(bound, entity, now, old_version=old_version)
+    stored = stamp(bound, entity, clock(), old_version=old_version) if bound.stamped else entity
     conditions = [condition] if condition is not None else []
     if create or (options.version and not old_version):
         conditions.append(bound.absent())
@@ -244,13 +248,14 @@ def update_actions(
     key_values: Mapping[str, Any],
     update: Update,
     *,
-    now: dt.datetime,
+    clock: Callable[[], dt.datetime],
     condition: Condition | None = None,
     known: Mapping[str, Any] | None = None,
     checked: bool = False,
 ) -> list[Action]:
     """Update an existing entity, rewriting every derived key whose inputs it changes (`checked`: the
-    update's actions were validated as they were added, as UpdateOp does).
+    update's actions were validated as they were added, as UpdateOp does; `clock` is read only for an
+    `updated` timestamp).
 
     A key is recomputed from the update's own values, the primary key inputs and `known` current
     values; each `known` value becomes a condition, so a concurrent change fails the write instead
@@ -259,15 +264,15 @@ def update_actions(
     if not checked:
         check_update(bound, update)
         check_condition([bound], condition)
-    known = {name: bound.coerce(name, value) for name, value in (known or {}).items()}
+    known = {name: bound.coerce(name, value) for name, value in known.items()} if known else {}
     options = bound.entity.options
     full = Update(list(update.actions))
     if options.updated:
-        full.set({options.updated: now})
+        full.set({options.updated: clock()})
     if options.version:
         full.add({options.version: 1})
     touched = full.touched()
-    locked = touched & set(bound.primary.fields)
+    locked = touched.intersection(bound.primary.fields)
     if locked:
         raise ModelError(
             f"{bound.name}: {sorted(locked)} are primary key inputs; delete and re-create instead"
@@ -278,11 +283,60 @@ def update_actions(
             f"{bound.name}: {sorted(derived) or [bound.table.type_attribute]} are managed by the model"
         )
     assigned = {name: bound.coerce(name, value) for name, value in full.assigned().items()}
-    available = {**{f: bound.coerce(f, key_values[f]) for f in bound.primary.fields}, **known, **assigned}
     conditions = [bound.exists()] + ([condition] if condition is not None else [])
     needed: set[str] = set()
+    if not touched.isdisjoint(bound.index_inputs):
+        available = {**{f: bound.coerce(f, key_values[f]) for f in bound.primary.fields}, **known, **assigned}
+        needed = rewrite_keys(bound, full, touched, assigned, available)
+    unique_changes = touched.intersection(options.unique)
+    for name in unique_changes:
+        if name not in known:
+            raise MissingKeyInputs(bound.name, f"unique {name}", [name])
+        needed.add(name)
+    ref_changes = touched.intersection(bound.counted)
+    for name in ref_changes:
+        if name not in assigned:
+            raise ModelError(f"{bound.name}: change reference '{name}' with set()")
+        if name not in known:
+            raise MissingKeyInputs(bound.name, f"reference {name}", [name])
+        needed.add(name)
+    conditions += [bound.equals(name, known[name]) for name in sorted(needed)]
+    ph = Placeholders()
+    request = {
+        "TableName": bound.table.name,
+        "Key": bound.key(key_values),
+        "UpdateExpression": full.render(ph, bound.encode),
+    }
+    actions = [Action("Update", with_condition(request, bound, conditions, ph))]
+    if unique_changes:
+        actions += unique_actions(
+            bound, {n: known[n] for n in unique_changes}, {n: assigned[n] for n in unique_changes}
+        )
+    if not bound.entity.references:
+        return actions
+    counters = Counters()
+    actions += reference_changes(
+        bound,
+        bounds,
+        {n: known[n] for n in ref_changes},
+        {n: v for n, v in assigned.items() if n in bound.entity.references},
+        counters,
+    )
+    return actions + counters.actions()
+
+
+def rewrite_keys(
+    bound: Bound[Any],
+    full: Update,
+    touched: frozenset[str],
+    assigned: Mapping[str, Any],
+    available: Mapping[str, Any],
+) -> set[str]:
+    """Add to `full` the rewrite of every GSI key whose inputs the update touches; returns the fields read
+    (not assigned, not primary key inputs) that the rewritten keys rely on."""
+    needed: set[str] = set()
     for key in bound.indexes.values():
-        hit = touched & set(key.fields)
+        hit = touched.intersection(key.fields)
         if not hit:
             continue
         computed = hit - set(assigned)
@@ -307,38 +361,7 @@ def update_actions(
                     for name in names
                 }
             )
-    unique_changes = touched & set(options.unique)
-    for name in unique_changes:
-        if name not in known:
-            raise MissingKeyInputs(bound.name, f"unique {name}", [name])
-        needed.add(name)
-    ref_changes = touched & set(bound.counted)
-    for name in ref_changes:
-        if name not in assigned:
-            raise ModelError(f"{bound.name}: change reference '{name}' with set()")
-        if name not in known:
-            raise MissingKeyInputs(bound.name, f"reference {name}", [name])
-        needed.add(name)
-    conditions += [bound.equals(name, known[name]) for name in sorted(needed)]
-    ph = Placeholders()
-    request = {
-        "TableName": bound.table.name,
-        "Key": bound.key(key_values),
-        "UpdateExpression": full.render(ph, bound.encode),
-    }
-    actions = [Action("Update", with_condition(request, bound, conditions, ph))]
-    actions += unique_actions(
-        bound, {n: known[n] for n in unique_changes}, {n: assigned[n] for n in unique_changes}
-    )
-    counters = Counters()
-    actions += reference_changes(
-        bound,
-        bounds,
-        {n: known[n] for n in ref_changes},
-        {n: v for n, v in assigned.items() if n in bound.entity.references},
-        counters,
-    )
-    return actions + counters.actions()
+    return needed
 
 
 def numeric_key(text: str) -> int | Decimal:
@@ -349,7 +372,8 @@ def numeric_key(text: str) -> int | Decimal:
 def request_of(actions: list[Action], **single: Any) -> tuple[str, dict[str, Any]]:
     """The operation and request that run these actions (`single` extras apply to a lone action)."""
     if len(actions) == 1 and actions[0].kind in _SINGLE:
-        return _SINGLE[actions[0].kind], {**actions[0].request, **single}
+        request = actions[0].request
+        return _SINGLE[actions[0].kind], {**request, **single} if single else request
     if len(actions) > 100:
         raise ModelError(f"a transaction holds at most 100 actions, not {len(actions)}")
     return "TransactWriteItems", {"TransactItems": [{a.kind: a.request} for a in actions]}
