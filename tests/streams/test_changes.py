@@ -6,7 +6,10 @@ import copy
 import json
 from pathlib import Path
 
-from dynamokit.streams import decode
+import pytest
+from pydantic import ValidationError
+
+from dynamokit.streams import Change, decode
 from dynamokit.streams.changes import epoch_seconds
 
 from .blog import Comment, Post, blog
@@ -43,6 +46,27 @@ def test_unknown_and_raw_items() -> None:
     assert not unknown.known and unknown.entity_type == "_unique" and unknown.new["post_id"] == "p1"
     raw = decode(RECORDS[0])
     assert raw.known and raw.entity_type == "post" and raw.new["title"] == "Hello streams"
+
+
+def test_images_decode_on_first_access() -> None:
+    """Rule: each image is decoded when first read; one that does not validate raises there, and only there."""
+    record = copy.deepcopy(RECORDS[2])  # an update of post p1
+    del record["dynamodb"]["OldImage"]["title"]
+    change = decode(record, blog)
+    assert isinstance(change.new, Post) and change.new.title == "Hello again, streams"
+    assert change.keys == {"pk": "POST#p1", "sk": "POST#p1"} and change.item is change.new
+    with pytest.raises(ValidationError):
+        change.old  # noqa: B018
+
+
+def test_decoded_changes_compare_and_print_by_value() -> None:
+    """Rule: a decoded change equals the Change built from its values, and prints them."""
+    change = decode(RECORDS[2], blog)
+    built = Change("update", "post", Post(post_id="p1", title="Hello streams"),
+                   Post(post_id="p1", title="Hello again, streams"), {"pk": "POST#p1", "sk": "POST#p1"},
+                   change.sequence_number, 1795000001.0, change.event_id, "blog", change.version)
+    assert decode(RECORDS[2], blog) == built and decode(RECORDS[3], blog) != built
+    assert repr(decode(RECORDS[2], blog)) == repr(built) and "title='Hello streams'" in repr(built)
 
 
 def test_kinesis_and_sqs_shapes_decode_alike() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import weakref
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any, Generic, Literal, TypeVar
 
@@ -21,29 +20,71 @@ _KINDS: dict[str, Kind] = {"INSERT": "insert", "MODIFY": "update", "REMOVE": "de
 DEFAULT_MARKER = "_type"
 
 
-@dataclass(slots=True)
+_PENDING: Any = object()  # an image (or the keys) not decoded yet
+_FIELDS = ("kind", "entity_type", "old", "new", "keys", "sequence_number", "created_at", "event_id", "table", "version",
+           "known")  # the constructor's order
+Image = Mapping[str, Any]
+
+
 class Change(Generic[T]):
     """One item change. `old`/`new` are entities (when routed by an App) or plain dicts; None when absent.
+
+    A decoded record's images and keys are decoded on first access (a handler that reads only `new` never
+    pays for `old`); an image that does not validate raises there, as pydantic does.
 
     `version` orders the changes of one item: the stream sequence number, or for a backfill's scanned item
     a number between the record before the backfill started and the first one after it."""
 
-    kind: Kind
-    entity_type: str | None
-    old: T | None
-    new: T | None
-    keys: dict[str, Any]
-    sequence_number: str | None
-    created_at: float
-    event_id: str
-    table: str | None = None
-    version: int | Decimal = 0
-    known: bool = True  # False: the App knows no entity for this item (images are plain dicts)
+    __slots__ = ("_decoder", "_keys", "_new", "_old", "_wire", "created_at", "entity_type", "event_id", "kind",
+                 "known", "sequence_number", "table", "version")
+
+    def __init__(self, kind: Kind, entity_type: str | None, old: T | None, new: T | None, keys: dict[str, Any],
+                 sequence_number: str | None, created_at: float, event_id: str, table: str | None = None,
+                 version: int | Decimal = 0, known: bool = True) -> None:
+        self.kind, self.entity_type, self.sequence_number = kind, entity_type, sequence_number
+        self.created_at, self.event_id, self.table, self.version = created_at, event_id, table, version
+        self.known = known  # False: the App knows no entity for this item (images are plain dicts)
+        self._old, self._new, self._keys = old, new, keys
+        self._wire: tuple[Any, Any, Any] = (None, None, None)  # old, new and keys in wire shape, while _PENDING
+        self._decoder: Callable[[Image], Any] = from_item  # of the images
+
+    @classmethod
+    def _lazy(cls, kind: Kind, entity_type: str | None, old: Image | None, new: Image | None, keys: Image,
+              decoder: Callable[[Image], T], sequence_number: str | None, created_at: float, event_id: str,
+              table: str | None, version: int | Decimal, known: bool) -> Change[T]:
+        """A Change of wire-shaped images and keys, decoded (images by `decoder`) on first access."""
+        change: Change[T] = cls(kind, entity_type, None if old is None else _PENDING,
+                                None if new is None else _PENDING, _PENDING, sequence_number, created_at,
+                                event_id, table, version, known)
+        change._wire, change._decoder = (old, new, keys), decoder
+        return change
+
+    @property
+    def old(self) -> T | None:
+        """The item before the change (None for inserts)."""
+        if self._old is _PENDING:
+            self._old = self._decoder(self._wire[0])
+        return self._old
+
+    @property
+    def new(self) -> T | None:
+        """The item after the change (None for deletes and expiries)."""
+        if self._new is _PENDING:
+            self._new = self._decoder(self._wire[1])
+        return self._new
+
+    @property
+    def keys(self) -> dict[str, Any]:
+        """The item's primary key attributes, as plain values."""
+        if self._keys is _PENDING:
+            self._keys = from_item(self._wire[2])
+        return self._keys
 
     @property
     def item(self) -> T | None:
         """The item after the change, or before it for deletes and expiries."""
-        return self.new if self.new is not None else self.old
+        new = self.new
+        return new if new is not None else self.old
 
     @property
     def data(self) -> Any:
@@ -56,6 +97,14 @@ class Change(Generic[T]):
     def key_id(self) -> str:
         """A canonical text of table and primary key, the unit of ordering."""
         return f"{self.table}|{sorted(self.keys.items())!r}"
+
+    def __eq__(self, other: object) -> bool:  # decodes both sides (unhashable, as a dataclass)
+        if not isinstance(other, Change):
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _FIELDS)
+
+    def __repr__(self) -> str:
+        return f"Change({', '.join(f'{name}={getattr(self, name)!r}' for name in _FIELDS)})"
 
 
 class _Router:
@@ -116,18 +165,16 @@ def _marker_name(image: Mapping[str, Any] | None, marker: str) -> str | None:
 def build(kind: Kind, table: str | None, keys: Mapping[str, Any], old: Mapping[str, Any] | None,
           new: Mapping[str, Any] | None, *, sequence_number: str | None, created_at: float, event_id: str,
           version: int | Decimal, app: App | None) -> Change[Any]:
-    """A Change from wire-shaped images, decoded into entities when `app` knows the item's type."""
+    """A Change of wire-shaped images, decoded (on first access) into entities when `app` knows the item's type."""
     image = new if new is not None else old
     bound = _router(app).route(table, image) if app is not None else None
     if bound is not None:
-        return Change(kind, bound.name, None if old is None else bound.decode(old),
-                      None if new is None else bound.decode(new), from_item(keys), sequence_number,
-                      created_at, event_id, table, version, True)
+        return Change._lazy(kind, bound.name, old, new, keys, bound.decode, sequence_number, created_at, event_id,
+                            table, version, True)
     marker = DEFAULT_MARKER if app is None else (
         app.tables[table].type_attribute if table in app.tables else DEFAULT_MARKER)
-    return Change(kind, _marker_name(image, marker), None if old is None else from_item(old),
-                  None if new is None else from_item(new), from_item(keys), sequence_number, created_at,
-                  event_id, table, version, app is None)
+    return Change._lazy(kind, _marker_name(image, marker), old, new, keys, from_item, sequence_number, created_at,
+                        event_id, table, version, app is None)
 
 
 def decode(record: dict[str, Any], app: App | None = None, table: str | None = None) -> Change[Any]:

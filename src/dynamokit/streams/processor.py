@@ -153,11 +153,14 @@ class StreamProcessor:
             writes.position = n
             try:
                 change = decode(record, self.app)
-                key = change.key_id
-                if key in blocked:
-                    failed.add(n)
-                    continue
+                if self.ordering == "per_key":
+                    key = change.key_id
+                    if key in blocked:
+                        failed.add(n)
+                        continue
                 if self._dispatch(change):
+                    if self.sinks:  # they read the item: decoded here, an image that fails fails only its record
+                        change.item  # noqa: B018
                     applied.append((n, change))
             except Exception:
                 log.exception("stream record %s failed", identifier(record))
