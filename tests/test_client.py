@@ -18,7 +18,7 @@ from botocore.parsers import ResponseParserFactory
 import dynamokit
 from dynamokit import Engine
 from dynamokit.client import Answer, install
-from dynamokit.protocol import handle
+from dynamokit._protocol import handle
 
 from .conftest import Clock
 

@@ -53,12 +53,12 @@ def public_module(name: str) -> bool:
 
 
 def test_offences_are_found() -> None:
-    assert offences("import dynamokit.engine.core\nfrom dynamokit.model import App, schema\n"
-                    "from dynamokit.model.schema import create_tables\nfrom dynamokit import model, Nope\n"
+    assert offences("import dynamokit._engine.core\nfrom dynamokit.model import App, schema\n"
+                    "from dynamokit.model._schema import create_tables\nfrom dynamokit import model, Nope\n"
                     "from .data import x\nimport json") == [
-        "import dynamokit.engine.core: not a public module",
+        "import dynamokit._engine.core: not a public module",
         "from dynamokit.model import schema: not in its __all__",
-        "from dynamokit.model.schema import ...: not a public module",
+        "from dynamokit.model._schema import ...: not a public module",
         "from dynamokit import Nope: not in its __all__",
     ]
 

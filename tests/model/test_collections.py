@@ -22,7 +22,7 @@ from dynamokit.model import (
     attr,
 )
 from dynamokit.model.catalogue import markdown, patterns
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 
 
 class Repo(Entity):

@@ -21,7 +21,7 @@ from dynamokit.model.migrations import (
     run,
     status,
 )
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 from dynamokit.streams import Change, StreamProcessor, View
 from dynamokit.streams import backfill
 

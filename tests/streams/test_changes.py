@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from dynamokit.streams import decode
-from dynamokit.streams.changes import epoch_seconds
+from dynamokit.streams._changes import epoch_seconds
 
 from .blog import Comment, Post, blog
 
