@@ -13,6 +13,7 @@ sys.path[:0] = [os.path.join(_REPO, "src"), _REPO]
 import boto3  # noqa: E402
 import orjson  # noqa: E402
 from botocore.config import Config
+
 from dynamokit import Engine
 from dynamokit.server._access import authorize, tenant_policy
 from dynamokit.server._auth import Authenticator, AuthorizingBackend, parse_credentials
@@ -71,6 +72,8 @@ for name, rates in rounds.items():
 
 # Server-side cost of one request, in process (no sockets, no client): Server._answer auth on vs off.
 from dynamokit.server._http import Request
+
+
 def answer_cost(backend, headers):
     server = Server(backend, port=0)
     r = Request("POST", "/", headers, body, True)

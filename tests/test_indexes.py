@@ -11,7 +11,6 @@ from dynamokit import DynamoDBError, Engine
 from .conftest import Caller, create, expect_error
 
 
-
 @pytest.fixture
 def t(ddb: Caller) -> Caller:
     """Table idx: pk/sk; GSI by_owner (owner, created) KEYS_ONLY-plus-title; LSI by_rank (pk, rank) ALL."""

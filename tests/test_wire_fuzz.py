@@ -29,7 +29,8 @@ from botocore.model import Shape
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dynamokit import DynamoDBError, Engine, _protocol as protocol
+from dynamokit import DynamoDBError, Engine
+from dynamokit import _protocol as protocol
 from dynamokit._engine.core import OPERATIONS as ENGINE_OPERATIONS
 from dynamokit.server._http import Server
 

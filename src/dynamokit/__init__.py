@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Any
 from ._errors import DynamoDBError
 
 if TYPE_CHECKING:
-    from .client import client, resource
     from ._engine import Engine, EngineClosed
     from ._engine.faults import Fault
+    from .client import client, resource
     from .testing._mock import mock
 
 try:

@@ -23,14 +23,14 @@ from ._engine import Engine
 from ._engine.faults import Fault
 from ._engine.storage import scratch_dir
 from ._errors import DynamoDBError
+from ._protocol import Backend
+from ._transfer_cli import export_command, import_command
 from .model._cli import model as model_cli
 from .model.migrations._cli import migrate as migrate_cli
-from ._protocol import Backend
 from .server._auth import Authenticator, AuthorizingBackend, CredentialsError
 from .server._http import Server, endpoint_url
 from .server._workers import Pool, cpu_count, reserve_port
 from .streams._cli import streams as streams_cli
-from ._transfer_cli import export_command, import_command
 
 
 class Main(click.Group):

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
-from dynamokit.model.migrations import status
 from dynamokit.model._schema import create_tables
+from dynamokit.model.migrations import status
 
 from .migration_models import STATUSES, Doc, v1_app, v1_doc, v2_app, v2_doc
 from .test_migrations import answers, fresh

@@ -14,8 +14,8 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import dynamokit
-from dynamokit._engine import Engine
 from dynamokit import Fault
+from dynamokit._engine import Engine
 from dynamokit._engine.throttle import PROVISIONED_MESSAGE
 
 ORDERS = {"TableName": "orders", "BillingMode": "PAY_PER_REQUEST",

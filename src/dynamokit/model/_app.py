@@ -16,8 +16,6 @@ from ._entity import E, Entity
 from ._errors import ModelError
 from ._keys import KeyDef
 from ._metering import AsyncMetered, Metered, RequestCounter, counting
-from .migrations._changes import Chain, Migration
-from .migrations._lazy import Upgraded, upgrading
 from ._operations import Delete, Put, UpdateOp
 from ._patterns import AnyPattern, P, Pattern, TypedPattern, resolve
 from ._reads import Get, Query, Scan, decode_checked
@@ -28,6 +26,8 @@ from ._table import Table
 from ._transactions import Transaction, transact_get
 from ._transport import AsyncTransport, ThreadTransport, Transport
 from ._writes import stamp
+from .migrations._changes import Chain, Migration
+from .migrations._lazy import Upgraded, upgrading
 
 
 def _utcnow() -> dt.datetime:

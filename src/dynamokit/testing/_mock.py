@@ -27,10 +27,10 @@ from botocore.client import BaseClient
 from botocore.model import OperationModel
 from botocore.session import Session
 
-from ..client import Answer, install
-from ..client._direct import DirectSerializer
 from .._engine import Engine
 from .._engine.faults import Fault
+from ..client import Answer, install
+from ..client._direct import DirectSerializer
 from ._seeding import Source, seed
 
 SERVICES = frozenset(("dynamodb", "dynamodbstreams"))
