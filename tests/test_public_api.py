@@ -95,10 +95,10 @@ def misnamed(modules: list[str], entry_points: set[str]) -> list[str]:
 
 
 def test_misnamed_modules_are_found() -> None:
-    assert misnamed(["dynamokit", "dynamokit.model.codec", "dynamokit.model._codec", "dynamokit.engine",
-                     "dynamokit._engine.core", "dynamokit.streams._sinks.duck", "dynamokit.__main__",
-                     "dynamokit.launcher", "dynamokit.examples.blog.api", "dynamokit.client"],
-                    {"dynamokit.launcher"}) == ["dynamokit.model.codec", "dynamokit.engine"]
+    looks_public = ["dynamokit.model.codec", "dynamokit.engine"]  # privatize: keep (the names before the renames)
+    assert misnamed(["dynamokit", *looks_public, "dynamokit.model._codec", "dynamokit._engine.core",
+                     "dynamokit.streams._sinks.duck", "dynamokit.__main__", "dynamokit.launcher",
+                     "dynamokit.examples.blog.api", "dynamokit.client"], {"dynamokit.launcher"}) == looks_public
 
 
 def test_every_module_is_public_or_private() -> None:
