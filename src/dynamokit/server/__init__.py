@@ -1,6 +1,6 @@
-"""dynamokit.server: DynamoDB's HTTP endpoint, the JSON 1.0 protocol (`dynamokit._protocol`) served over HTTP/1.1
-(`Server`), with SigV4 authentication (`Authenticator`, `AuthorizingBackend`) and IAM policy evaluation
-(`authorize`, `tenant_policy`). Names are imported on first use (PEP 562)."""
+"""dynamokit.server: DynamoDB's HTTP endpoint, the JSON 1.0 protocol (`dynamokit._protocol`) served over
+HTTP/1.1 (`Server`), with SigV4 authentication (`Authenticator`, `AuthorizingBackend`) and IAM policy
+evaluation (`authorize`, `tenant_policy`). Names are imported on first use (PEP 562)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Authenticator", "AuthorizingBackend", "Principal", "Server", "authorize", "tenant_policy"]
 
-_LAZY = {"Authenticator": "._auth", "AuthorizingBackend": "._auth", "Server": "._http", "Principal": "._access",
-         "authorize": "._access", "tenant_policy": "._access"}
+_LAZY = {"Authenticator": "._auth", "AuthorizingBackend": "._auth", "Server": "._http",
+         "Principal": "._access", "authorize": "._access", "tenant_policy": "._access"}
 
 
 def __getattr__(name: str) -> Any:

@@ -57,9 +57,9 @@ __all__ = [
     "wait_for_version",
 ]
 
-_LAZY = {"LocalRunner": "._runner", "DuckDBSink": "._sinks", "FtsSink": "._sinks", "FtsWriter": "._sinks", "Hit": "._sinks",
-         "OpenSearchSink": "._sinks", "RemoteSource": "._sources", "StreamSource": "._sources", "backfill": "._backfilling",
-         "ensure_table": "._tables"}
+_LAZY = {"LocalRunner": "._runner", "DuckDBSink": "._sinks", "FtsSink": "._sinks", "FtsWriter": "._sinks",
+         "Hit": "._sinks", "OpenSearchSink": "._sinks", "RemoteSource": "._sources",
+         "StreamSource": "._sources", "backfill": "._backfilling", "ensure_table": "._tables"}
 
 
 def __getattr__(name: str) -> Any:
