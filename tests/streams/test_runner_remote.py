@@ -165,7 +165,9 @@ def handler(event, context):
 def test_the_cli_runs_a_handler_against_an_endpoint(engine: Engine, server: Server, tmp_path: Path) -> None:
     (tmp_path / "remote_handler.py").write_text(HANDLER)
     write(engine, KEYS, range(1))
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
+    src = str(Path(__file__).resolve().parents[2] / "src")  # the code under test, not an installed copy
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), src]), "AWS_ACCESS_KEY_ID": "k",
+           "AWS_SECRET_ACCESS_KEY": "s"}
     command = [sys.executable, "-c", "from dynamokit._cli import main; main()", "streams", "run",
                "remote_handler:handler", "--endpoint-url", server.url, "--region", "us-east-1", "--table", "src",
                "--name", "cli", "--parallelization-factor", "2", "--every", "0.2"]
