@@ -13,10 +13,11 @@ sys.path[:0] = [os.path.join(_REPO, "src"), _REPO]
 import boto3  # noqa: E402
 import orjson  # noqa: E402
 from botocore.config import Config
+
 from dynamokit import Engine
-from dynamokit.server.access import authorize, tenant_policy
-from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
-from dynamokit.server.http import Server
+from dynamokit.server._access import authorize, tenant_policy
+from dynamokit.server._auth import Authenticator, AuthorizingBackend, parse_credentials
+from dynamokit.server._http import Server
 from tests.test_auth import signed
 
 FULL = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "dynamodb:*", "Resource": "*"}]}
@@ -70,7 +71,9 @@ for name, rates in rounds.items():
     print(f"HTTP GetItem auth {name:20s} {m:7.0f} req/s  ({(1 - m / base) * 100:+.1f}% slower)")
 
 # Server-side cost of one request, in process (no sockets, no client): Server._answer auth on vs off.
-from dynamokit.server.http import Request
+from dynamokit.server._http import Request
+
+
 def answer_cost(backend, headers):
     server = Server(backend, port=0)
     r = Request("POST", "/", headers, body, True)

@@ -82,7 +82,7 @@ def measure(tmp: str, seconds: int = 10, rounds: int = 2, log: Any = sys.stderr)
     if not shutil.which("wrk"):
         return {"missing": "wrk not installed (apt-get install wrk)"}
     servers: dict[str, list[str]] = {}
-    servers["dynamokit serve"] = [sys.executable, "-c", "from dynamokit.cli import main; main()", "serve",
+    servers["dynamokit serve"] = [sys.executable, "-c", "from dynamokit._cli import main; main()", "serve",
                                   "--db", os.path.join(tmp, "capacity.db"), "--port", "{port}", "--workers", "1"]
     if shutil.which("node") and os.path.exists(peers.DYNALITE):
         servers["dynalite memory"] = ["node", peers.DYNALITE, "--port", "{port}"]

@@ -25,7 +25,7 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(_REPO, "src"), _REPO]
 
 from dynamokit import Engine
-from dynamokit.server.http import Server
+from dynamokit.server._http import Server
 from tests.console.cdp import BINARY, Chromium
 
 NAVIGATION = """new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => {

@@ -23,11 +23,11 @@ _REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(_REPO, "src"), _REPO]
 
 from dynamokit import Engine
-from dynamokit.errors import DynamoDBError
+from dynamokit._errors import DynamoDBError
 from dynamokit.model import create_tables
-from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
-from dynamokit.server.console import configure
-from dynamokit.server.http import Server
+from dynamokit.server._auth import Authenticator, AuthorizingBackend, parse_credentials
+from dynamokit.server._console import configure
+from dynamokit.server._http import Server
 from tests.console.cdp import Chromium
 from tests.console.model_app import Author, Post, make_app
 

@@ -10,7 +10,7 @@ import sys
 import time
 
 port = 8791  # a fixed loopback port
-proc = subprocess.Popen([sys.executable, "-m", "dynamokit.cli", "serve", "--port", str(port), "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+proc = subprocess.Popen([sys.executable, "-m", "dynamokit._cli", "serve", "--port", str(port), "--workers", "1"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 def hwm():
     return int(re.search(r"VmHWM:\s+(\d+)", open(f"/proc/{proc.pid}/status").read()).group(1)) // 1024
 try:

@@ -4,7 +4,7 @@
 
 Three endpoints, measured in interleaved rounds with one keep-alive boto3 client each:
   stub           a minimal keep-alive server answering a canned GetItem body (no parsing, no engine)
-  server+canned  dynamokit.server.http.Server over a backend returning the same canned item
+  server+canned  dynamokit.server._http.Server over a backend returning the same canned item
   server+engine  Server over a real in-memory Engine holding the item
 Reports medians over rounds of each round's p50 latency, throughput and throughput ratio to the stub.
 """
@@ -23,7 +23,7 @@ import boto3
 from botocore.config import Config
 
 from dynamokit import Engine
-from dynamokit.server.http import Server
+from dynamokit.server._http import Server
 
 ITEM = {"pk": {"S": "a"}, "v": {"N": "1"}}
 BODY = b'{"Item":{"pk":{"S":"a"},"v":{"N":"1"}}}'

@@ -15,13 +15,13 @@ import statistics
 import subprocess
 import sys
 
-MODULES = ("dynamokit", "dynamokit.model", "dynamokit.streams", "dynamokit.engine.core")
+MODULES = ("dynamokit", "dynamokit.model", "dynamokit.streams", "dynamokit._engine.core")
 PROBE = """
 import sys, time, json
 start = time.perf_counter()
 import {module}
 took = time.perf_counter() - start
-heavy = [m for m in ("sqlite3", "boto3", "botocore", "duckdb", "rich", "click", "dynamokit.engine.core")
+heavy = [m for m in ("sqlite3", "boto3", "botocore", "duckdb", "rich", "click", "dynamokit._engine.core")
          if m in sys.modules]
 print(json.dumps([took * 1000, len(sys.modules), heavy]))
 """

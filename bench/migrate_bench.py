@@ -43,9 +43,9 @@ from typing import Any
 
 from dynamokit import Engine
 from dynamokit.model import BotoTransport, Transport
+from dynamokit.model._schema import create_tables
 from dynamokit.model.migrations import run
-from dynamokit.model.schema import create_tables
-from dynamokit.server.http import Server
+from dynamokit.server._http import Server
 from tests.model.migration_models import Doc, v1_app, v1_doc, v2_app
 
 

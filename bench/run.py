@@ -140,7 +140,7 @@ def make_targets(tmp: str, items: int, only: list[str] | None) -> list[Target]:
         elif name == "dynamokit boto3 in-process":
             target = Target(name, py, "inprocess", os.path.join(tmp, "inprocess.db"))
         elif name == "dynamokit serve (HTTP)":
-            target = server_target(name, [py, "-c", "from dynamokit.cli import main; main()", "serve",
+            target = server_target(name, [py, "-c", "from dynamokit._cli import main; main()", "serve",
                                           "--db", os.path.join(tmp, "serve.db"), "--port", str(port), "--workers", "1"], port)
         elif name == "moto in-process":
             target = Target(name, peers.PYTHON, "moto")

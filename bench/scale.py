@@ -61,7 +61,7 @@ def measure(tmp: str, sizes: list[int], queries: int = 500, rounds: int = 5,
                                 if os.path.exists(path + ext)) / 2**20
             print(f"  scale: loaded {items:,} items in {row['load_s']:.1f}s", file=log)
             port = free_port()
-            servers.append(start_server([sys.executable, "-c", "from dynamokit.cli import main; main()", "serve",
+            servers.append(start_server([sys.executable, "-c", "from dynamokit._cli import main; main()", "serve",
                                          "--db", path, "--port", str(port), "--workers", "1"], port,
                                         os.path.join(tmp, f"scale-{items}.log")))
             row["rss_start_mib"] = vm_hwm(servers[-1].pid)

@@ -36,7 +36,7 @@ def free_port() -> int:
 
 def start_server(db: str) -> tuple[subprocess.Popen, int]:
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "dynamokit.cli", "serve", "--port", str(port), "--db", db, "--workers", "1"],
+    proc = subprocess.Popen([sys.executable, "-m", "dynamokit._cli", "serve", "--port", str(port), "--db", db, "--workers", "1"],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     for _ in range(200):
         try:

@@ -17,11 +17,11 @@ from typing import Any
 
 from dynamokit import Engine
 from dynamokit.model import App, Entity, Keys, Options, Table
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 from dynamokit.streams import Change, LocalRunner, StreamProcessor, View, decode
-from dynamokit.streams.events import lambda_record
-from dynamokit.streams.metrics import percentile
-from dynamokit.streams.tables import ensure_table
+from dynamokit.streams._events import lambda_record
+from dynamokit.streams._metrics import percentile
+from dynamokit.streams._tables import ensure_table
 
 WINDOW = 10.0  # seconds of write time per lag report
 

@@ -72,7 +72,7 @@ def engine() -> Iterator[Engine]:
 
 @pytest.fixture(scope="session")
 def http_engine() -> Iterator[tuple[Engine, str]]:
-    from dynamokit.server.http import Server
+    from dynamokit.server._http import Server
 
     with Engine() as made:
         server = Server(made, port=0)

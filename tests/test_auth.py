@@ -23,8 +23,8 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
 from dynamokit import DynamoDBError, Engine
-from dynamokit.server.auth import Authenticator, AuthorizingBackend, load_credentials, parse_credentials
-from dynamokit.server.http import Server
+from dynamokit.server._auth import Authenticator, AuthorizingBackend, load_credentials, parse_credentials
+from dynamokit.server._http import Server
 
 REGION = "us-east-1"
 TARGET = "DynamoDB_20120810."

@@ -153,7 +153,7 @@ def test_backups_survive_the_engine_and_their_table(tmp_path: Any) -> None:
 
 def test_restore_of_many_items_interleaves_with_other_writers(tmp_path: Any) -> None:
     """Restoring copies in chunks: other tables' writes go on meanwhile and nothing is lost."""
-    from dynamokit.engine import backups
+    from dynamokit._engine import backups
 
     with Engine(str(tmp_path / "db.sqlite")) as engine:
         for name in ("big", "busy"):
@@ -192,7 +192,7 @@ def test_aws_cli_backup_pitr_and_restore(tmp_path: Any) -> None:
     import shutil
     import subprocess
 
-    from dynamokit.server.http import Server
+    from dynamokit.server._http import Server
 
     aws = shutil.which("aws")
     if aws is None:

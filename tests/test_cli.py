@@ -17,7 +17,7 @@ import pytest
 from click.testing import CliRunner
 
 from dynamokit import __version__
-from dynamokit.cli import main
+from dynamokit._cli import main
 
 from .conftest import http_client
 
@@ -27,12 +27,12 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [SRC, os.environ
 
 
 def dynamokit(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "dynamokit.cli", *args], env=ENV, text=True,
+    return subprocess.Popen([sys.executable, "-m", "dynamokit._cli", *args], env=ENV, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def run(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "dynamokit.cli", *args], env=ENV, text=True,
+    return subprocess.run([sys.executable, "-m", "dynamokit._cli", *args], env=ENV, text=True,
                           capture_output=True, timeout=60, check=False)
 
 
@@ -167,7 +167,7 @@ def broken():
 
 def in_directory(directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """The CLI run in `directory` as the installed `dynamokit` script runs: without it on sys.path (-P)."""
-    return subprocess.run([sys.executable, "-P", "-m", "dynamokit.cli", *args], env=ENV, text=True, cwd=directory,
+    return subprocess.run([sys.executable, "-P", "-m", "dynamokit._cli", *args], env=ENV, text=True, cwd=directory,
                           capture_output=True, timeout=60, check=False)
 
 

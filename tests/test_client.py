@@ -17,8 +17,8 @@ from botocore.parsers import ResponseParserFactory
 
 import dynamokit
 from dynamokit import Engine
+from dynamokit._protocol import handle
 from dynamokit.client import Answer, install
-from dynamokit.protocol import handle
 
 from .conftest import Clock
 

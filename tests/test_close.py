@@ -79,7 +79,7 @@ def test_in_process_boto3_caller_gets_engine_closed() -> None:
 def test_http_endpoint_of_a_closed_engine_answers_service_unavailable() -> None:
     import http.client
 
-    from dynamokit.server.http import Server
+    from dynamokit.server._http import Server
 
     engine = Engine()
     with Server(engine, port=0) as server:

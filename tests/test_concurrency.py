@@ -11,7 +11,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from dynamokit import Engine
-from dynamokit.server.http import Server
+from dynamokit.server._http import Server
 
 from .conftest import http_client
 

@@ -6,7 +6,7 @@ import boto3
 import pytest
 from botocore.config import Config
 
-from dynamokit.engine.keys import partition_hash
+from dynamokit._engine.keys import partition_hash
 
 from .conftest import Caller, create, expect_error
 

@@ -13,10 +13,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dynamokit import DynamoDBError, Engine
-from dynamokit.engine import items, legacy, numbers, values
-from dynamokit.engine.errors import invalid_parameter, validation
-from dynamokit.engine.keys import MAX_HASH_KEY, MAX_RANGE_KEY, KeyAttr, KeySchema, encode_scalar
-from dynamokit.engine.requests import prepare
+from dynamokit._engine import items, legacy, numbers, values
+from dynamokit._engine.errors import invalid_parameter, validation
+from dynamokit._engine.keys import MAX_HASH_KEY, MAX_RANGE_KEY, KeyAttr, KeySchema, encode_scalar
+from dynamokit._engine.requests import prepare
 
 
 def _outcome(function: Any, *args: Any) -> Any:

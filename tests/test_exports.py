@@ -14,8 +14,8 @@ import orjson
 import pytest
 
 from dynamokit import Engine
-from dynamokit.engine.objectstore import LocalStore
-from dynamokit.server.access import accesses
+from dynamokit._engine.objectstore import LocalStore
+from dynamokit.server._access import accesses
 
 from .conftest import Caller, Clock, create, expect_error
 
@@ -276,7 +276,7 @@ def test_access_control_names_the_resources(engine: Engine) -> None:
 def test_cli_export_and_import_round_trip(tmp_path: Any) -> None:
     from click.testing import CliRunner
 
-    from dynamokit.cli import main
+    from dynamokit._cli import main
 
     with Engine(str(tmp_path / "a.db")) as engine:
         ddb = Caller("native", engine)

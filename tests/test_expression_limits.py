@@ -7,8 +7,8 @@ import time
 
 import pytest
 
-import dynamokit.engine.expressions as ex
-from dynamokit.engine.errors import DynamoDBError
+import dynamokit._engine.expressions as ex
+from dynamokit._engine.errors import DynamoDBError
 
 from .conftest import Caller, create, expect_error
 

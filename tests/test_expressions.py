@@ -13,8 +13,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import dynamokit.engine.expressions as ex
-from dynamokit.engine.errors import DynamoDBError
+import dynamokit._engine.expressions as ex
+from dynamokit._engine.errors import DynamoDBError
 
 S = lambda x: {"S": x}  # noqa: E731
 N = lambda x: {"N": str(x)}  # noqa: E731

@@ -20,7 +20,7 @@ import orjson
 import pytest
 
 from dynamokit import Engine
-from dynamokit.server.http import Server
+from dynamokit.server._http import Server
 
 from .conftest import http_client
 

@@ -13,8 +13,8 @@ import pytest
 
 import dynamokit as dynamokit_package
 
-HEAVY = ("sqlite3", "duckdb", "rich", "click", "boto3", "botocore", "aiobotocore", "dynamokit.engine.core",
-         "dynamokit.engine.storage", "dynamokit.client", "dynamokit.server")
+HEAVY = ("sqlite3", "duckdb", "rich", "click", "boto3", "botocore", "aiobotocore", "dynamokit._engine.core",
+         "dynamokit._engine.storage", "dynamokit.client", "dynamokit.server")
 
 
 def fresh(code: str) -> str:
@@ -36,7 +36,7 @@ def loaded_after(statement: str) -> list[str]:
     "import dynamokit.model",
     "import dynamokit.streams",
     "from dynamokit.streams import Change, StreamProcessor, View, decode",
-    "import dynamokit.streams.processor, dynamokit.streams.changes, dynamokit.streams.views",
+    "import dynamokit.streams._processor, dynamokit.streams._changes, dynamokit.streams._views",
     "from dynamokit import DynamoDBError",
 ])
 def test_light_imports(statement: str) -> None:
@@ -44,14 +44,14 @@ def test_light_imports(statement: str) -> None:
 
 
 def test_the_heavy_check_can_fail() -> None:
-    assert {"dynamokit.engine.core", "sqlite3"} <= set(loaded_after("from dynamokit import Engine"))
+    assert {"dynamokit._engine.core", "sqlite3"} <= set(loaded_after("from dynamokit import Engine"))
 
 
 def test_lazy_names_resolve() -> None:
     out = fresh(
         "import dynamokit.client, dynamokit, dynamokit.streams as s\n"
         "from dynamokit import Engine, EngineClosed, client, resource\n"
-        "from dynamokit.engine import DynamoDBError as E\n"
+        "from dynamokit._engine import DynamoDBError as E\n"
         "assert E is dynamokit.DynamoDBError and dynamokit.client is client and callable(client)\n"
         "ddb = client(Engine())\n"
         "print(ddb.list_tables()['TableNames'], s.LocalRunner.__name__, s.FtsSink.__name__, set(dir(dynamokit)) >= set(dynamokit.__all__))"
@@ -80,8 +80,8 @@ def test_duckdb_missing_says_which_extra() -> None:
 
 
 # The command line and what only it imports: the `cli` extra (click, rich).
-CLI_MODULES = ("dynamokit.__main__", "dynamokit.cli", "dynamokit.transfer_cli", "dynamokit.targets", "dynamokit.demo",
-               "dynamokit.model.cli", "dynamokit.model.migrations.cli", "dynamokit.streams.cli")
+CLI_MODULES = ("dynamokit.__main__", "dynamokit._cli", "dynamokit._transfer_cli", "dynamokit._targets", "dynamokit._demo",
+               "dynamokit.model._cli", "dynamokit.model.migrations._cli", "dynamokit.streams._cli")
 WITHOUT_CLI_EXTRA = "import sys\nsys.modules['click'] = sys.modules['rich'] = None  # as if not installed\n"
 
 

@@ -17,8 +17,8 @@ import orjson
 import pytest
 
 from dynamokit import Engine
-from dynamokit.engine import imports
-from dynamokit.engine.objectstore import LocalStore, S3Store
+from dynamokit._engine import imports
+from dynamokit._engine.objectstore import LocalStore, S3Store
 
 from .conftest import Caller, create, expect_error
 
@@ -311,7 +311,7 @@ def test_serve_s3_api_answers_s3_at_the_same_url(tmp_path: Any) -> None:
     import boto3
     from botocore.exceptions import ClientError
 
-    from dynamokit.cli import start_server
+    from dynamokit._cli import start_server
 
     from .conftest import http_client
 
@@ -354,7 +354,7 @@ def test_serve_s3_api_answers_s3_at_the_same_url(tmp_path: Any) -> None:
 def test_serve_refuses_s3_api_with_auth(tmp_path: Any) -> None:
     from click.testing import CliRunner
 
-    from dynamokit.cli import main
+    from dynamokit._cli import main
 
     done = CliRunner().invoke(main, ["serve", "--s3-api", "--auth", str(tmp_path / "creds.json")])
     assert done.exit_code == 2 and "--s3-api" in done.output

@@ -11,7 +11,6 @@ from dynamokit import DynamoDBError, Engine
 from .conftest import Caller, create, expect_error
 
 
-
 @pytest.fixture
 def t(ddb: Caller) -> Caller:
     """Table idx: pk/sk; GSI by_owner (owner, created) KEYS_ONLY-plus-title; LSI by_rank (pk, rank) ALL."""
@@ -211,7 +210,7 @@ def test_multi_attribute_gsi_rules(multi: Caller) -> None:
 def test_write_validated_before_an_index_appeared_still_indexes(tmp_path: Any) -> None:
     """A write validated against the catalog before another process added a GSI is re-validated inside its
     transaction, so the new index never misses it (no stale or missing index entry)."""
-    from dynamokit.engine import items
+    from dynamokit._engine import items
 
     path = str(tmp_path / "race.db")
     with Engine(path) as first, Engine(path) as second:

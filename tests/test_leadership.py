@@ -1,5 +1,5 @@
 """Engines sharing one database file: one leader at a time, jobs run once, and each engine follows the
-catalog changes of the others (see engine/leadership.py). The kill -9 takeover of `serve --workers` is in
+catalog changes of the others (see _engine/leadership.py). The kill -9 takeover of `serve --workers` is in
 test_workers.py."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from dynamokit.engine import Engine
-from dynamokit.engine.errors import DynamoDBError
+from dynamokit._engine import Engine
+from dynamokit._engine.errors import DynamoDBError
 
 KEYS = {"KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
         "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}]}
@@ -41,7 +41,7 @@ def test_one_leader_at_a_time_and_the_next_takes_over(tmp_path: Path) -> None:
 def test_a_dead_process_leadership_is_taken_over(tmp_path: Path) -> None:
     """A leader process that died (its lease not yet expired) is replaced at the next tick."""
     path = str(tmp_path / "db")
-    script = ("import sys; from dynamokit.engine import Engine; e = Engine(sys.argv[1]); e.leadership.tick(); "
+    script = ("import sys; from dynamokit._engine import Engine; e = Engine(sys.argv[1]); e.leadership.tick(); "
               "assert e.leadership.leading; import os; os._exit(0)")  # dies without closing (no release)
     child = subprocess.Popen([sys.executable, "-c", script, path])
     assert child.wait(60) == 0
@@ -97,7 +97,7 @@ def test_each_engine_follows_the_catalog_changes_of_the_other(tmp_path: Path) ->
 def test_a_job_runs_once_and_is_taken_over_when_its_process_dies(tmp_path: Path) -> None:
     """A backfill runs in the process that started it, holding its lease: while that process lives, no other
     engine runs it too; once it is killed midway (kill -9), the leader resumes the backfill and completes it."""
-    from dynamokit.engine import indexes
+    from dynamokit._engine import indexes
 
     path = str(tmp_path / "db")
     items = 3 * indexes.BACKFILL_CHUNK
@@ -109,7 +109,7 @@ def test_a_job_runs_once_and_is_taken_over_when_its_process_dies(tmp_path: Path)
         # Another process starts the backfill and stops itself at once (SIGSTOP), its backfill midway.
         script = """if True:
             import os, signal, sys
-            from dynamokit.engine import Engine
+            from dynamokit._engine import Engine
             engine = Engine(sys.argv[1])
             engine.call("UpdateTable", {
                 "TableName": "tbl", "AttributeDefinitions": [{"AttributeName": "g", "AttributeType": "S"}],

@@ -4,12 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-
 import pytest
 
-
 from .conftest import Caller, create, expect_error
-
 
 
 @pytest.fixture

@@ -18,8 +18,8 @@ import orjson
 import pytest
 
 from dynamokit import Engine
-from dynamokit.engine import storage
-from dynamokit.server.http import Server
+from dynamokit._engine import storage
+from dynamokit.server._http import Server
 
 TARGET = "DynamoDB_20120810."
 

@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import dynamokit
 from dynamokit import DynamoDBError, Engine
-from dynamokit.engine import partiql
+from dynamokit._engine import partiql
 
 from .conftest import Caller, create
 

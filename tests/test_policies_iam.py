@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from dynamokit import DynamoDBError, Engine
-from dynamokit.server.access import PolicyError, Principal, authorize, tenant_policy
-from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
-from dynamokit.server.http import Server
+from dynamokit.server._access import PolicyError, Principal, authorize, tenant_policy
+from dynamokit.server._auth import Authenticator, AuthorizingBackend, parse_credentials
+from dynamokit.server._http import Server
 
 from .test_auth import client, code_of, items_of
 

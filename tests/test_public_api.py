@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import pathlib
 import re
+import tomllib
 
 import pytest
 
@@ -15,6 +16,9 @@ from .test_imports import PUBLIC
 ROOT = pathlib.Path(__file__).resolve().parent.parent
 # Example code is shipped to be read and run, not an API: docs may import the blog from it.
 EXAMPLES = "dynamokit.examples"
+# Not in PUBLIC, yet not private: `dynamokit.client` is the package behind the public function of that name
+# (its internals are `_direct`, `_responses`).
+FACES = {"dynamokit.client"}
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
@@ -53,12 +57,12 @@ def public_module(name: str) -> bool:
 
 
 def test_offences_are_found() -> None:
-    assert offences("import dynamokit.engine.core\nfrom dynamokit.model import App, schema\n"
-                    "from dynamokit.model.schema import create_tables\nfrom dynamokit import model, Nope\n"
+    assert offences("import dynamokit._engine.core\nfrom dynamokit.model import App, schema\n"
+                    "from dynamokit.model._schema import create_tables\nfrom dynamokit import model, Nope\n"
                     "from .data import x\nimport json") == [
-        "import dynamokit.engine.core: not a public module",
+        "import dynamokit._engine.core: not a public module",
         "from dynamokit.model import schema: not in its __all__",
-        "from dynamokit.model.schema import ...: not a public module",
+        "from dynamokit.model._schema import ...: not a public module",
         "from dynamokit import Nope: not in its __all__",
     ]
 
@@ -66,3 +70,42 @@ def test_offences_are_found() -> None:
 @pytest.mark.parametrize(("where", "code"), sources(), ids=[where for where, _ in sources()])
 def test_docs_and_examples_use_the_public_api(where: str, code: str) -> None:
     assert offences(code) == []
+
+
+def source_modules() -> list[str]:
+    """Every module under src/dynamokit, by dotted name (a package by its own name)."""
+    src = ROOT / "src" / "dynamokit"
+    return sorted(".".join(("dynamokit", *path.relative_to(src).with_suffix("").parts)).removesuffix(".__init__")
+                  for path in src.rglob("*.py"))
+
+
+def entry_point_modules() -> set[str]:
+    """The modules pyproject.toml's console scripts and entry points name (their names are held by installs)."""
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    targets = [*project.get("scripts", {}).values(),
+               *(target for group in project.get("entry-points", {}).values() for target in group.values())]
+    return {target.split(":")[0].strip() for target in targets}
+
+
+def misnamed(modules: list[str], entry_points: set[str]) -> list[str]:
+    """The modules that look public but are not: neither in PUBLIC, an entry point, a public face or example
+    code, nor private (a component of the dotted name starting with `_`)."""
+    return [m for m in modules if m not in PUBLIC and m not in entry_points and m not in FACES
+            and not public_module(m) and not any(part.startswith("_") for part in m.split("."))]
+
+
+def test_misnamed_modules_are_found() -> None:
+    looks_public = ["dynamokit.model.codec", "dynamokit.engine"]  # privatize: keep (the names before the renames)
+    assert misnamed(["dynamokit", *looks_public, "dynamokit.model._codec", "dynamokit._engine.core",
+                     "dynamokit.streams._sinks.duck", "dynamokit.__main__", "dynamokit.launcher",
+                     "dynamokit.examples.blog.api", "dynamokit.client"], {"dynamokit.launcher"}) == looks_public
+
+
+def test_every_module_is_public_or_private() -> None:
+    """The line around the public API shows in the names: a module of a public package is `_`-named (or in a
+    `_`-named subpackage) unless it is public (PUBLIC), an entry point or example code."""
+    modules = source_modules()
+    entry_points = entry_point_modules()
+    assert entry_points <= set(modules), "an entry point in pyproject.toml names a module that is not there"
+    assert set(PUBLIC) <= set(modules)
+    assert misnamed(modules, entry_points) == []

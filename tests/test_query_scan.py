@@ -6,9 +6,7 @@ from typing import Any
 
 import pytest
 
-
 from .conftest import Caller, create, expect_error
-
 
 
 @pytest.fixture

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from dynamokit import DynamoDBError, Engine
-from dynamokit.engine.resources import Resource, parse_arn
-from dynamokit.server.access import Principal, authorize
+from dynamokit._engine.resources import Resource, parse_arn
+from dynamokit.server._access import Principal, authorize
 
 ACCOUNT = "123456789012"
 PUBLIC = f"arn:aws:dynamodb:us-east-1:{ACCOUNT}:table/public"

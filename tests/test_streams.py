@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 
 import dynamokit
 from dynamokit import DynamoDBError, Engine
-from dynamokit.engine.commit import commit, locate
+from dynamokit._engine.commit import commit, locate
 
 from .conftest import START, Caller, Clock, create, http_client
 
@@ -44,7 +44,7 @@ def env(request: pytest.FixtureRequest) -> Iterator[Env]:
             yield Env(engine, clock, Caller("boto3", engine, dynamokit.client(engine)),
                       dynamokit.client(engine, "dynamodbstreams"))
             return
-        from dynamokit.server.http import Server
+        from dynamokit.server._http import Server
 
         with Server(engine, port=0) as server:
             yield Env(engine, clock, Caller("http", engine, http_client(server.url)),

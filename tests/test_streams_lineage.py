@@ -14,7 +14,7 @@ import pytest
 
 import dynamokit
 from dynamokit import Engine
-from dynamokit.engine.commit import commit, load, locate
+from dynamokit._engine.commit import commit, load, locate
 
 from .conftest import Caller
 from .test_streams import Clock, Env, describe, drain, error_of, put, read_shard, stream_table, summary

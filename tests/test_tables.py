@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-
 from .conftest import Caller, create, expect_error
-
 
 
 def test_create_describe_list_delete(ddb: Caller) -> None:

@@ -29,9 +29,10 @@ from botocore.model import Shape
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from dynamokit import DynamoDBError, Engine, protocol
-from dynamokit.engine.core import OPERATIONS as ENGINE_OPERATIONS
-from dynamokit.server.http import Server
+from dynamokit import DynamoDBError, Engine
+from dynamokit import _protocol as protocol
+from dynamokit._engine.core import OPERATIONS as ENGINE_OPERATIONS
+from dynamokit.server._http import Server
 
 TIMEOUT = 5.0  # seconds per request: longer is a hang
 TARGETS = {"dynamodb": "DynamoDB_20120810.", "dynamodbstreams": "DynamoDBStreams_20120810."}

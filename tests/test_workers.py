@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from dynamokit.engine import Engine, indexes
+from dynamokit._engine import Engine, indexes
 
 from .conftest import http_client
 from .test_cli import _children, dynamokit, run

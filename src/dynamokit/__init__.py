@@ -12,13 +12,13 @@ from importlib.metadata import PackageNotFoundError, version
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
-from .errors import DynamoDBError
+from ._errors import DynamoDBError
 
 if TYPE_CHECKING:
+    from ._engine import Engine, EngineClosed
+    from ._engine.faults import Fault
     from .client import client, resource
-    from .engine import Engine, EngineClosed
-    from .engine.faults import Fault
-    from .testing.mock import mock
+    from .testing._mock import mock
 
 try:
     __version__ = version("dynamokit")
@@ -27,8 +27,8 @@ except PackageNotFoundError:  # running from a source tree
 
 __all__ = ["DynamoDBError", "Engine", "EngineClosed", "Fault", "__version__", "client", "mock", "resource"]
 
-_LAZY = {"Engine": ".engine", "EngineClosed": ".engine", "Fault": ".engine.faults", "client": ".client",
-         "resource": ".client", "mock": ".testing.mock"}
+_LAZY = {"Engine": "._engine", "EngineClosed": "._engine", "Fault": "._engine.faults", "client": ".client",
+         "resource": ".client", "mock": ".testing._mock"}
 
 
 def __getattr__(name: str) -> Any:

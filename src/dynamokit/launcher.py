@@ -14,6 +14,6 @@ def main() -> None:
     missing = [name for name in ("click", "rich") if find_spec(name) is None]
     if missing:
         sys.exit(f"dynamokit: the command line needs {' and '.join(missing)}, which the cli extra installs: {HINT}")
-    from .cli import main as cli
+    from ._cli import main as cli
 
     cli()

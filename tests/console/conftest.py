@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 from dynamokit.server import Server
 
 

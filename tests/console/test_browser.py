@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 from dynamokit.model import create_tables
 from dynamokit.server import Server
-from dynamokit.server.auth import Authenticator, AuthorizingBackend, parse_credentials
-from dynamokit.server.console import configure
+from dynamokit.server._auth import Authenticator, AuthorizingBackend, parse_credentials
+from dynamokit.server._console import configure
 
 from .cdp import BINARY, Chromium
 from .model_app import Post, make_app

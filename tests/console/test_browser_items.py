@@ -10,7 +10,7 @@ from urllib.parse import quote
 
 import pytest
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 from dynamokit.server import Server
 
 from .cdp import BINARY, Chromium

@@ -10,7 +10,7 @@ from html import unescape
 from typing import Any
 from urllib.parse import quote, urlencode
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 from dynamokit.server import Server
 
 from .conftest import Browser, Page, create_posts
@@ -228,7 +228,7 @@ def test_export_this_page_or_all_pages_as_json_and_csv(engine: Engine, browser: 
 
 
 def test_export_is_bounded_and_errors_are_pages(engine: Engine, browser: Browser, monkeypatch: Any) -> None:
-    from dynamokit.server.console import export
+    from dynamokit.server._console import export
 
     create_posts(engine)
     put_posts(engine, 7)

@@ -12,10 +12,10 @@ from urllib.parse import quote, urlencode
 
 import pytest
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 from dynamokit.server import Server
-from dynamokit.server.auth import Authenticator, AuthorizingBackend
-from dynamokit.server.console import login, sessions
+from dynamokit.server._auth import Authenticator, AuthorizingBackend
+from dynamokit.server._console import login, sessions
 
 from .conftest import Browser, create_posts
 from .test_usage import cells
@@ -221,7 +221,7 @@ def test_state_changes_need_the_sessions_own_csrf_token(engine: Engine, secured:
     form = {"confirm": "posts"}
     assert admin.post("/console/tables/posts/delete", form, csrf=False).status == 403
     assert admin.post("/console/tables/posts/delete", {**form, "csrf": reader.token}, csrf=False).status == 403
-    from dynamokit.server.console.security import TOKEN  # the anonymous pages' token is not the session's
+    from dynamokit.server._console.security import TOKEN  # the anonymous pages' token is not the session's
     assert admin.post("/console/tables/posts/delete", {**form, "csrf": TOKEN}, csrf=False).status == 403
     page = admin.request("POST", "/console/tables/posts/delete", urlencode({**form, "csrf": admin.token}).encode(),
                          {"Content-Type": "application/x-www-form-urlencoded", "Origin": "http://evil.example"})

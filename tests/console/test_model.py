@@ -10,9 +10,9 @@ from html import unescape
 
 import pytest
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 from dynamokit.model import App, create_tables
-from dynamokit.server.console import configure
+from dynamokit.server._console import configure
 
 from .conftest import Browser
 from .model_app import Author, Post, make_app

@@ -7,7 +7,7 @@ import re
 from html import unescape
 from urllib.parse import quote, urlencode
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 
 from .conftest import Browser, create_posts
 

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 from dynamokit.model import App, Entity, Keys, Table
 from dynamokit.server import Server
-from dynamokit.server.auth import Authenticator, AuthorizingBackend
-from dynamokit.server.console import configure
+from dynamokit.server._auth import Authenticator, AuthorizingBackend
+from dynamokit.server._console import configure
 
 from .conftest import Browser, create_posts
 
@@ -27,7 +27,7 @@ def run_console(server: Server, key: str = "k", secret: str = "s") -> Iterator[B
     """`dynamokit console` pointed at `server` with these keys in the environment, and a browser on it."""
     env = {**os.environ, "PYTHONPATH": SRC, "AWS_ACCESS_KEY_ID": key, "AWS_SECRET_ACCESS_KEY": secret,
            "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}
-    process = subprocess.Popen([sys.executable, "-m", "dynamokit.cli", "console", "--endpoint-url", server.url,
+    process = subprocess.Popen([sys.executable, "-m", "dynamokit._cli", "console", "--endpoint-url", server.url,
                                 "--port", "0", "--region", "us-east-1"],
                                env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:

@@ -6,7 +6,7 @@ import json
 import re
 from urllib.parse import quote, urlencode
 
-from dynamokit.engine import Engine
+from dynamokit._engine import Engine
 
 from .conftest import Browser, create_posts
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from dynamokit.engine import Engine
-from dynamokit.errors import DynamoDBError
+from dynamokit._engine import Engine
+from dynamokit._errors import DynamoDBError
 
 from .conftest import Browser, create_posts
 
@@ -46,7 +46,7 @@ def test_usage_per_table_and_index_operation_and_error(engine: Engine, browser: 
 
 
 def test_the_totals_stay_bounded_and_hostile_requests_are_counted(engine: Engine, monkeypatch: Any) -> None:
-    from dynamokit.engine import capacity
+    from dynamokit._engine import capacity
 
     monkeypatch.setattr(capacity, "MAX_KEYS", 5)
     for request in [{"RequestItems": 5}, {"TableName": ["x"]}, *({"TableName": f"t{i:04}"} for i in range(50))]:

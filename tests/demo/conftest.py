@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 
-from dynamokit.demo.cli import demo
+from dynamokit._demo.cli import demo
 
 SIZE = 600
 

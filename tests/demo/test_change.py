@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from dynamokit import Engine
-from dynamokit.demo import change, source
-from dynamokit.demo.meter import Meter
-from dynamokit.demo.report import PATTERNS
-from dynamokit.demo.runner import _build, _measure
+from dynamokit._demo import change, source
+from dynamokit._demo.meter import Meter
+from dynamokit._demo.report import PATTERNS
+from dynamokit._demo.runner import _build, _measure
 
 from .conftest import DemoRun
 

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
-from dynamokit.demo import source
-from dynamokit.demo.report import PATTERNS
+from dynamokit._demo import source
+from dynamokit._demo.report import PATTERNS
 
 from .conftest import SIZE, DemoRun
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from dynamokit.demo.html import COLOURS, bars, ticks
+from dynamokit._demo.html import COLOURS, bars, ticks
 
 from .conftest import DemoRun
 

@@ -16,7 +16,7 @@ from dynamokit.examples.blog import access, data
 from dynamokit.examples.blog import microservice as ms
 from dynamokit.examples.blog import single_table as st
 from dynamokit.streams import LocalRunner
-from dynamokit.streams.faults import Crash, Faults
+from dynamokit.streams._faults import Crash, Faults
 
 SIZE = 400
 DAYS = [data.NOW.date() - dt.timedelta(days=n) for n in range(61, -1, -1)]

@@ -29,8 +29,8 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
-from dynamokit.demo.meter import Meter
-from dynamokit.demo.runner import STEP, _probe
+from dynamokit._demo.meter import Meter
+from dynamokit._demo.runner import STEP, _probe
 from dynamokit.examples.blog import access, data
 from dynamokit.examples.blog.faux_sql import FauxSqlBlog
 from dynamokit.examples.blog.microservice import MicroserviceBlog
@@ -111,7 +111,7 @@ def run(
 
 def run_both(moto_url: str, where: Path, size: int = SIZE, reps: int = REPS) -> dict[str, dict[str, Outcome]]:
     """Every pattern on a fresh embedded engine and on moto_server (reset before each pattern)."""
-    from dynamokit.streams.sources import RemoteSource
+    from dynamokit.streams._sources import RemoteSource
 
     found: dict[str, dict[str, Outcome]] = {}
     for name in PATTERNS:

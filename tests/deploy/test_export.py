@@ -26,13 +26,13 @@ from dynamokit.deploy import (
     template,
     terraform,
 )
-from dynamokit.deploy.hcl import Block, Expr
-from dynamokit.deploy.terraform import MAPPING_ARGUMENTS, blocks
+from dynamokit.deploy._hcl import Block, Expr
+from dynamokit.deploy._terraform import MAPPING_ARGUMENTS, blocks
 from dynamokit.examples.blog import faux_sql, microservice, simple, single_table
 from dynamokit.examples.blog.deploy import READER
 from dynamokit.examples.blog.deploy import deployment as blog_deployment
 from dynamokit.model import create_tables
-from dynamokit.model.cli import model
+from dynamokit.model._cli import model
 from dynamokit.streams import LocalRunner
 
 SCHEMA = json.loads((Path(__file__).parent / "aws_provider_schema.json").read_text())

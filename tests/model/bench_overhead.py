@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable
 
 from dynamokit import Engine
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 
 from .models import Post, blog_app
 

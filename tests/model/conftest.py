@@ -10,7 +10,7 @@ import pytest
 
 from dynamokit import Engine
 from dynamokit.model import App, BotoTransport, Transport
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 
 from ..conftest import moto_server
 from .models import blog_app, sql_app

@@ -12,8 +12,8 @@ import pytest
 
 from dynamokit import DynamoDBError, Engine
 from dynamokit.model import App, AsyncBotoTransport, IntegrityError, ModelError, ThreadTransport
-from dynamokit.model.schema import acreate_tables
-from dynamokit.server.http import Server
+from dynamokit.model._schema import acreate_tables
+from dynamokit.server._http import Server
 
 from .models import Article, Author, Comment, Note, Post, User, blog_app, sql_app
 

@@ -9,7 +9,7 @@ import pytest
 
 from dynamokit import DynamoDBError, Engine
 from dynamokit.model import App, Backoff, Update, attr
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 
 from .models import Comment, Post, User, blog_app
 

@@ -13,8 +13,8 @@ import pytest
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from dynamokit.model import Entity, Keys, Options
-from dynamokit.model.codec import Codec
-from dynamokit.model.keys import Template, encode_part
+from dynamokit.model._codec import Codec
+from dynamokit.model._keys import Template, encode_part
 
 from .models import Post, Status, User
 

@@ -21,8 +21,8 @@ from dynamokit.model import (
     Transport,
     attr,
 )
+from dynamokit.model._schema import create_tables
 from dynamokit.model.catalogue import markdown, patterns
-from dynamokit.model.schema import create_tables
 
 
 class Repo(Entity):

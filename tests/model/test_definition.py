@@ -8,9 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from dynamokit.model import GSI, App, Collection, Entity, Index, Keys, ModelError, Pattern, Table
+from dynamokit.model._cli import model
+from dynamokit.model._schema import cloudformation, create_table_requests, terraform
 from dynamokit.model.catalogue import markdown, patterns
-from dynamokit.model.cli import model
-from dynamokit.model.schema import cloudformation, create_table_requests, terraform
 
 from .models import Comment, Post, User, blog_app
 

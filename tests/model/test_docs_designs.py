@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
+from dynamokit.model._schema import create_tables
 from dynamokit.model.catalogue import patterns
-from dynamokit.model.schema import create_tables
 
 DOC = Path(__file__).parents[2] / "docs" / "model.md"
 

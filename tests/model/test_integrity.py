@@ -11,7 +11,7 @@ import pytest
 
 from dynamokit import DynamoDBError, Engine
 from dynamokit.model import App, CascadeTooLarge, Entity, Index, IntegrityError, Keys, Ref, Table, Transport
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 
 from .models import Article, Author, Note, sql_app
 

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from dynamokit import Engine
 from dynamokit.model import GSI, App, Entity, Index, Keys, ModelError, Pattern, Table, Template
-from dynamokit.model.keys import Escaping
-from dynamokit.model.schema import create_tables
-from dynamokit.streams.changes import build
+from dynamokit.model._keys import Escaping
+from dynamokit.model._schema import create_tables
+from dynamokit.streams._changes import build
 
 
 class OrderItem(Entity):

@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
+from dynamokit.model._schema import create_tables
 from dynamokit.model.migrations import status
-from dynamokit.model.schema import create_tables
 
 from .migration_models import STATUSES, Doc, v1_app, v1_doc, v2_app, v2_doc
 from .test_migrations import answers, fresh
@@ -31,7 +31,7 @@ COUNT = 3000
 
 def cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "dynamokit.cli", "migrate", *args],
+        [sys.executable, "-m", "dynamokit._cli", "migrate", *args],
         env=ENV,
         cwd=ROOT,
         text=True,
@@ -57,7 +57,7 @@ def test_plan_run_killed_resumed_status(tmp_path: Path) -> None:
     assert "access pattern 'docs_by_status' is incomplete" in planned.stdout
 
     slow = subprocess.Popen(  # ~3 WCU per item at 600 WCU/s: about 15 s unless killed
-        [sys.executable, "-m", "dynamokit.cli", "migrate", "run", TARGET, "--db", str(db), "--rate", "600",
+        [sys.executable, "-m", "dynamokit._cli", "migrate", "run", TARGET, "--db", str(db), "--rate", "600",
          "--segments", "3", "--chunk", "25"],
         env=ENV, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -109,7 +109,7 @@ def test_refusals_and_misuse_are_one_line(tmp_path: Path) -> None:
     )
     env_cwd = {**ENV, "PYTHONPATH": ENV["PYTHONPATH"] + os.pathsep + str(tmp_path)}
     refused = subprocess.run(
-        [sys.executable, "-m", "dynamokit.cli", "migrate", "run", "forgetful:app", "--db", str(db)],
+        [sys.executable, "-m", "dynamokit._cli", "migrate", "run", "forgetful:app", "--db", str(db)],
         env=env_cwd, cwd=ROOT, text=True, capture_output=True, timeout=120, check=False,
     )  # fmt: skip
     assert refused.returncode == 1
@@ -123,7 +123,7 @@ def test_ctrl_c_stops_at_checkpoints_and_the_next_run_resumes(tmp_path: Path) ->
     db = tmp_path / "docs.db"
     load(db)
     running = subprocess.Popen(
-        [sys.executable, "-m", "dynamokit.cli", "migrate", "run", TARGET, "--db", str(db), "--rate", "600",
+        [sys.executable, "-m", "dynamokit._cli", "migrate", "run", TARGET, "--db", str(db), "--rate", "600",
          "--segments", "3", "--chunk", "25"],
         env=ENV, cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
     )  # fmt: skip
@@ -153,7 +153,7 @@ def test_ctrl_c_stops_at_checkpoints_and_the_next_run_resumes(tmp_path: Path) ->
 
 def stream_records(engine: Engine, table: str) -> list[dict[str, Any]]:
     """Every record of the table's stream, from the trim horizon (each shard read to its tip)."""
-    from dynamokit.streams.sources import Cursor, EngineSource
+    from dynamokit.streams._sources import Cursor, EngineSource
 
     source = EngineSource(engine)
     arn, _ = source.describe(table)
@@ -188,7 +188,7 @@ def killed_and_resumed_under_a_writer(db: Path, count: int, rate: str | None) ->
                 writer_app.update(Doc, doc_id=doc_id).add(views=1).run()
                 views[doc_id] += 1
 
-        command = [sys.executable, "-m", "dynamokit.cli", "migrate", "run", TARGET, "--db", str(db),
+        command = [sys.executable, "-m", "dynamokit._cli", "migrate", "run", TARGET, "--db", str(db),
                    "--segments", "4", "--chunk", "100", *(["--rate", rate] if rate else [])]  # fmt: skip
         running = subprocess.Popen(command, env=ENV, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         thread = threading.Thread(target=writer)
@@ -260,7 +260,7 @@ def test_a_raising_transform_parks_items_exit_3_and_retry_parked_finishes(tmp_pa
     )
     env = {**ENV, "PYTHONPATH": ENV["PYTHONPATH"] + os.pathsep + str(tmp_path)}
     parked = subprocess.run(
-        [sys.executable, "-m", "dynamokit.cli", "migrate", "run", "fragile:app", "--db", str(db)],
+        [sys.executable, "-m", "dynamokit._cli", "migrate", "run", "fragile:app", "--db", str(db)],
         env=env, cwd=ROOT, text=True, capture_output=True, timeout=300, check=False,
     )  # fmt: skip
     assert parked.returncode == 3, parked.stderr

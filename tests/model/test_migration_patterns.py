@@ -11,6 +11,7 @@ import pytest
 
 from dynamokit import Engine
 from dynamokit.model import GSI, App, Entity, Index, Keys, Options, Pattern, Table, Transport, from_item
+from dynamokit.model._schema import create_tables
 from dynamokit.model.migrations import (
     AddIndex,
     BuildView,
@@ -21,9 +22,7 @@ from dynamokit.model.migrations import (
     run,
     status,
 )
-from dynamokit.model.schema import create_tables
-from dynamokit.streams import Change, StreamProcessor, View
-from dynamokit.streams import backfill
+from dynamokit.streams import Change, StreamProcessor, View, backfill
 
 
 class CommentV1(Entity):

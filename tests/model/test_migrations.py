@@ -13,6 +13,7 @@ import pytest
 
 from dynamokit import Engine
 from dynamokit.model import App, Entity, Keys, Options, Table, ThreadTransport, Transport
+from dynamokit.model._schema import create_tables
 from dynamokit.model.migrations import (
     AddAttribute,
     ChangeIndex,
@@ -26,8 +27,7 @@ from dynamokit.model.migrations import (
     status,
     write_back,
 )
-from dynamokit.model.migrations.limits import Limiter
-from dynamokit.model.schema import create_tables
+from dynamokit.model.migrations._limits import Limiter
 
 from .migration_models import STATUSES, Doc, DocV1, Tag, migrations, v1_app, v1_doc, v2_app, v2_doc
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 
 from dynamokit.model import GSI, App, Entity, Index, Keys, ModelError, Pattern, Table, Transport
-from dynamokit.model.schema import create_table_request, create_tables, terraform
+from dynamokit.model._schema import create_table_request, create_tables, terraform
 
 
 class Score(Entity):

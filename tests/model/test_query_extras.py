@@ -22,8 +22,8 @@ from dynamokit.model import (
     UnboundedFilterWarning,
     attr,
 )
-from dynamokit.model.cli import model
-from dynamokit.model.schema import create_tables
+from dynamokit.model._cli import model
+from dynamokit.model._schema import create_tables
 
 
 class Member(Entity):

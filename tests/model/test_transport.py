@@ -9,7 +9,7 @@ import pytest
 import dynamokit
 from dynamokit import DynamoDBError, Engine
 from dynamokit.model import BotoTransport
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 
 from .models import Post, blog_app
 

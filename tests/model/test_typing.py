@@ -72,8 +72,8 @@ def test_typed_patterns_run() -> None:
 
     from dynamokit import Engine
     from dynamokit.model import ModelError, UnboundedFilterWarning, UnknownAttribute
-    from dynamokit.model.builders import condition_of
-    from dynamokit.model.schema import create_tables
+    from dynamokit.model._builders import condition_of
+    from dynamokit.model._schema import create_tables
 
     spec = importlib.util.spec_from_file_location("typing_models", HERE / "models.py")
     assert spec is not None and spec.loader is not None

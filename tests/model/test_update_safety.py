@@ -27,7 +27,7 @@ from dynamokit.model import (
     Update,
     attr,
 )
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 
 
 class Address(BaseModel):

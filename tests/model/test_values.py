@@ -8,8 +8,8 @@ from decimal import Decimal
 import pytest
 
 from dynamokit.model import ModelError, Template, Update, attr
-from dynamokit.model.builders import Placeholders
-from dynamokit.model.values import from_av, to_av, to_item
+from dynamokit.model._builders import Placeholders
+from dynamokit.model._values import from_av, to_av, to_item
 
 from .models import Address, Post, Status, User
 

@@ -9,7 +9,7 @@ import pytest
 
 from dynamokit import Engine
 from dynamokit.streams import View
-from dynamokit.streams.tables import ensure_table
+from dynamokit.streams._tables import ensure_table
 
 from ..conftest import Clock
 
@@ -25,7 +25,7 @@ def create_source(engine: Engine, name: str = "src", view_type: str = "NEW_AND_O
 
 def source_items(engine: Engine, name: str = "src") -> dict[str, dict[str, Any]]:
     """Every item of a source table, as {pk: {attribute: plain value}}."""
-    from dynamokit.model.values import from_item
+    from dynamokit.model._values import from_item
 
     out: dict[str, dict[str, Any]] = {}
     request: dict[str, Any] = {"TableName": name, "ConsistentRead": True}

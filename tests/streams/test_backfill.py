@@ -8,9 +8,9 @@ from typing import Any
 
 from dynamokit import Engine
 from dynamokit.streams import Change, View
-from dynamokit.streams.backfilling import backfill
-from dynamokit.streams.faults import Crash
-from dynamokit.streams.tables import ensure_table
+from dynamokit.streams._backfilling import backfill
+from dynamokit.streams._faults import Crash
+from dynamokit.streams._tables import ensure_table
 
 from .conftest import create_source, source_items
 

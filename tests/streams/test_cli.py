@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from click.testing import CliRunner
 
-from dynamokit.streams.cli import streams
+from dynamokit.streams._cli import streams
 
 
 def test_run_rejects_a_bad_target(tmp_path: object) -> None:

@@ -12,8 +12,8 @@ from pydantic import Field
 
 from dynamokit.model import GSI, App, Entity, Index, Keys, Options, Table
 from dynamokit.streams import DuckDBSink
-from dynamokit.streams.changes import Change, Kind, build
-from dynamokit.streams.sinks.duck import column_type, safe_name
+from dynamokit.streams._changes import Change, Kind, build
+from dynamokit.streams._sinks.duck import column_type, safe_name
 
 
 class Author(Entity):

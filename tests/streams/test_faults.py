@@ -12,8 +12,8 @@ import pytest
 
 from dynamokit import Engine
 from dynamokit.streams import Change, LocalRunner, StreamProcessor, View
-from dynamokit.streams.faults import Crash, Faults, InjectedFailure
-from dynamokit.streams.tables import ensure_table
+from dynamokit.streams._faults import Crash, Faults, InjectedFailure
+from dynamokit.streams._tables import ensure_table
 
 from .conftest import Clock, create_source, source_items
 

@@ -9,8 +9,8 @@ from click.testing import CliRunner
 
 from dynamokit import Engine
 from dynamokit.streams import LocalRunner
-from dynamokit.streams.cli import streams
-from dynamokit.streams.mapping import EventSourceMapping, MappingError
+from dynamokit.streams._cli import streams
+from dynamokit.streams._mapping import EventSourceMapping, MappingError
 
 from .test_runner import Recorder, put
 

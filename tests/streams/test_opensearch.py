@@ -19,10 +19,10 @@ from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
 from dynamokit import Engine
-from dynamokit.model.schema import create_tables
-from dynamokit.model.values import from_item
+from dynamokit.model._schema import create_tables
+from dynamokit.model._values import from_item
 from dynamokit.streams import Change, LocalRunner, OpenSearchSink, StreamProcessor, decode
-from dynamokit.streams.sinks.opensearch import (
+from dynamokit.streams._sinks.opensearch import (
     ItemFailed,
     OpenSearchError,
     document_id,

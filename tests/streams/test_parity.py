@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 
 from dynamokit import Engine
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 from dynamokit.streams import FtsSink, LocalRunner, View
-from dynamokit.streams.tables import ensure_table
+from dynamokit.streams._tables import ensure_table
 
 from .blog import Comment, Post, blog, make_processor
 from .conftest import Clock

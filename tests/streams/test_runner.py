@@ -143,7 +143,7 @@ def test_settings_are_validated(engine: Engine) -> None:
 
 def test_runner_reused_after_a_crash_mid_batch_loses_nothing(engine: Engine) -> None:
     """A crash escaping a batch must not skip it: the same runner, run again, re-reads from its checkpoint."""
-    from dynamokit.streams.faults import Crash
+    from dynamokit.streams._faults import Crash
 
     for i in range(12):
         put(engine, f"k{i:02d}", n=i)

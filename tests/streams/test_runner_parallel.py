@@ -10,7 +10,7 @@ import pytest
 
 from dynamokit import Engine
 from dynamokit.streams import LocalRunner
-from dynamokit.streams.checkpoints import Checkpoints
+from dynamokit.streams._checkpoints import Checkpoints
 
 from .conftest import create_source
 

@@ -20,11 +20,11 @@ from botocore.config import Config
 from click.testing import CliRunner
 
 from dynamokit import Engine
-from dynamokit.server.http import Server
+from dynamokit.server._http import Server
 from dynamokit.streams import LocalRunner
-from dynamokit.streams.checkpoints import Checkpoints
-from dynamokit.streams.cli import streams
-from dynamokit.streams.sources import RemoteSource
+from dynamokit.streams._checkpoints import Checkpoints
+from dynamokit.streams._cli import streams
+from dynamokit.streams._sources import RemoteSource
 
 from .conftest import Clock
 
@@ -165,8 +165,10 @@ def handler(event, context):
 def test_the_cli_runs_a_handler_against_an_endpoint(engine: Engine, server: Server, tmp_path: Path) -> None:
     (tmp_path / "remote_handler.py").write_text(HANDLER)
     write(engine, KEYS, range(1))
-    env = {**os.environ, "PYTHONPATH": str(tmp_path), "AWS_ACCESS_KEY_ID": "k", "AWS_SECRET_ACCESS_KEY": "s"}
-    command = [sys.executable, "-c", "from dynamokit.cli import main; main()", "streams", "run",
+    src = str(Path(__file__).resolve().parents[2] / "src")  # the code under test, not an installed copy
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path), src]), "AWS_ACCESS_KEY_ID": "k",
+           "AWS_SECRET_ACCESS_KEY": "s"}
+    command = [sys.executable, "-c", "from dynamokit._cli import main; main()", "streams", "run",
                "remote_handler:handler", "--endpoint-url", server.url, "--region", "us-east-1", "--table", "src",
                "--name", "cli", "--parallelization-factor", "2", "--every", "0.2"]
     process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -11,7 +11,7 @@ import pytest
 
 from dynamokit import Engine
 from dynamokit.streams import Change, LocalRunner, StreamProcessor, View
-from dynamokit.streams.faults import Crash
+from dynamokit.streams._faults import Crash
 
 from .conftest import create_source
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from dynamokit import Engine
-from dynamokit.model.schema import create_tables
+from dynamokit.model._schema import create_tables
 from dynamokit.streams import Change, DuckDBSink, FtsSink, LocalRunner, StreamProcessor, decode
 
 from .blog import Comment, Post, blog

@@ -9,10 +9,10 @@ import math
 import pytest
 
 from dynamokit import Engine
-from dynamokit.engine.values import item_size
-from dynamokit.model.values import to_item
+from dynamokit._engine.values import item_size
+from dynamokit.model._values import to_item
 from dynamokit.streams import View
-from dynamokit.streams.views import Capacity, encode_version
+from dynamokit.streams._views import Capacity, encode_version
 
 KB = 1024
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from dynamokit.streams import DuckDBSink, FtsSink, View, wait_for_version
-from dynamokit.streams.changes import Change
-from dynamokit.streams.views import decode_version, encode_version
+from dynamokit.streams._changes import Change
+from dynamokit.streams._views import decode_version, encode_version
 
 KEY = {"pk": "a", "sk": "-"}
 

@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import pytest
 from botocore.endpoint import Endpoint
 
-from dynamokit.testing import mock as mocking
+from dynamokit.testing import _mock as mocking
 
 LOCAL = ("127.0.0.1", "localhost")
 

@@ -14,9 +14,9 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 
 import dynamokit
-from dynamokit.engine import Engine
 from dynamokit import Fault
-from dynamokit.engine.throttle import PROVISIONED_MESSAGE
+from dynamokit._engine import Engine
+from dynamokit._engine.throttle import PROVISIONED_MESSAGE
 
 ORDERS = {"TableName": "orders", "BillingMode": "PAY_PER_REQUEST",
           "KeySchema": [{"AttributeName": "id", "KeyType": "HASH"}],

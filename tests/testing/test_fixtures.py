@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from dynamokit import Engine
-from dynamokit.testing.mock import active
+from dynamokit.testing._mock import active
 
 from .conftest import USERS
 

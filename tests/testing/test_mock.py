@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 import dynamokit
 from dynamokit import Engine, EngineClosed
-from dynamokit.testing.mock import MockError, active
+from dynamokit.testing._mock import MockError, active
 
 from .conftest import ORDERS, USERS, Leaked
 

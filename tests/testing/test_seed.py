@@ -12,7 +12,7 @@ import pytest
 
 import dynamokit
 from dynamokit import Engine
-from dynamokit.testing.seeding import is_typed, seed
+from dynamokit.testing._seeding import is_typed, seed
 
 from .conftest import ORDERS, USERS
 

@@ -12,7 +12,7 @@ from typing import Any
 import boto3
 
 import dynamokit
-from dynamokit.testing.mock import Mock
+from dynamokit.testing._mock import Mock
 
 from .conftest import USERS
 

@@ -25,8 +25,8 @@ from botocore.config import Config
 from botocore.model import OperationModel
 from botocore.parsers import DEFAULT_TIMESTAMP_PARSER, ResponseParserFactory
 
-from ..engine import Engine
-from ..protocol import answer, handle, operation_of
+from .._engine import Engine
+from .._protocol import answer, handle, operation_of
 from ._direct import DirectSerializer, Unserialized
 from ._responses import ShapeParser, may_hold_binary
 

@@ -5,12 +5,12 @@ on-failure queues."""
 
 from __future__ import annotations
 
-from ..streams.mapping import EventSourceMapping, MappingError
-from .cloudformation import template, template_json
-from .export import render, write
-from .spec import LSI, READ, WRITE, Deployment, DeploymentError, Processor, TableSettings
-from .tables import create_table_request
-from .terraform import terraform
+from ..streams._mapping import EventSourceMapping, MappingError
+from ._cloudformation import template, template_json
+from ._export import render, write
+from ._spec import LSI, READ, WRITE, Deployment, DeploymentError, Processor, TableSettings
+from ._tables import create_table_request
+from ._terraform import terraform
 
 __all__ = [
     "LSI",

@@ -14,12 +14,12 @@ blog.posts_by_author(author="ann").all()
 ```
 """
 
-from .app import App
-from .batches import Backoff
-from .builders import Attr, Condition, Update, attr
-from .collection import Collection, CollectionPage, CollectionQuery
-from .entity import Entity, Options, Ref
-from .errors import (
+from ._app import App
+from ._batches import Backoff
+from ._builders import Attr, Condition, Update, attr
+from ._collection import Collection, CollectionPage, CollectionQuery
+from ._entity import Entity, Options, Ref
+from ._errors import (
     CascadeTooLarge,
     IntegrityError,
     InvalidItems,
@@ -28,15 +28,15 @@ from .errors import (
     ModelError,
     UnknownAttribute,
 )
-from .keys import Index, Keys, Template
-from .metering import RequestCounter
-from .operations import Delete, Put, UpdateOp
-from .patterns import Pattern, TypedPattern, pattern
-from .reads import Get, InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
-from .schema import acreate_tables, create_table_requests, create_tables
-from .table import GSI, Table
-from .transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
-from .values import from_item, to_item
+from ._keys import Index, Keys, Template
+from ._metering import RequestCounter
+from ._operations import Delete, Put, UpdateOp
+from ._patterns import Pattern, TypedPattern, pattern
+from ._reads import Get, InvalidItem, InvalidItemWarning, Page, Query, ScanWarning, UnboundedFilterWarning
+from ._schema import acreate_tables, create_table_requests, create_tables
+from ._table import GSI, Table
+from ._transport import AsyncBotoTransport, AsyncTransport, BotoTransport, ThreadTransport, Transport
+from ._values import from_item, to_item
 
 __all__ = [
     "GSI",

@@ -1,14 +1,14 @@
 """The access-pattern catalogue: entity x key chart and pattern table, as rows or Markdown (`dynamokit model
-show` prints them as rich tables: model/cli.py)."""
+show` prints them as rich tables: model/_cli.py)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 
-from .app import App
-from .keys import KeyDef
-from .spans import Plan
+from ._app import App
+from ._keys import KeyDef
+from ._spans import Plan
 
 __all__ = ["PatternRow", "chart", "markdown", "patterns", "rcu"]
 

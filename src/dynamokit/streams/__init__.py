@@ -16,19 +16,19 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from .changes import Change, decode
-from .faults import Faults
-from .mapping import EventSourceMapping, MappingError
-from .metrics import Metrics
-from .processor import Sink, StreamProcessor, UnknownEntity
-from .views import Capacity, FreshRead, View, ViewTransaction, wait_for_version
+from ._changes import Change, decode
+from ._faults import Faults
+from ._mapping import EventSourceMapping, MappingError
+from ._metrics import Metrics
+from ._processor import Sink, StreamProcessor, UnknownEntity
+from ._views import Capacity, FreshRead, View, ViewTransaction, wait_for_version
 
 if TYPE_CHECKING:
-    from .backfilling import backfill
-    from .runner import LocalRunner
-    from .sinks import DuckDBSink, FtsSink, FtsWriter, Hit, OpenSearchSink
-    from .sources import RemoteSource, StreamSource
-    from .tables import ensure_table
+    from ._backfilling import backfill
+    from ._runner import LocalRunner
+    from ._sinks import DuckDBSink, FtsSink, FtsWriter, Hit, OpenSearchSink
+    from ._sources import RemoteSource, StreamSource
+    from ._tables import ensure_table
 
 __all__ = [
     "Capacity",
@@ -57,9 +57,9 @@ __all__ = [
     "wait_for_version",
 ]
 
-_LAZY = {"LocalRunner": ".runner", "DuckDBSink": ".sinks", "FtsSink": ".sinks", "FtsWriter": ".sinks", "Hit": ".sinks",
-         "OpenSearchSink": ".sinks", "RemoteSource": ".sources", "StreamSource": ".sources", "backfill": ".backfilling",
-         "ensure_table": ".tables"}
+_LAZY = {"LocalRunner": "._runner", "DuckDBSink": "._sinks", "FtsSink": "._sinks", "FtsWriter": "._sinks",
+         "Hit": "._sinks", "OpenSearchSink": "._sinks", "RemoteSource": "._sources",
+         "StreamSource": "._sources", "backfill": "._backfilling", "ensure_table": "._tables"}
 
 
 def __getattr__(name: str) -> Any:

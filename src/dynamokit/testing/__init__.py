@@ -4,7 +4,7 @@ Fixtures (enabled through the `pytest11` entry point, or `-p dynamokit.testing.p
 `dynamokit_engine` (an in-memory embedded engine per test), `dynamokit_client` (a boto3 DynamoDB client
 answered in-process by it) and `dynamokit_tables` (a factory: `app = dynamokit_tables(app)` binds a model
 App to the engine and creates its tables, fresh for each test); `dynamokit_mock` / `dynamokit_mock_server`
-(every DynamoDB client of the process answered by a fresh engine: `mock.py`, `docs/testing.md`).
+(every DynamoDB client of the process answered by a fresh engine: `_mock.py`, `docs/testing.md`).
 
 Public names (imported on first use, PEP 562): `seed` (JSON items into existing tables), `MockError` (a
 misused `dynamokit.mock`); `dynamokit.mock` itself is exported by `dynamokit`.
@@ -16,12 +16,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .mock import MockError
-    from .seeding import seed
+    from ._mock import MockError
+    from ._seeding import seed
 
 __all__ = ["MockError", "seed"]
 
-_LAZY = {"MockError": ".mock", "seed": ".seeding"}
+_LAZY = {"MockError": "._mock", "seed": "._seeding"}
 
 
 def __getattr__(name: str) -> Any:

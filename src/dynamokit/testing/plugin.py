@@ -10,8 +10,8 @@ import pytest
 
 from .. import Engine, client
 from ..model import App
-from ..model.schema import create_tables
-from .mock import Mock, mocking
+from ..model._schema import create_tables
+from ._mock import Mock, mocking
 
 
 @pytest.fixture

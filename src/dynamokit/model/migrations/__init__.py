@@ -12,7 +12,7 @@ The same plan/run/status serve every pattern: a new GSI over attributes the item
 new view built by the gapless stream backfill (microservice: `BuildView(View, "source_table", processor)`).
 """
 
-from .changes import (
+from ._changes import (
     AddAttribute,
     AddIndex,
     BuildView,
@@ -23,12 +23,12 @@ from .changes import (
     RenameAttribute,
     Transform,
 )
-from .lazy import write_back
-from .limits import Progress
-from .plan import Plan, TablePlan, TableStatus, ViewPlan, plan, status
-from .runner import Report, TableRun, arun, run
-from .state import STATE_TABLE, Parked
-from .views import ViewRun
+from ._lazy import write_back
+from ._limits import Progress
+from ._plan import Plan, TablePlan, TableStatus, ViewPlan, plan, status
+from ._runner import Report, TableRun, arun, run
+from ._state import STATE_TABLE, Parked
+from ._views import ViewRun
 
 __all__ = [
     "STATE_TABLE",
