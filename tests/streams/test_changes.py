@@ -10,7 +10,7 @@ import pytest
 from pydantic import ValidationError
 
 from dynamokit.streams import Change, decode
-from dynamokit.streams.changes import epoch_seconds
+from dynamokit.streams._changes import epoch_seconds
 
 from .blog import Comment, Post, blog
 

@@ -11,13 +11,13 @@ from typing import Any, Generic, cast
 
 from pydantic import TypeAdapter
 
-from .builders import Attr, Condition, attr
-from .entity import E, Entity
-from .errors import ModelError
-from .generated import define
-from .keys import KeyDef, encode_part
-from .table import Table
-from .values import AttributeValue, Item, from_item, to_av
+from ._builders import Attr, Condition, attr
+from ._entity import E, Entity
+from ._errors import ModelError
+from ._generated import define
+from ._keys import KeyDef, encode_part
+from ._table import Table
+from ._values import AttributeValue, Item, from_item, to_av
 
 UNIQUE_TYPE = "_unique"
 
