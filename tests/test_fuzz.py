@@ -45,6 +45,7 @@ def _engine() -> Engine:
 
 
 _ENGINE = _engine()
+_ITEMS = _engine()  # its own: the random requests above may delete or replace the table "fuzz"
 
 
 @settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
@@ -70,12 +71,12 @@ def test_random_requests_never_crash(operation: str, request: dict[str, Any], na
        st.sampled_from(["ConditionExpression", "UpdateExpression", "ProjectionExpression"]))
 def test_random_expressions_on_real_items(text: str, values: dict[str, Any], parameter: str) -> None:
     """Random expression text against a stored item: a result or a ValidationException, never a crash."""
-    _ENGINE.call("PutItem", {"TableName": "fuzz", "Item": {"pk": {"S": "x"}, "a": {"L": [{"N": "1"}]}}})
+    _ITEMS.call("PutItem", {"TableName": "fuzz", "Item": {"pk": {"S": "x"}, "a": {"L": [{"N": "1"}]}}})
     request: dict[str, Any] = {"TableName": "fuzz", "Key": {"pk": {"S": "x"}}, parameter: text}
     if values:
         request["ExpressionAttributeValues"] = values
     operation = "GetItem" if parameter == "ProjectionExpression" else "UpdateItem"
     try:
-        _ENGINE.call(operation, request)
+        _ITEMS.call(operation, request)
     except DynamoDBError as error:
         assert error.status == 400, error

@@ -139,7 +139,7 @@ PUBLIC = {
         "TableSettings", "create_table_request", "render", "template", "template_json", "terraform", "write",
     ],
     "dynamokit.server": ["Authenticator", "AuthorizingBackend", "Principal", "Server", "authorize", "tenant_policy"],
-    "dynamokit.testing": ["MockError", "seed"],
+    "dynamokit.testing": ["MockError", "active_mock", "seed"],
 }
 
 

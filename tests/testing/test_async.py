@@ -43,7 +43,7 @@ def test_aiobotocore_client_made_before_and_used_after() -> None:
                         async with session.create_client("sqs", region_name="eu-west-1", aws_access_key_id="a",
                                                          aws_secret_access_key="b") as sqs:
                             await sqs.list_queues()
-                    mocked = dynamokit.testing._mock.active()
+                    mocked = dynamokit.testing.active_mock()
                     assert mocked is not None
                     mocked.stop()
                     try:

@@ -8,7 +8,7 @@ import boto3
 import pytest
 
 from dynamokit import Engine
-from dynamokit.testing._mock import active
+from dynamokit.testing import active_mock
 
 from .conftest import USERS
 
@@ -24,4 +24,4 @@ def test_each_test_gets_a_fresh_seeded_engine(dynamokit_mock: Engine, run: int) 
     assert [item["pk"] for item in table.scan()["Items"]] == ["seeded"]
     table.put_item(Item={"pk": f"run-{run}"})
     assert dynamokit_mock.call("Scan", {"TableName": "users"})["Count"] == 2
-    assert active() is not None and active().engine is dynamokit_mock  # type: ignore[union-attr]
+    assert active_mock() is not None and active_mock().engine is dynamokit_mock  # type: ignore[union-attr]

@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 import dynamokit
 from dynamokit import Engine, EngineClosed
-from dynamokit.testing._mock import MockError, active
+from dynamokit.testing import MockError, active_mock
 
 from .conftest import ORDERS, USERS, Leaked
 
@@ -116,7 +116,7 @@ def _put_and_count(key: str) -> int:
 def test_decorated_function_gets_a_fresh_engine_per_call() -> None:
     assert _put_and_count("a") == 1
     assert _put_and_count("b") == 1
-    assert active() is None
+    assert active_mock() is None
 
 
 def test_bare_decorator() -> None:
@@ -131,7 +131,7 @@ def test_bare_decorator() -> None:
 def test_decorated_coroutine_function() -> None:
     @dynamokit.mock(tables=[USERS])
     async def body() -> int:
-        assert active() is not None
+        assert active_mock() is not None
         return int(boto3.client("dynamodb").scan(TableName="users")["Count"])
 
     assert asyncio.iscoroutinefunction(body)
@@ -147,7 +147,7 @@ class TestDecoratedPytestClass:
         self.table.put_item(Item={"pk": "from-setup"})
 
     def teardown_method(self) -> None:
-        assert active() is not None  # still answering in teardown
+        assert active_mock() is not None  # still answering in teardown
 
     def test_one(self) -> None:
         self.table.put_item(Item={"pk": "one"})
@@ -175,7 +175,7 @@ def test_decorated_unittest_class_runs_each_test_in_a_fresh_mock() -> None:
     result = unittest.TestResult()
     suite.run(result)
     assert result.testsRun == 2 and result.wasSuccessful(), result.failures + result.errors
-    assert active() is None
+    assert active_mock() is None
 
 
 # -- bad use --------------------------------------------------------------------------------------------
@@ -183,7 +183,7 @@ def test_nested_mocks_are_refused() -> None:
     with dynamokit.mock() as engine:
         with pytest.raises(MockError, match="already active"), dynamokit.mock():
             pass
-        assert active() is not None and active().engine is engine  # type: ignore[union-attr]
+        assert active_mock() is not None and active_mock().engine is engine  # type: ignore[union-attr]
 
 
 def test_a_mock_started_twice_is_refused() -> None:
@@ -211,7 +211,7 @@ def test_a_client_used_after_its_mock_ended_raises_without_sending() -> None:
 def test_a_failing_body_still_ends_the_mock() -> None:
     with pytest.raises(ClientError), dynamokit.mock():
         boto3.client("dynamodb").describe_table(TableName="missing")
-    assert active() is None
+    assert active_mock() is None
 
 
 # -- tables ---------------------------------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def test_tables_from_a_model_app() -> None:
 def test_a_bad_table_fails_start_and_leaves_nothing_active() -> None:
     with pytest.raises(dynamokit.DynamoDBError):
         dynamokit.mock(tables=[{**USERS, "TableName": "x"}]).start()
-    assert active() is None
+    assert active_mock() is None
 
 
 def test_clients_bound_to_an_engine_during_a_mock_keep_their_engine() -> None:
@@ -245,7 +245,7 @@ class TestRedecoratedSubclass(TestDecoratedPytestClass):
     """A subclass decorated again: one mock per test (not nested ones), with the subclass's tables."""
 
     def test_one(self) -> None:
-        assert sorted(active().engine.call("ListTables")["TableNames"]) == ["orders", "users"]  # type: ignore[union-attr]
+        assert sorted(active_mock().engine.call("ListTables")["TableNames"]) == ["orders", "users"]  # type: ignore[union-attr]
         super().test_one()
 
 

@@ -87,7 +87,7 @@ class Put(Generic[E]):
         return await self.app.adrive(self.steps(retries))
 
     def steps(self, retries: int = 4) -> Steps[E]:
-        """The requests of `run()`, as a generator (see `dynamokit.model._steps`).
+        """The requests of `run()`, as a generator (see `model/_steps.py`).
 
         An upsert of an entity with unique fields or counted references first tries to create it; if the
         item exists it reads what it replaces and writes on the condition that it is unchanged (re-reading

@@ -7,7 +7,7 @@ App to the engine and creates its tables, fresh for each test); `dynamokit_mock`
 (every DynamoDB client of the process answered by a fresh engine: `_mock.py`, `docs/testing.md`).
 
 Public names (imported on first use, PEP 562): `seed` (JSON items into existing tables), `MockError` (a
-misused `dynamokit.mock`); `dynamokit.mock` itself is exported by `dynamokit`.
+misused `dynamokit.mock`), `active_mock()` (the running mock, if any); `dynamokit.mock` itself is exported by `dynamokit`.
 """
 
 from __future__ import annotations
@@ -16,12 +16,12 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ._mock import MockError
+    from ._mock import MockError, active_mock
     from ._seeding import seed
 
-__all__ = ["MockError", "seed"]
+__all__ = ["MockError", "active_mock", "seed"]
 
-_LAZY = {"MockError": "._mock", "seed": "._seeding"}
+_LAZY = {"MockError": "._mock", "active_mock": "._mock", "seed": "._seeding"}
 
 
 def __getattr__(name: str) -> Any:

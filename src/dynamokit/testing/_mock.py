@@ -45,7 +45,7 @@ class MockError(RuntimeError):
     """`dynamokit.mock` used wrongly: nested or started twice, or a client used after its mock ended."""
 
 
-def active() -> Mock | None:
+def active_mock() -> Mock | None:
     """The active mock, if any."""
     return _active
 
@@ -91,7 +91,7 @@ class Mock:
                 raise MockError("this dynamokit.mock is already started")
             if _active is not None:
                 raise MockError("a dynamokit.mock is already active: mocks do not nest (one engine answers "
-                                "every client); use the active one, dynamokit.testing._mock.active()")
+                                "every client); use the active one: dynamokit.testing.active_mock()")
             engine = Engine(region=self.region, throttling=self.throttling)
             try:
                 for operation, request in self.table_requests:
@@ -191,7 +191,7 @@ def mock(target: Any = None, /, *, tables: Iterable[Any] = (), seed: Source | No
 
     `with dynamokit.mock() as engine:`, `@dynamokit.mock` / `@dynamokit.mock(tables=...)` on a function or a
     class (each test gets a fresh engine). `tables`: CreateTable requests and/or `dynamokit.model` Apps,
-    created in each fresh engine; `seed`: items to load (see `dynamokit.testing._seeding`); `serve=True` also
+    created in each fresh engine; `seed`: items to load (see `dynamokit.testing.seed`); `serve=True` also
     serves the engine over HTTP on 127.0.0.1 and points `AWS_ENDPOINT_URL_DYNAMODB` at it (for subprocesses
     and non-Python SDKs), with dummy credentials and region if none are set; the environment is restored.
     `throttling=True`: provisioned tables throttle (`engine.throttle`); `faults`: `Fault`s injected, decided by
