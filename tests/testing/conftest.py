@@ -55,7 +55,7 @@ def no_aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> Iterator[None]:
 
         monkeypatch.setattr(AioEndpoint, "_send", async_guarded)
     yield
-    leftover = mocking.active()
+    leftover = mocking.active_mock()
     if leftover is not None:  # a test that left a mock running must not spoil the next ones
         leftover.stop()
         pytest.fail("a dynamokit.mock was left active")
