@@ -299,7 +299,9 @@ class Codec:
             "_set_private": slots["__pydantic_private__"].__set__,
         }
         expressions = _Expressions(namespace)
-        statements, entries, optional = [], [], []
+        statements: list[str] = []
+        entries: list[str] = []
+        optional: list[str] = []
         for index, (name, info) in enumerate(self.fields.items()):
             expression = None if info.metadata else expressions.expression(info.annotation, "@V@")
             if name == self.ttl:
