@@ -16,7 +16,7 @@ from dynamokit.model import Entity, Keys, Options
 from dynamokit.model._codec import Codec
 from dynamokit.model._keys import Template, encode_part
 
-from .models import Post, Status, User
+from .models import Address, Article, Author, Comment, Note, Post, Status, User
 
 
 class Level(enum.IntEnum):
@@ -251,3 +251,84 @@ def test_datetime_key_text_matches_strftime() -> None:
     assert template.render({"a": "x", "b": 7}) == "A#x#0007#B"
     assert template.render({"a": "x"}) is None
     assert template.head == "A#"
+
+
+MINIMAL: dict[type[Entity], dict[str, Any]] = {
+    User: {"user_id": "u", "email": "e", "name": "n"},
+    Post: {"post_id": "p", "author": "a", "title": "t", "created": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)},
+    Comment: {
+        "post_id": "p",
+        "comment_id": "c",
+        "author": "a",
+        "body": "b",
+        "created": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+    },
+    Author: {"author_id": "a", "name": "n"},
+    Article: {"article_id": "r", "author_id": "a", "category": "c", "title": "t"},
+    Note: {"note_id": "n", "article_id": "r", "body": "b"},
+}
+FULL: dict[type[Entity], dict[str, Any]] = {
+    User: {
+        "org": "o",
+        "address": Address(city="c", zip="z"),
+        "version": 3,
+        "created_at": dt.datetime(2024, 1, 1, tzinfo=dt.UTC),
+        "updated_at": dt.datetime(2024, 1, 2, tzinfo=dt.UTC),
+    },
+    Post: {
+        "status": Status.PUBLISHED,
+        "views": 7,
+        "rating": Decimal("4.5"),
+        "tags": {"x", "y"},
+        "data": b"\x00\x01",
+        "featured_rank": 2,
+        "expires": dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+    },
+}
+
+
+@pytest.mark.parametrize("cls", list(MINIMAL), ids=lambda c: c.__name__)
+def test_every_test_model_decodes_fast_as_validation_does(cls: type[Entity]) -> None:
+    codec = Codec.of(cls, cls.options.ttl)
+    assert codec.fast
+    full = {**MINIMAL[cls], **FULL.get(cls, {})}
+    for values in (MINIMAL[cls], full):
+        item = cls(**values).attributes()
+        fast = codec.fast_decode(item)  # the compiled path alone (raises where it would decline)
+        same(fast, slow(cls, item))
+        assert fast.model_fields_set == set(item) & set(cls.model_fields)
+        # every subset of the optional fields present: the fields-set masks
+        optional = sorted(set(values) - set(MINIMAL[cls]))
+        for i in range(len(optional)):
+            partial = {k: v for k, v in item.items() if k != optional[i]}
+            same(codec.fast_decode(partial), slow(cls, partial))
+    # a stored NULL is a field set (to None), as validation has it
+    if cls is Post:
+        item = {**cls(**MINIMAL[cls]).attributes(), "featured_rank": {"NULL": True}}
+        same(codec.fast_decode(item), slow(cls, item))
+        assert "featured_rank" in codec.decode(item).model_fields_set
+
+
+def test_wrongly_typed_stored_values_take_the_validated_path() -> None:
+    """As pydantic has it: the same ValidationError (reads turn it into InvalidItem/InvalidItems, see
+    test_update_safety's lenient and strict read tests), or the same lax conversion, never a default."""
+    codec = Post.codec()
+    good = Post(**MINIMAL[Post], **FULL[Post]).attributes()
+    for name, wrong in [
+        ("views", {"S": "seven"}),
+        ("title", {"N": "5"}),
+        ("tags", {"S": "x"}),
+        ("created", {"BOOL": True}),
+    ]:
+        item = {**good, name: wrong}
+        with pytest.raises(Exception):  # noqa: B017 - the fast path declines
+            codec.fast_decode(item)
+        with pytest.raises(ValidationError) as fast_error:
+            codec.decode(item)
+        with pytest.raises(ValidationError) as slow_error:
+            slow(Post, item)
+        assert fast_error.value.errors() == slow_error.value.errors()
+    # lax inputs pydantic accepts come out as validation makes them, not as a default
+    item = {**good, "views": {"S": "7"}}
+    same(codec.decode(item), slow(Post, item))
+    assert codec.decode(item).views == 7 and "views" in codec.decode(item).model_fields_set

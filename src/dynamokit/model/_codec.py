@@ -164,18 +164,20 @@ class _Expressions:
             return None
         origin, args = typing.get_origin(annotation), typing.get_args(annotation)
         if origin in (set, frozenset) and len(args) == 1:
-            make, element, x = origin.__name__, args[0], self._var()
+            element, x = args[0], self._var()
+            # a set display or comprehension (no call of `set`); frozenset(...) of the same
+            make = "{{{}}}" if origin is set else "frozenset({})"
             if element is str:
-                return f'{make}({v}["SS"])'
+                return make.format(f'*{v}["SS"]' if origin is set else f'{v}["SS"]')
             if element is bytes:
-                return f'{make}(_b64({x}) for {x} in {v}["BS"])'
+                return make.format(f'_b64({x}) for {x} in {v}["BS"]')
             number = self._number(element)
             if number is not None:
-                return f'{make}({number}({x}) for {x} in {v}["NS"])'
+                return make.format(f'{number}({x}) for {x} in {v}["NS"]')
             if isinstance(element, type) and issubclass(element, enum.Enum):
                 tag = self._enum_tag(element)
                 member = None if tag is None else self._member(element, x, tag)
-                return None if member is None else f'{make}({member} for {x} in {v}["{tag}S"])'
+                return None if member is None else make.format(f'{member} for {x} in {v}["{tag}S"]')
             return None
         if origin is list and len(args) == 1:
             x = self._var()
@@ -295,10 +297,11 @@ class Codec:
             "_set_fields": slots["__pydantic_fields_set__"].__set__,
             "_set_extra": slots["__pydantic_extra__"].__set__,
             "_set_private": slots["__pydantic_private__"].__set__,
-            "_names": set(self.names),
         }
         expressions = _Expressions(namespace)
-        entries = []
+        statements: list[str] = []
+        entries: list[str] = []
+        optional: list[str] = []
         for index, (name, info) in enumerate(self.fields.items()):
             expression = None if info.metadata else expressions.expression(info.annotation, "@V@")
             if name == self.ttl:
@@ -306,8 +309,9 @@ class Codec:
             elif expression is None:  # constraints or a type only pydantic converts: this field validated
                 namespace[f"_c{index}"] = _validated(field_adapter(info))
                 expression = f"_c{index}(@V@)"
+            entries.append(f"{name!r}: f{index}")
             if info.is_required():  # absent: KeyError, so pydantic reports the missing field
-                entries.append(f"{name!r}: {expression.replace('@V@', f'item[{name!r}]')}")
+                statements.append(f"f{index} = {expression.replace('@V@', f'item[{name!r}]')}")
                 continue
             if info.default_factory is not None:
                 namespace[f"_d{index}"] = info.default_factory
@@ -318,14 +322,23 @@ class Codec:
             else:  # a mutable default: a fresh copy each time, as pydantic does
                 namespace[f"_d{index}"] = info
                 default = f"_d{index}.get_default(call_default_factory=True)"
-            entries.append(
-                f"{name!r}: {default} if (v := item.get({name!r})) is None else {expression.replace('@V@', 'v')}"
-            )
-        body = ",\n            ".join(entries)
+            statements += [  # present: converted, and its bit set in `k`, the mask of fields set
+                f"if (v := item.get({name!r})) is None:",
+                f"    f{index} = {default}",
+                "else:",
+                f"    f{index} = {expression.replace('@V@', 'v')}",
+                f"    k |= {1 << len(optional)}",
+            ]
+            optional.append(name)
+        required = [name for name in self.fields if name not in optional]
+        namespace["_sets"] = _FieldSets(required, optional)
+        if optional:
+            statements.insert(0, "k = 0")
+        values = "values = {" + ", ".join(entries) + "}"
         build = [
             "    m = _new(_cls)",
             "    _set_dict(m, values)",
-            "    _set_fields(m, _names.intersection(item))",
+            f"    _set_fields(m, {{*_sets[{'k' if optional else 0}]}})",  # a fresh set per instance
             "    _set_extra(m, None)",
             "    _set_private(m, None)",
             "    return m",
@@ -333,13 +346,13 @@ class Codec:
         lines = [
             "def decode(item):",  # the checked entry point: any doubt goes to pydantic validation
             "    try:",
-            f"        values = {{\n            {body},\n        }}",
+            *(f"        {line}" for line in [*statements, values]),
             "    except Exception:",
             "        return _slow(item)",
             *build,
             "",
             "def decode_or_raise(item):",  # for nested models: the outermost decode() falls back
-            f"    values = {{\n            {body},\n    }}",
+            *(f"    {line}" for line in [*statements, values]),
             *build,
         ]
         namespace["_slow"] = self._slow_decode
@@ -406,6 +419,22 @@ class Codec:
         self.encode_source = source
         (encode,) = define(source, f"<dynamokit encoder {self.model.__qualname__}>", namespace, "encode")
         return encode  # type: ignore[no-any-return]
+
+
+class _FieldSets(dict[int, frozenset[str]]):
+    """The names of the fields set, by the mask of optional fields present (bit i: optional[i])."""
+
+    _LIMIT = 4096  # masks remembered (the combinations seen in practice are few)
+
+    def __init__(self, required: list[str], optional: list[str]) -> None:
+        super().__init__()
+        self.required, self.optional = required, optional
+
+    def __missing__(self, mask: int) -> frozenset[str]:
+        names = frozenset(self.required).union(n for i, n in enumerate(self.optional) if mask >> i & 1)
+        if len(self) < self._LIMIT:
+            self[mask] = names
+        return names
 
 
 def _b64encode(value: bytes) -> str:
