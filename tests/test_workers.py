@@ -107,3 +107,30 @@ def test_a_second_serve_cannot_share_the_port_of_workers(tmp_path: Path) -> None
     finally:
         process.terminate()
         process.wait(timeout=60)
+
+
+def test_the_console_works_whichever_worker_answers(tmp_path: Path) -> None:
+    """The console's CSRF secret is one for all the workers of a `serve`: a form fetched from one worker and
+    posted to another is accepted (each request opens a new connection, so both workers answer some)."""
+    from .console.conftest import Browser
+
+    process = dynamokit("serve", "--port", "0", "--workers", "2", "--db", str(tmp_path / "console.db"))
+    try:
+        assert process.stdout is not None
+        url = re.search(r"http://127\.0\.0\.1:(\d+)", process.stdout.readline())
+        assert url
+        client = http_client(url.group(0))
+        names = [f"table{n}" for n in range(12)]
+        for name in names:
+            client.create_table(TableName=name, BillingMode="PAY_PER_REQUEST",
+                                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                                AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}])
+        browser = Browser(int(url.group(1)))
+        browser.get("/console/")
+        statuses = [browser.post(f"/console/tables/{name}/delete", {"confirm": name}, follow=False).status
+                    for name in names]
+        assert statuses == [303] * len(names)
+        assert client.list_tables()["TableNames"] == []
+    finally:
+        process.terminate()
+        process.wait(timeout=60)

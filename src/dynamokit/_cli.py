@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import secrets
 import shutil
 import signal
 import sqlite3
@@ -28,6 +29,7 @@ from ._transfer_cli import export_command, import_command
 from .model._cli import model as model_cli
 from .model.migrations._cli import migrate as migrate_cli
 from .server._auth import Authenticator, AuthorizingBackend, CredentialsError
+from .server._console.security import CONSOLE_SECRET
 from .server._http import Server, endpoint_url
 from .server._workers import Pool, cpu_count, reserve_port
 from .streams._cli import streams as streams_cli
@@ -130,8 +132,11 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
     if s3_api and (auth_path or s3_endpoint_url):
         raise click.UsageError("--s3-api serves the local bucket folders without authentication: it cannot be "
                                "combined with --auth or --s3-endpoint-url")
-    if workers is None:  # throttling buckets and a seeded fault sequence are per process: one keeps them exact
-        workers = 1 if throttling or fault_seed is not None else cpu_count()
+    if workers is None:  # throttling buckets, a seeded fault sequence and console logins are per process
+        workers = 1 if throttling or fault_seed is not None or auth_path else cpu_count()
+    elif workers > 1 and auth_path and not worker_of:
+        click.echo("warning: console logins (--auth) are kept per process: with --workers above 1 a login holds "
+                   "only on the worker that made it (the API is unaffected)", err=True)
     if worker_of or workers == 1:
         serve_here(host, port, db_path, region, auth_path, worker_of, app_target, s3_endpoint_url, s3_dir, s3_api,
                    throttling, fault_specs, fault_seed)
@@ -162,6 +167,7 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
                     "--region", region, "--worker-of", *options, *seed]
 
         stop = stop_on_signals()
+        os.environ[CONSOLE_SECRET] = secrets.token_urlsafe(32)  # one console CSRF secret for all the workers
         pool = Pool(command, workers)
         try:
             try:

@@ -1,14 +1,17 @@
-"""The console's request checks: a per-process CSRF secret (cookie + form field or header, SameSite=Strict),
+"""The console's request checks: a per-server CSRF secret (cookie + form field or header, SameSite=Strict),
 Host and Origin checks against DNS rebinding and cross-site posts, and the response headers of every page."""
 
 from __future__ import annotations
 
 import hmac
 import ipaddress
+import os
 import secrets
 from urllib.parse import urlsplit
 
-TOKEN = secrets.token_urlsafe(32)  # one per process: every page carries it, every state change must echo it
+CONSOLE_SECRET = "_DYNAMOKIT_CONSOLE_SECRET"  # set by a `serve --workers` supervisor: one secret for its workers
+# Every page carries it, every state change must echo it: one per server (per process, or shared by the workers).
+TOKEN = os.environ.get(CONSOLE_SECRET) or secrets.token_urlsafe(32)
 
 HEADERS = [
     ("Content-Security-Policy", ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
