@@ -167,8 +167,7 @@ def serve(host: str, port: int, db_path: str, region: str, auth_path: str | None
                     "--region", region, "--worker-of", *options, *seed]
 
         stop = stop_on_signals()
-        os.environ[CONSOLE_SECRET] = secrets.token_urlsafe(32)  # one console CSRF secret for all the workers
-        pool = Pool(command, workers)
+        pool = Pool(command, workers, env={CONSOLE_SECRET: secrets.token_urlsafe(32)})  # one console secret
         try:
             try:
                 pool.start()

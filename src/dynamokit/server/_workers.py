@@ -40,10 +40,12 @@ def reserve_port(host: str, port: int) -> int:
 
 
 class Pool:
-    """The worker processes: `command(n)` is the command line of worker `n` (0 to size - 1)."""
+    """The worker processes: `command(n)` is the command line of worker `n` (0 to size - 1); `env`: variables
+    added to this process's environment for all of them."""
 
-    def __init__(self, command: Callable[[int], list[str]], size: int) -> None:
+    def __init__(self, command: Callable[[int], list[str]], size: int, env: dict[str, str] | None = None) -> None:
         self.command = command
+        self.env = {**os.environ, **env} if env else None
         self.processes: list[subprocess.Popen[bytes]] = []
         self._started = [0.0] * size
 
@@ -57,7 +59,7 @@ class Pool:
 
     def _spawn(self, n: int) -> subprocess.Popen[bytes]:
         self._started[n] = time.monotonic()
-        return subprocess.Popen(self.command(n), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        return subprocess.Popen(self.command(n), stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=self.env)
 
     def supervise(self, stop: threading.Event, interval: float = 0.2) -> None:
         """Until `stop` is set: reap each worker that ended and start another in its place."""

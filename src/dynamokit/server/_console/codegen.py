@@ -8,6 +8,8 @@ import re
 import shlex
 from typing import Any
 
+from .markup import Safe, code_block, html, pretty
+
 # Flags of the AWS CLI for boolean parameters.
 _BOOLEANS = {"ScanIndexForward": ("--scan-index-forward", "--no-scan-index-forward"),
              "ConsistentRead": ("--consistent-read", "--no-consistent-read")}
@@ -56,3 +58,10 @@ def cli_command(operation: str, request: dict[str, Any], endpoint: str | None, r
         words += ["--endpoint-url", endpoint]
     return " ".join(shlex.quote(w) for w in words[:3]) + "".join(
         (" \\\n  " if w.startswith("--") else " ") + shlex.quote(w) for w in words[3:]) + "\n"
+
+
+def request_blocks(operation: str, request: dict[str, Any], endpoint: str | None, region: str) -> Safe:
+    """The request a page sends, shown three ways: its JSON, boto3 code and an AWS CLI command."""
+    return html('<div class="request">{}{}{}</div>', code_block(pretty(request), f"{operation} request"),
+                code_block(boto3_code(operation, request, endpoint, region), "boto3"),
+                code_block(cli_command(operation, request, endpoint, region), "AWS CLI"))

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 
 from ..._errors import DynamoDBError
-from .codegen import boto3_code, cli_command
+from .codegen import request_blocks
 from .markup import EMPTY, Safe, code_block, csrf_field, error_box, html, join, pretty, segment, url
 from .web import Request, Response, breadcrumbs, html_response, message_page
 
@@ -165,10 +165,7 @@ def run(request: Request) -> Response:
         operation, call = _build(runnable, request.form)
     except (ModelError, ValueError, TypeError) as error:  # the model's own error (a ValidationError is a ValueError)
         return design_page(request, name, error_box(type(error).__name__, str(error)), 400)
-    endpoint, region = request.endpoint(), request.region()
-    shown = html('<div class="request">{}{}{}</div>', code_block(pretty(call), f"{operation} request"),
-                 code_block(boto3_code(operation, call, endpoint, region), "boto3"),
-                 code_block(cli_command(operation, call, endpoint, region), "AWS CLI"))
+    shown = request_blocks(operation, call, request.endpoint(), request.region())
     try:
         answer = request.call(operation, call)
     except DynamoDBError as error:

@@ -9,10 +9,10 @@ from urllib.parse import urlencode
 import orjson
 
 from ..._errors import DynamoDBError
-from .codegen import boto3_code, cli_command
+from .codegen import request_blocks
 from .grid import items_table
 from .keys import Key, keys_of
-from .markup import Safe, code_block, error_box, html, join, pretty, segment, url
+from .markup import Safe, error_box, html, join, segment, url
 from .values import parse_json
 from .web import Request, Response, breadcrumbs, html_response, status_of
 
@@ -108,10 +108,7 @@ def _run(request: Request, name: str, keys: list[Key], q: dict[str, str]) -> Saf
         operation, call = build(name, keys, q)
     except DynamoDBError as error:
         return error_box(error.code, error.message)
-    endpoint, region = request.endpoint(), request.region()
-    shown = html('<div class="request">{}{}{}</div>', code_block(pretty(call), f"{operation} request"),
-                 code_block(boto3_code(operation, call, endpoint, region), "boto3"),
-                 code_block(cli_command(operation, call, endpoint, region), "AWS CLI"))
+    shown = request_blocks(operation, call, request.endpoint(), request.region())
     try:
         answer = request.call(operation, call)
     except DynamoDBError as error:
